@@ -1,0 +1,1 @@
+//! CMS (being written).

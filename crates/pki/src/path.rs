@@ -1,0 +1,1 @@
+//! Path validation (being written).

@@ -1,0 +1,1 @@
+//! PKCS#12 (.p12 / .pfx) import. (Being written.)

@@ -1,0 +1,235 @@
+use const_oid::db::rfc5912;
+use der::{Decode, Encode};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+use crate::DigestAlgorithm;
+use crate::algorithm::ED25519;
+
+/// Why a raw signature did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The signature does not match the message and key.
+    #[error("the signature value does not match the signed data and the public key")]
+    BadSignature,
+    /// The algorithm is not supported (reported, never treated as valid).
+    #[error("unsupported signature algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    /// The algorithm does not fit the key (e.g. ECDSA on an RSA key).
+    #[error("signature algorithm {algorithm} does not fit the {key} public key")]
+    KeyMismatch {
+        /// Signature algorithm OID.
+        algorithm: String,
+        /// Key algorithm.
+        key: String,
+    },
+    /// The public key could not be parsed.
+    #[error("malformed public key: {0}")]
+    MalformedKey(String),
+    /// RSA keys below 2048 bits are refused by policy.
+    #[error("RSA key of {0} bits is below the 2048-bit minimum")]
+    WeakKey(usize),
+}
+
+/// Verify `signature` over `message` with the public key and the signature
+/// `AlgorithmIdentifier` as found in a certificate, CRL, OCSP response or CMS
+/// `SignerInfo`. For ECDSA, the signature is DER `Ecdsa-Sig-Value`.
+///
+/// `digest_hint` covers CMS, where `signatureAlgorithm` may be the bare key algorithm
+/// (`rsaEncryption`, `id-ecPublicKey`) and the hash is named by `digestAlgorithm`.
+pub fn verify_signature_with_digest(
+    key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest_hint: Option<DigestAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let key_oid = key.algorithm.oid;
+    let oid = algorithm.oid;
+    let key_bytes = key.subject_public_key.raw_bytes();
+    let mismatch = || VerifyError::KeyMismatch {
+        algorithm: oid.to_string(),
+        key: key_oid.to_string(),
+    };
+
+    // RSA PKCS#1 v1.5
+    let pkcs1_digest = match oid {
+        o if o == rfc5912::SHA_1_WITH_RSA_ENCRYPTION => Some(DigestAlgorithm::Sha1),
+        o if o == rfc5912::SHA_256_WITH_RSA_ENCRYPTION => Some(DigestAlgorithm::Sha256),
+        o if o == rfc5912::SHA_384_WITH_RSA_ENCRYPTION => Some(DigestAlgorithm::Sha384),
+        o if o == rfc5912::SHA_512_WITH_RSA_ENCRYPTION => Some(DigestAlgorithm::Sha512),
+        o if o == rfc5912::RSA_ENCRYPTION => digest_hint,
+        _ => None,
+    };
+    if let Some(digest) = pkcs1_digest {
+        if key_oid != rfc5912::RSA_ENCRYPTION {
+            return Err(mismatch());
+        }
+        let public = rsa_key(key_bytes)?;
+        let hashed = digest.digest(message);
+        let scheme = match digest {
+            DigestAlgorithm::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+            DigestAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            DigestAlgorithm::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+            DigestAlgorithm::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+        };
+        return public
+            .verify(scheme, &hashed, signature)
+            .map_err(|_| VerifyError::BadSignature);
+    }
+    if oid == rfc5912::RSA_ENCRYPTION {
+        return Err(VerifyError::UnsupportedAlgorithm(
+            "rsaEncryption without a digest algorithm".into(),
+        ));
+    }
+
+    // RSASSA-PSS
+    if oid == rfc5912::ID_RSASSA_PSS {
+        if key_oid != rfc5912::RSA_ENCRYPTION && key_oid != rfc5912::ID_RSASSA_PSS {
+            return Err(mismatch());
+        }
+        let params = algorithm
+            .parameters
+            .as_ref()
+            .ok_or_else(|| VerifyError::UnsupportedAlgorithm("RSA-PSS without parameters".into()))?;
+        let params_der = params
+            .to_der()
+            .map_err(|e| VerifyError::UnsupportedAlgorithm(format!("RSA-PSS parameters: {e}")))?;
+        let params = rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&params_der)
+            .map_err(|e| VerifyError::UnsupportedAlgorithm(format!("RSA-PSS parameters: {e}")))?;
+        let digest = DigestAlgorithm::from_oid(&params.hash.oid).ok_or_else(|| {
+            VerifyError::UnsupportedAlgorithm(format!("RSA-PSS hash {}", params.hash.oid))
+        })?;
+        let mgf_hash = params
+            .mask_gen
+            .parameters
+            .as_ref()
+            .map(|p| p.oid)
+            .unwrap_or(rfc5912::ID_SHA_1);
+        if params.mask_gen.oid != rfc5912::ID_MGF_1 || mgf_hash != digest.oid() {
+            return Err(VerifyError::UnsupportedAlgorithm(
+                "RSA-PSS with a mask generation function other than MGF1 with the same hash"
+                    .into(),
+            ));
+        }
+        let public = rsa_key(key_bytes)?;
+        let hashed = digest.digest(message);
+        let salt = usize::from(params.salt_len);
+        let result = match digest {
+            DigestAlgorithm::Sha256 => {
+                public.verify(rsa::Pss::<sha2::Sha256>::new_with_salt(salt), &hashed, signature)
+            }
+            DigestAlgorithm::Sha384 => {
+                public.verify(rsa::Pss::<sha2::Sha384>::new_with_salt(salt), &hashed, signature)
+            }
+            DigestAlgorithm::Sha512 => {
+                public.verify(rsa::Pss::<sha2::Sha512>::new_with_salt(salt), &hashed, signature)
+            }
+            DigestAlgorithm::Sha1 => {
+                return Err(VerifyError::UnsupportedAlgorithm("RSA-PSS with SHA-1".into()));
+            }
+        };
+        return result.map_err(|_| VerifyError::BadSignature);
+    }
+
+    // ECDSA
+    let ecdsa_digest = match oid {
+        o if o == ECDSA_WITH_SHA_1 => Some(DigestAlgorithm::Sha1),
+        o if o == rfc5912::ECDSA_WITH_SHA_256 => Some(DigestAlgorithm::Sha256),
+        o if o == rfc5912::ECDSA_WITH_SHA_384 => Some(DigestAlgorithm::Sha384),
+        o if o == rfc5912::ECDSA_WITH_SHA_512 => Some(DigestAlgorithm::Sha512),
+        o if o == rfc5912::ID_EC_PUBLIC_KEY => digest_hint,
+        _ => None,
+    };
+    if let Some(digest) = ecdsa_digest {
+        if key_oid != rfc5912::ID_EC_PUBLIC_KEY {
+            return Err(mismatch());
+        }
+        let curve = key
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok())
+            .ok_or_else(|| VerifyError::MalformedKey("EC key without a named curve".into()))?;
+        let hashed = digest.digest(message);
+        use signature::hazmat::PrehashVerifier;
+        if curve == rfc5912::SECP_256_R_1 {
+            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                .map_err(|e| VerifyError::MalformedKey(format!("P-256 point: {e}")))?;
+            let sig = p256::ecdsa::DerSignature::from_bytes(signature)
+                .map_err(|_| VerifyError::BadSignature)?;
+            let sig = p256::ecdsa::Signature::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
+            return vk
+                .verify_prehash(&hashed, &sig)
+                .map_err(|_| VerifyError::BadSignature);
+        }
+        if curve == rfc5912::SECP_384_R_1 {
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                .map_err(|e| VerifyError::MalformedKey(format!("P-384 point: {e}")))?;
+            let sig = p384::ecdsa::DerSignature::from_bytes(signature)
+                .map_err(|_| VerifyError::BadSignature)?;
+            let sig = p384::ecdsa::Signature::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
+            return vk
+                .verify_prehash(&hashed, &sig)
+                .map_err(|_| VerifyError::BadSignature);
+        }
+        return Err(VerifyError::UnsupportedAlgorithm(format!(
+            "ECDSA on curve {curve}"
+        )));
+    }
+
+    if oid == ED25519 {
+        if key_oid != ED25519 {
+            return Err(mismatch());
+        }
+        let bytes: [u8; 32] = key_bytes
+            .try_into()
+            .map_err(|_| VerifyError::MalformedKey("Ed25519 key is not 32 bytes".into()))?;
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|e| VerifyError::MalformedKey(format!("Ed25519 key: {e}")))?;
+        let sig = ed25519_dalek::Signature::from_slice(signature)
+            .map_err(|_| VerifyError::BadSignature)?;
+        return vk
+            .verify_strict(message, &sig)
+            .map_err(|_| VerifyError::BadSignature);
+    }
+
+    Err(VerifyError::UnsupportedAlgorithm(describe(oid)))
+}
+
+/// [`verify_signature_with_digest`] for algorithm identifiers that name their hash.
+pub fn verify_signature(
+    key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    verify_signature_with_digest(key, algorithm, None, message, signature)
+}
+
+fn rsa_key(bytes: &[u8]) -> Result<rsa::RsaPublicKey, VerifyError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(bytes)
+        .map_err(|e| VerifyError::MalformedKey(format!("RSA key: {e}")))?;
+    let bits = key.n().bit_width() as usize;
+    // Policy: Vietnamese draft Circular 15/2025 requires RSA >= 2048 bits.
+    if bits < 2048 {
+        return Err(VerifyError::WeakKey(bits));
+    }
+    Ok(key)
+}
+
+fn describe(oid: const_oid::ObjectIdentifier) -> String {
+    match oid.to_string().as_str() {
+        "1.2.840.10040.4.3" | "2.16.840.1.101.3.4.3.2" => format!("DSA ({oid})"),
+        "1.2.840.113549.1.1.4" => format!("MD5 with RSA ({oid}), refused"),
+        "1.2.840.113549.1.1.2" => format!("MD2 with RSA ({oid}), refused"),
+        _ => oid.to_string(),
+    }
+}
+
+
+/// ecdsa-with-SHA1 (RFC 5758), accepted only for legacy material.
+const ECDSA_WITH_SHA_1: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
