@@ -1,1 +1,47 @@
-//! CMS (being written).
+//! CMS `SignedData` with CAdES baseline attributes (ETSI EN 319 122-1): detached
+//! signatures over any file, RFC 3161 signature time-stamps, a time-stamp authority
+//! core, and verification into ETSI-style reports.
+//!
+//! Signing is two-step ([`sign::prepare`] → any [`kyso_signer::Signer`] →
+//! [`sign::PreparedSignature::assemble`]) so tokens and remote keys plug in unchanged.
+//!
+//! This crate does no I/O: fetching time-stamps, CRLs or OCSP responses is the caller's
+//! (`kyso-net`); [`verify::needs`] says what to fetch.
+
+mod asn1;
+pub mod report;
+pub mod sign;
+pub mod tsp;
+pub mod verify;
+
+pub use report::{Report, SignatureReport, Verdict};
+pub use sign::{SignRequest, sign};
+pub use verify::{Limits, VerifyOptions, verify_detached};
+
+/// Errors: the operation could not run. A signature that does not validate is a
+/// [`Report`], not an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CadesError {
+    /// The input is not a CMS structure kyso can read.
+    #[error("malformed signature: {0}")]
+    Malformed(String),
+    /// The caller passed inconsistent arguments.
+    #[error("{0}")]
+    Misuse(String),
+    /// Encoding failed (should not happen with valid inputs).
+    #[error("DER encoding failed: {0}")]
+    Encoding(String),
+    /// A time-stamp response was refused or did not match.
+    #[error("time-stamp: {0}")]
+    Timestamp(String),
+    /// The key refused to sign.
+    #[error(transparent)]
+    Signer(#[from] kyso_signer::SignerError),
+}
+
+impl CadesError {
+    pub(crate) fn encoding(e: der::Error) -> Self {
+        Self::Encoding(e.to_string())
+    }
+}

@@ -1,1 +1,231 @@
-//! placeholder
+//! Every outbound call kyso makes: fetching CRLs, asking a time-stamp authority, asking
+//! an OCSP responder. Each call has a timeout, a response-size limit and a bounded
+//! number of retries with backoff; `file://` URLs are read locally (offline use).
+//!
+//! What this crate does not do: interpret what it fetches. Parsing and validation are
+//! in `kyso-pki` and `kyso-cades`.
+
+use std::io::Read;
+use std::time::Duration;
+
+/// Limits and timeouts for outbound calls.
+#[derive(Debug, Clone, Copy)]
+pub struct NetConfig {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Largest response body accepted.
+    pub max_response: u64,
+    /// Retries after the first attempt, on connection errors and 5xx.
+    pub retries: u32,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(15),
+            max_response: 32 << 20,
+            retries: 2,
+        }
+    }
+}
+
+/// An outbound call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The URL scheme is not http, https or file.
+    #[error("unsupported URL {0} (only http, https and file are fetched)")]
+    UnsupportedUrl(String),
+    /// The server answered with an error status.
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        /// URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+    },
+    /// The response was larger than allowed.
+    #[error("{url}: response larger than {limit} bytes")]
+    TooLarge {
+        /// URL.
+        url: String,
+        /// Limit.
+        limit: u64,
+    },
+    /// Transport failure (DNS, connect, TLS, timeout).
+    #[error("{url}: {reason}")]
+    Transport {
+        /// URL.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// A client with fixed limits.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    config: NetConfig,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new(NetConfig::default())
+    }
+}
+
+impl Client {
+    /// A client with these limits.
+    pub fn new(config: NetConfig) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(config.timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self { agent, config }
+    }
+
+    /// GET a URL (http, https or file) and return the body.
+    pub fn get(&self, url: &str) -> Result<Vec<u8>, NetError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return read_file(url, path, self.config.max_response);
+        }
+        check_scheme(url)?;
+        self.with_retries(url, || self.agent.get(url).call())
+    }
+
+    /// POST `body` with `content_type` (e.g. `application/timestamp-query`).
+    pub fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, NetError> {
+        check_scheme(url)?;
+        self.with_retries(url, || {
+            self.agent
+                .post(url)
+                .header("Content-Type", content_type)
+                .send(body)
+        })
+    }
+
+    fn with_retries(
+        &self,
+        url: &str,
+        call: impl Fn() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Vec<u8>, NetError> {
+        let mut attempt = 0;
+        loop {
+            let result = call();
+            let retryable = match &result {
+                Ok(resp) => resp.status().is_server_error(),
+                Err(ureq::Error::Timeout(_)) | Err(ureq::Error::Io(_)) => true,
+                Err(_) => false,
+            };
+            if retryable && attempt < self.config.retries {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt * attempt)));
+                continue;
+            }
+            let mut resp = result.map_err(|e| NetError::Transport {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+            let status = resp.status().as_u16();
+            if !(200..300).contains(&status) {
+                return Err(NetError::Status {
+                    url: url.to_string(),
+                    status,
+                });
+            }
+            return resp
+                .body_mut()
+                .with_config()
+                .limit(self.config.max_response)
+                .read_to_vec()
+                .map_err(|e| match e {
+                    ureq::Error::BodyExceedsLimit(_) => NetError::TooLarge {
+                        url: url.to_string(),
+                        limit: self.config.max_response,
+                    },
+                    other => NetError::Transport {
+                        url: url.to_string(),
+                        reason: other.to_string(),
+                    },
+                });
+        }
+    }
+}
+
+fn check_scheme(url: &str) -> Result<(), NetError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(NetError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+fn read_file(url: &str, path: &str, limit: u64) -> Result<Vec<u8>, NetError> {
+    let transport = |e: std::io::Error| NetError::Transport {
+        url: url.to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(transport)?;
+    let mut out = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(transport)?;
+    if out.len() as u64 > limit {
+        return Err(NetError::TooLarge {
+            url: url.to_string(),
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_other_schemes() {
+        let c = Client::default();
+        assert!(matches!(
+            c.get("ftp://x/y"),
+            Err(NetError::UnsupportedUrl(_))
+        ));
+        assert!(matches!(
+            c.post("ldap://x", "a/b", b""),
+            Err(NetError::UnsupportedUrl(_))
+        ));
+    }
+
+    #[test]
+    fn file_urls_respect_the_limit() {
+        let dir = std::env::temp_dir().join(format!("kyso-net-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big");
+        std::fs::write(&path, vec![1u8; 100]).unwrap();
+        let c = Client::new(NetConfig {
+            max_response: 50,
+            ..NetConfig::default()
+        });
+        let url = format!("file://{}", path.display());
+        assert!(matches!(c.get(&url), Err(NetError::TooLarge { .. })));
+        let c = Client::default();
+        assert_eq!(c.get(&url).unwrap().len(), 100);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn connection_refused_is_a_transport_error() {
+        let c = Client::new(NetConfig {
+            retries: 0,
+            timeout: Duration::from_secs(2),
+            ..NetConfig::default()
+        });
+        // Port 9 (discard) on loopback: nothing listens in the test environment.
+        assert!(matches!(
+            c.get("http://127.0.0.1:9/crl"),
+            Err(NetError::Transport { .. })
+        ));
+    }
+}

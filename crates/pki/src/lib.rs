@@ -11,3 +11,8 @@ pub mod path;
 
 pub use der;
 pub use x509_cert;
+
+pub use path::{
+    PathError, PathFailure, PathInput, PathOutcome, PathPolicy, PathStatus, RevocationInfo,
+    RevocationMode, RevocationSource, TrustAnchors, validate_path,
+};

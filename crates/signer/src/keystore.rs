@@ -76,11 +76,10 @@ pub fn decrypt(encrypted: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>
         let text = std::str::from_utf8(encrypted).map_err(|_| SignerError::MalformedKey {
             reason: "PEM is not UTF-8".into(),
         })?;
-        let (label, der) = der::pem::decode_vec(text.as_bytes()).map_err(|e| {
-            SignerError::MalformedKey {
+        let (label, der) =
+            der::pem::decode_vec(text.as_bytes()).map_err(|e| SignerError::MalformedKey {
                 reason: format!("PEM: {e}"),
-            }
-        })?;
+            })?;
         if label != "ENCRYPTED PRIVATE KEY" {
             return Err(SignerError::MalformedKey {
                 reason: format!("expected an ENCRYPTED PRIVATE KEY, found {label}"),

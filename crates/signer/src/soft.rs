@@ -104,15 +104,19 @@ impl SoftKey {
                 .parameters_oid()
                 .map_err(|_| malformed("EC key without a named curve".into()))?;
             if curve == const_oid::db::rfc5912::SECP_256_R_1 {
-                let kp = rs::EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
-                    .map_err(|e| malformed(format!("P-256 key rejected: {e}")))?;
+                let kp =
+                    rs::EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
+                        .map_err(|e| malformed(format!("P-256 key rejected: {e}")))?;
                 (KeyKind::P256, Inner::Ecdsa(kp))
             } else if curve == const_oid::db::rfc5912::SECP_384_R_1 {
-                let kp = rs::EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P384_SHA384_ASN1_SIGNING, der, &rng)
-                    .map_err(|e| malformed(format!("P-384 key rejected: {e}")))?;
+                let kp =
+                    rs::EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P384_SHA384_ASN1_SIGNING, der, &rng)
+                        .map_err(|e| malformed(format!("P-384 key rejected: {e}")))?;
                 (KeyKind::P384, Inner::Ecdsa(kp))
             } else {
-                return Err(SignerError::UnsupportedKey(format!("elliptic curve {curve}")));
+                return Err(SignerError::UnsupportedKey(format!(
+                    "elliptic curve {curve}"
+                )));
             }
         } else if oid == const_oid::db::rfc5912::RSA_ENCRYPTION {
             let kp = rs::RsaKeyPair::from_pkcs8(der)
@@ -174,7 +178,11 @@ impl Signer for SoftKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
         let failed = |_| SignerError::Signing(format!("{} signing failed", self.algorithm.name()));
         match &self.inner {
-            Inner::Ecdsa(kp) => Ok(kp.sign(&self.rng, message).map_err(failed)?.as_ref().to_vec()),
+            Inner::Ecdsa(kp) => Ok(kp
+                .sign(&self.rng, message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
             Inner::Ed25519(kp) => Ok(kp.sign(message).as_ref().to_vec()),
             Inner::Rsa(kp) => {
                 let padding: &'static dyn rs::RsaEncoding = match self.algorithm {
@@ -192,7 +200,8 @@ impl Signer for SoftKey {
                     }
                 };
                 let mut out = vec![0u8; kp.public().modulus_len()];
-                kp.sign(padding, &self.rng, message, &mut out).map_err(failed)?;
+                kp.sign(padding, &self.rng, message, &mut out)
+                    .map_err(failed)?;
                 Ok(out)
             }
         }
@@ -229,10 +238,7 @@ fn public_key_info(
         Inner::Ecdsa(kp) => (
             AlgorithmIdentifierOwned {
                 oid: info.algorithm.oid,
-                parameters: info
-                    .algorithm
-                    .parameters
-                    .map(|p| der::Any::from(p)),
+                parameters: info.algorithm.parameters.map(der::Any::from),
             },
             kp.public_key().as_ref().to_vec(),
         ),
@@ -270,7 +276,12 @@ mod tests {
 
     #[test]
     fn every_kind_signs_and_verifies() {
-        for kind in [KeyKind::P256, KeyKind::P384, KeyKind::Ed25519, KeyKind::Rsa2048] {
+        for kind in [
+            KeyKind::P256,
+            KeyKind::P384,
+            KeyKind::Ed25519,
+            KeyKind::Rsa2048,
+        ] {
             let key = SoftKey::generate(kind).unwrap();
             let algs: Vec<SignatureAlgorithm> = if kind.is_rsa() {
                 vec![
@@ -293,8 +304,13 @@ mod tests {
                 )
                 .unwrap();
                 assert!(
-                    verify_signature(key.public_key(), &alg.algorithm_identifier(), b"hellO", &sig)
-                        .is_err(),
+                    verify_signature(
+                        key.public_key(),
+                        &alg.algorithm_identifier(),
+                        b"hellO",
+                        &sig
+                    )
+                    .is_err(),
                     "{alg:?} accepted a changed message"
                 );
             }

@@ -88,10 +88,9 @@ pub fn verify_signature_with_digest(
         if key_oid != rfc5912::RSA_ENCRYPTION && key_oid != rfc5912::ID_RSASSA_PSS {
             return Err(mismatch());
         }
-        let params = algorithm
-            .parameters
-            .as_ref()
-            .ok_or_else(|| VerifyError::UnsupportedAlgorithm("RSA-PSS without parameters".into()))?;
+        let params = algorithm.parameters.as_ref().ok_or_else(|| {
+            VerifyError::UnsupportedAlgorithm("RSA-PSS without parameters".into())
+        })?;
         let params_der = params
             .to_der()
             .map_err(|e| VerifyError::UnsupportedAlgorithm(format!("RSA-PSS parameters: {e}")))?;
@@ -108,25 +107,32 @@ pub fn verify_signature_with_digest(
             .unwrap_or(rfc5912::ID_SHA_1);
         if params.mask_gen.oid != rfc5912::ID_MGF_1 || mgf_hash != digest.oid() {
             return Err(VerifyError::UnsupportedAlgorithm(
-                "RSA-PSS with a mask generation function other than MGF1 with the same hash"
-                    .into(),
+                "RSA-PSS with a mask generation function other than MGF1 with the same hash".into(),
             ));
         }
         let public = rsa_key(key_bytes)?;
         let hashed = digest.digest(message);
         let salt = usize::from(params.salt_len);
         let result = match digest {
-            DigestAlgorithm::Sha256 => {
-                public.verify(rsa::Pss::<sha2::Sha256>::new_with_salt(salt), &hashed, signature)
-            }
-            DigestAlgorithm::Sha384 => {
-                public.verify(rsa::Pss::<sha2::Sha384>::new_with_salt(salt), &hashed, signature)
-            }
-            DigestAlgorithm::Sha512 => {
-                public.verify(rsa::Pss::<sha2::Sha512>::new_with_salt(salt), &hashed, signature)
-            }
+            DigestAlgorithm::Sha256 => public.verify(
+                rsa::Pss::<sha2::Sha256>::new_with_salt(salt),
+                &hashed,
+                signature,
+            ),
+            DigestAlgorithm::Sha384 => public.verify(
+                rsa::Pss::<sha2::Sha384>::new_with_salt(salt),
+                &hashed,
+                signature,
+            ),
+            DigestAlgorithm::Sha512 => public.verify(
+                rsa::Pss::<sha2::Sha512>::new_with_salt(salt),
+                &hashed,
+                signature,
+            ),
             DigestAlgorithm::Sha1 => {
-                return Err(VerifyError::UnsupportedAlgorithm("RSA-PSS with SHA-1".into()));
+                return Err(VerifyError::UnsupportedAlgorithm(
+                    "RSA-PSS with SHA-1".into(),
+                ));
             }
         };
         return result.map_err(|_| VerifyError::BadSignature);
@@ -158,7 +164,8 @@ pub fn verify_signature_with_digest(
                 .map_err(|e| VerifyError::MalformedKey(format!("P-256 point: {e}")))?;
             let sig = p256::ecdsa::DerSignature::from_bytes(signature)
                 .map_err(|_| VerifyError::BadSignature)?;
-            let sig = p256::ecdsa::Signature::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
+            let sig =
+                p256::ecdsa::Signature::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
             return vk
                 .verify_prehash(&hashed, &sig)
                 .map_err(|_| VerifyError::BadSignature);
@@ -168,7 +175,8 @@ pub fn verify_signature_with_digest(
                 .map_err(|e| VerifyError::MalformedKey(format!("P-384 point: {e}")))?;
             let sig = p384::ecdsa::DerSignature::from_bytes(signature)
                 .map_err(|_| VerifyError::BadSignature)?;
-            let sig = p384::ecdsa::Signature::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
+            let sig =
+                p384::ecdsa::Signature::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
             return vk
                 .verify_prehash(&hashed, &sig)
                 .map_err(|_| VerifyError::BadSignature);
@@ -228,7 +236,6 @@ fn describe(oid: const_oid::ObjectIdentifier) -> String {
         _ => oid.to_string(),
     }
 }
-
 
 /// ecdsa-with-SHA1 (RFC 5758), accepted only for legacy material.
 const ECDSA_WITH_SHA_1: const_oid::ObjectIdentifier =

@@ -1,0 +1,285 @@
+//! Command-line arguments, close to argv. Resolution (files read, keys opened) happens
+//! in the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kyso — ký số văn bản hành chính (digital signatures for Vietnamese administrative
+/// documents).
+#[derive(Debug, Parser)]
+#[command(name = "kyso", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Data directory (keystore, trust store, CA). Default: $KYSO_DATA, else
+    /// $XDG_DATA_HOME/kyso, else ~/.local/share/kyso.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the end-to-end demonstration: a city CA, two agencies, a document signed by a
+    /// leader and sealed by the agency, verified by the recipient.
+    Demo(DemoArgs),
+    /// Sign a file (detached CAdES `.p7s`).
+    Sign(SignArgs),
+    /// Verify a signed file.
+    Verify(VerifyArgs),
+    /// The built-in certificate authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// The keystore of signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Trust anchors (root certificates) used by `verify`.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where to put the demo's files (default: a new directory under the data directory).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Print in English instead of Vietnamese.
+    #[arg(long, value_enum, default_value_t = Lang::Vi)]
+    pub(crate) lang: Lang,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The file to sign.
+    pub(crate) file: PathBuf,
+    /// Keystore entry name.
+    #[arg(long, value_name = "NAME", conflicts_with = "p12")]
+    pub(crate) key: Option<String>,
+    /// PKCS#12 file (.p12/.pfx) holding the key and certificate.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) p12: Option<PathBuf>,
+    /// Output path (default: FILE.p7s). Never the input itself.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+    /// Add this signature to an existing .p7s over the same file (co-signing, e.g. the
+    /// agency seal after the leader).
+    #[arg(long, value_name = "P7S")]
+    pub(crate) cosign: Option<PathBuf>,
+    /// RFC 3161 time-stamp authority URL: produces CAdES B-T.
+    #[arg(long, value_name = "URL")]
+    pub(crate) tsa: Option<String>,
+    /// Use RSASSA-PSS for an RSA key.
+    #[arg(long)]
+    pub(crate) pss: bool,
+    /// Do not fetch and embed the CRLs of the signer's chain.
+    #[arg(long)]
+    pub(crate) no_embed_revocation: bool,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The signed file (for a .p7s given alone, the content is the file without .p7s).
+    pub(crate) file: PathBuf,
+    /// The detached signature (default: FILE.p7s).
+    #[arg(long, value_name = "FILE.p7s")]
+    pub(crate) sig: Option<PathBuf>,
+    /// Trust anchor: a PEM/DER certificate file or a directory of them. Repeatable.
+    /// Default: the data directory's trust store.
+    #[arg(long, value_name = "PEM_OR_DIR")]
+    pub(crate) trust: Vec<PathBuf>,
+    /// Validate as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub(crate) at: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Language of the human output.
+    #[arg(long, value_enum, default_value_t = Lang::Vi)]
+    pub(crate) lang: Lang,
+    /// Extra CRL files (DER or PEM). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) crl: Vec<PathBuf>,
+    /// Extra certificates (intermediates) to build paths with. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert: Vec<PathBuf>,
+    /// Do not fetch CRLs from the network; use only embedded or given ones.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// Skip revocation checking (reported in the output). Risky: a revoked
+    /// certificate then validates.
+    #[arg(long)]
+    pub(crate) no_revocation_check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Lang {
+    Vi,
+    En,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaCommand {
+    /// Create a root CA and an issuing CA (plus the CA's OCSP responder and time-stamp
+    /// authority certificates).
+    Init(CaInitArgs),
+    /// Issue a key and certificate into the keystore.
+    Issue(Box<CaIssueArgs>),
+    /// Revoke a certificate and publish new CRLs.
+    Revoke(CaRevokeArgs),
+    /// Publish fresh CRLs.
+    Crl(CaDirArgs),
+    /// Serve CRLs, OCSP and RFC 3161 time-stamps over HTTP.
+    Serve(CaServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaDirArgs {
+    /// CA directory (default: DATA/ca).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaInitArgs {
+    #[command(flatten)]
+    pub(crate) dir: CaDirArgs,
+    /// Name of the CA (organisation), e.g. "Trung tâm Chứng thực thành phố Cần Thơ".
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Base URL where `kyso ca serve` will answer (put into certificates as CRL
+    /// distribution point, OCSP and CA issuers locations).
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// Key type of the CA keys.
+    #[arg(long, default_value = "p384")]
+    pub(crate) key_type: String,
+    /// Root validity in years.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) years: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProfileArg {
+    /// A leader's personal signing certificate.
+    Person,
+    /// An agency's seal (the shared device).
+    Seal,
+    /// A time-stamp authority.
+    Tsa,
+    /// An OCSP responder.
+    Ocsp,
+    /// A TLS server/client (agency node).
+    Tls,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaIssueArgs {
+    #[command(flatten)]
+    pub(crate) dir: CaDirArgs,
+    /// Certificate profile.
+    #[arg(long, value_enum)]
+    pub(crate) profile: ProfileArg,
+    /// Keystore entry name for the new key and certificate.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Common name (person or agency name, Vietnamese with diacritics).
+    #[arg(long)]
+    pub(crate) cn: String,
+    /// Organisation (agency).
+    #[arg(long)]
+    pub(crate) org: Option<String>,
+    /// Organisational unit.
+    #[arg(long)]
+    pub(crate) ou: Option<String>,
+    /// Locality.
+    #[arg(long)]
+    pub(crate) locality: Option<String>,
+    /// Province or city.
+    #[arg(long)]
+    pub(crate) state: Option<String>,
+    /// Title (chức vụ).
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// UID attribute, e.g. "CCCD:092012345678" or "MST:1800123456".
+    #[arg(long)]
+    pub(crate) uid: Option<String>,
+    /// E-mail address.
+    #[arg(long)]
+    pub(crate) email: Option<String>,
+    /// DNS names (TLS profile).
+    #[arg(long = "dns")]
+    pub(crate) dns: Vec<String>,
+    /// Key type: p256, p384, rsa2048, rsa3072, ed25519.
+    #[arg(long, default_value = "p256")]
+    pub(crate) key_type: String,
+    /// Validity in days.
+    #[arg(long, default_value_t = 1095)]
+    pub(crate) days: u32,
+    /// Start of validity (RFC 3339), default now.
+    #[arg(long, value_name = "RFC3339")]
+    pub(crate) not_before: Option<String>,
+    /// Also write a PKCS#8 + certificate pair in PEM to this directory, unencrypted
+    /// (for feeding peers such as openssl in tests). Risky.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) export_plain: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaRevokeArgs {
+    #[command(flatten)]
+    pub(crate) dir: CaDirArgs,
+    /// Serial number (hex) of the certificate to revoke.
+    #[arg(long, value_name = "HEX", required_unless_present = "cert")]
+    pub(crate) serial: Option<String>,
+    /// The certificate to revoke (PEM/DER).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert: Option<PathBuf>,
+    /// Reason: unspecified, key-compromise, affiliation-changed, superseded,
+    /// cessation-of-operation, certificate-hold, privilege-withdrawn.
+    #[arg(long, default_value = "unspecified")]
+    pub(crate) reason: String,
+    /// Revocation time (RFC 3339), default now.
+    #[arg(long, value_name = "RFC3339")]
+    pub(crate) at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaServeArgs {
+    #[command(flatten)]
+    pub(crate) dir: CaDirArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8480")]
+    pub(crate) listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Import a PKCS#12 (.p12/.pfx) file into the keystore (encrypted at rest).
+    Import(KeyImportArgs),
+    /// List keystore entries.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyImportArgs {
+    /// The .p12/.pfx file.
+    pub(crate) file: PathBuf,
+    /// Entry name.
+    #[arg(long)]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrustCommand {
+    /// Add a root certificate to the trust store.
+    Add {
+        /// PEM or DER certificate.
+        file: PathBuf,
+    },
+    /// List trust anchors.
+    List,
+}

@@ -1,0 +1,297 @@
+//! The data directory: keystore (encrypted PKCS#8 + certificate chain), trust store,
+//! CA directory. Files are written atomically (temporary file, fsync, rename) so a
+//! crash never leaves half a key.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use der::{Decode, Encode};
+use kyso_signer::keystore::{self, ScryptCost};
+use kyso_signer::{SignatureAlgorithm, SoftKey};
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+/// Resolve the data directory: `--data`, else `KYSO_DATA`, else `$XDG_DATA_HOME/kyso`,
+/// else `~/.local/share/kyso`.
+pub(crate) fn data_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("KYSO_DATA").filter(|v| !v.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(p).join("kyso");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/kyso")
+}
+
+/// Write a file atomically; `private` restricts it to the owner (0600).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("output path has no file name")?;
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(if private { 0o600 } else { 0o644 });
+        }
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.sync_all()
+            .with_context(|| format!("cannot sync {}", tmp.display()))?;
+    }
+    fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move file into place at {}", path.display()))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Read certificates from PEM (one or more) or a single DER file.
+pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Certificate>> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_certificates(&bytes)
+        .with_context(|| format!("{} holds no readable certificate", path.display()))
+}
+
+pub(crate) fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>> {
+    if bytes.starts_with(b"-----") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let text = std::str::from_utf8(bytes).context("PEM file is not UTF-8")?;
+        let mut out = Vec::new();
+        for block in pem_blocks(text, "CERTIFICATE") {
+            out.push(Certificate::from_der(&block).context("malformed certificate in PEM")?);
+        }
+        if out.is_empty() {
+            bail!("no CERTIFICATE block");
+        }
+        Ok(out)
+    } else {
+        Ok(vec![
+            Certificate::from_der(bytes).context("not a DER certificate")?,
+        ])
+    }
+}
+
+/// DER bytes of every PEM block with `label`.
+pub(crate) fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&begin) {
+        let after = &rest[start..];
+        let Some(stop) = after.find(&end) else { break };
+        let block = &after[..stop + end.len()];
+        if let Ok((_, der)) = der::pem::decode_vec(block.as_bytes()) {
+            out.push(der);
+        }
+        rest = &after[stop + end.len()..];
+    }
+    out
+}
+
+pub(crate) fn certificates_to_pem(certs: &[Certificate]) -> Result<String> {
+    let mut out = String::new();
+    for c in certs {
+        out.push_str(&der::pem::encode_string(
+            "CERTIFICATE",
+            der::pem::LineEnding::LF,
+            &c.to_der()?,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Read a CRL file (DER or PEM) as DER.
+pub(crate) fn read_crl(path: &Path) -> Result<Vec<u8>> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.starts_with(b"-----") {
+        let text = std::str::from_utf8(&bytes).context("PEM file is not UTF-8")?;
+        pem_blocks(text, "X509 CRL")
+            .into_iter()
+            .next()
+            .with_context(|| format!("{} has no X509 CRL block", path.display()))
+    } else {
+        Ok(bytes)
+    }
+}
+
+/// The passphrase for keys: `KYSO_PASSPHRASE`, else a prompt on the terminal.
+pub(crate) fn passphrase(prompt: &str) -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("KYSO_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    let p = rpassword::prompt_password(prompt)
+        .context("no KYSO_PASSPHRASE set and no terminal to ask for the passphrase")?;
+    Ok(Zeroizing::new(p))
+}
+
+/// The keystore: `<data>/keys/<name>.key.pem` (encrypted) and `<name>.chain.pem`.
+#[derive(Debug, Clone)]
+pub(crate) struct Keystore {
+    dir: PathBuf,
+}
+
+impl Keystore {
+    pub(crate) fn new(data: &Path) -> Self {
+        Self {
+            dir: data.join("keys"),
+        }
+    }
+
+    pub(crate) fn at(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn paths(&self, name: &str) -> Result<(PathBuf, PathBuf)> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || name.starts_with('.')
+        {
+            bail!("keystore entry name {name:?} must use only letters, digits, '-', '_' and '.'");
+        }
+        Ok((
+            self.dir.join(format!("{name}.key.pem")),
+            self.dir.join(format!("{name}.chain.pem")),
+        ))
+    }
+
+    pub(crate) fn save(
+        &self,
+        name: &str,
+        pkcs8: &[u8],
+        chain: &[Certificate],
+        passphrase: &str,
+        cost: ScryptCost,
+    ) -> Result<()> {
+        let (key_path, chain_path) = self.paths(name)?;
+        if key_path.exists() {
+            bail!(
+                "keystore entry {name} already exists ({})",
+                key_path.display()
+            );
+        }
+        let pem = keystore::encrypt_pem(pkcs8, passphrase.as_bytes(), cost)?;
+        write_atomic(&chain_path, certificates_to_pem(chain)?.as_bytes(), false)?;
+        write_atomic(&key_path, pem.as_bytes(), true)?;
+        Ok(())
+    }
+
+    pub(crate) fn load(
+        &self,
+        name: &str,
+        passphrase: &str,
+        algorithm: Option<SignatureAlgorithm>,
+    ) -> Result<(SoftKey, Vec<Certificate>)> {
+        let (key_path, chain_path) = self.paths(name)?;
+        let encrypted = fs::read(&key_path)
+            .with_context(|| format!("no keystore entry {name} ({})", key_path.display()))?;
+        let pkcs8 = keystore::decrypt(&encrypted, passphrase.as_bytes())
+            .with_context(|| format!("cannot open keystore entry {name}"))?;
+        let key = SoftKey::from_pkcs8_der(&pkcs8, algorithm)?;
+        let chain = read_certificates(&chain_path)?;
+        Ok((key, chain))
+    }
+
+    pub(crate) fn chain(&self, name: &str) -> Result<Vec<Certificate>> {
+        let (_, chain_path) = self.paths(name)?;
+        read_certificates(&chain_path)
+    }
+
+    pub(crate) fn list(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Ok(out);
+        };
+        for e in entries.flatten() {
+            if let Some(n) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".key.pem"))
+            {
+                out.push(n.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+static DEFAULT_LOG_N: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+
+/// Lower the default scrypt cost for this process (the demo's throw-away keys).
+pub(crate) fn set_default_scrypt_log_n(log_n: u8) {
+    let _ = DEFAULT_LOG_N.set(log_n);
+}
+
+/// scrypt cost for new keystore entries: `KYSO_SCRYPT_LOG_N` (10..=20) may change it,
+/// e.g. lower for tests; the default is [`ScryptCost::DEFAULT`].
+pub(crate) fn scrypt_cost() -> ScryptCost {
+    let chosen = std::env::var("KYSO_SCRYPT_LOG_N")
+        .ok()
+        .and_then(|v| v.parse::<u8>().ok())
+        .or_else(|| DEFAULT_LOG_N.get().copied());
+    match chosen {
+        Some(log_n) if (10..=20).contains(&log_n) => ScryptCost {
+            log_n,
+            ..ScryptCost::DEFAULT
+        },
+        _ => ScryptCost::DEFAULT,
+    }
+}
+
+/// Load trust anchors from files or directories of PEM/DER certificates.
+pub(crate) fn load_anchors(paths: &[PathBuf]) -> Result<(kyso_pki::path::TrustAnchors, usize)> {
+    let mut anchors = kyso_pki::path::TrustAnchors::new();
+    let mut count = 0;
+    for p in paths {
+        let files: Vec<PathBuf> = if p.is_dir() {
+            let mut v: Vec<PathBuf> = fs::read_dir(p)
+                .with_context(|| format!("cannot read trust directory {}", p.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| matches!(e, "pem" | "crt" | "cer" | "der"))
+                })
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![p.clone()]
+        };
+        for f in files {
+            for cert in read_certificates(&f)? {
+                anchors
+                    .add_der(&cert.to_der()?)
+                    .with_context(|| format!("{} is not a usable trust anchor", f.display()))?;
+                count += 1;
+            }
+        }
+    }
+    Ok((anchors, count))
+}

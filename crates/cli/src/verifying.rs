@@ -1,0 +1,289 @@
+//! `kyso verify` for CMS: find the content and signature, gather trust anchors and
+//! revocation data, run the verifier, render the report.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use kyso_cades::report::{
+    Check, Indication, Reason, Report, RevocationCheck, SignatureReport, SubIndication, TimeSource,
+    Verdict, vietnam_time,
+};
+use kyso_cades::verify::{Limits, Need, VerifyOptions, needs, verify_detached};
+use kyso_pki::path::{RevocationMode, TrustAnchors};
+use time::OffsetDateTime;
+
+use crate::args::Lang;
+
+/// Inputs of one verification, resolved.
+pub(crate) struct VerifyJob {
+    pub(crate) content: PathBuf,
+    pub(crate) signature: PathBuf,
+    pub(crate) anchors: TrustAnchors,
+    pub(crate) extra_crls: Vec<Vec<u8>>,
+    pub(crate) extra_certs: Vec<Vec<u8>>,
+    pub(crate) at: OffsetDateTime,
+    pub(crate) offline: bool,
+    pub(crate) revocation: RevocationMode,
+}
+
+/// Work out which file is the content and which the signature.
+pub(crate) fn locate(file: &Path, sig: Option<&Path>) -> (PathBuf, PathBuf) {
+    if let Some(sig) = sig {
+        return (file.to_path_buf(), sig.to_path_buf());
+    }
+    let name = file.to_string_lossy();
+    if let Some(content) = name.strip_suffix(".p7s") {
+        return (PathBuf::from(content), file.to_path_buf());
+    }
+    (file.to_path_buf(), PathBuf::from(format!("{name}.p7s")))
+}
+
+pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Vec<String>)> {
+    let mut notes = Vec::new();
+    // Reading the content is "could not run" territory: missing file = exit 2.
+    let content =
+        fs::read(&job.content).with_context(|| format!("cannot read {}", job.content.display()))?;
+    let signature = match fs::read(&job.signature) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((
+                Report {
+                    verdict: Verdict::Unsigned,
+                    format: "cades",
+                    validation_time: vietnam_time(job.at),
+                    signatures: Vec::new(),
+                },
+                vec![format!("no signature file {}", job.signature.display())],
+            ));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", job.signature.display()));
+        }
+    };
+    let signature = decode_pem_or_der(&signature);
+    let mut crls = job.extra_crls.clone();
+    if !job.offline
+        && job.revocation != RevocationMode::Skip
+        && let Ok(list) = needs(&signature)
+    {
+        for need in list {
+            if let Need::Crl(url) = need {
+                match net.get(&url) {
+                    Ok(crl) => crls.push(crl),
+                    Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
+                }
+            }
+        }
+    }
+    if job.anchors.is_empty() {
+        notes.push("no trust anchors configured (use --trust or `kyso trust add`)".into());
+    }
+    let options = VerifyOptions {
+        anchors: &job.anchors,
+        extra_certificates: &job.extra_certs,
+        extra_crls: &crls,
+        extra_ocsp: &[],
+        validation_time: job.at,
+        revocation: job.revocation,
+        limits: Limits::default(),
+    };
+    let report = match verify_detached(&signature, Some(&[content.as_slice()]), &options) {
+        Ok(r) => r,
+        Err(kyso_cades::CadesError::Malformed(why)) => malformed_report(&why, job.at),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((report, notes))
+}
+
+/// A signature file that cannot be parsed is an invalid signature, not a crash.
+fn malformed_report(why: &str, at: OffsetDateTime) -> Report {
+    Report {
+        verdict: Verdict::Invalid,
+        format: "cades",
+        validation_time: vietnam_time(at),
+        signatures: vec![SignatureReport {
+            index: 0,
+            signer: None,
+            algorithm: String::new(),
+            digest_algorithm: String::new(),
+            signing_time: None,
+            signing_time_source: TimeSource::None,
+            integrity: Check::Failed,
+            trust: Check::NotChecked,
+            revocation: RevocationCheck::NotChecked,
+            timestamp: None,
+            chain: Vec::new(),
+            indication: Indication::TotalFailed,
+            sub_indication: Some(SubIndication::FormatFailure),
+            reasons: vec![Reason::new(
+                "malformed",
+                format!("the signature file is damaged or not a CMS signature: {why}"),
+                format!("tệp chữ ký bị hỏng hoặc không phải chữ ký CMS: {why}"),
+            )],
+            warnings: Vec::new(),
+        }],
+    }
+}
+
+fn decode_pem_or_der(bytes: &[u8]) -> Vec<u8> {
+    if bytes.starts_with(b"-----BEGIN")
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        for label in ["CMS", "PKCS7"] {
+            if let Some(d) = crate::store::pem_blocks(text, label).into_iter().next() {
+                return d;
+            }
+        }
+    }
+    bytes.to_vec()
+}
+
+/// Render a report for people.
+pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[String]) -> String {
+    let vi = lang == Lang::Vi;
+    let t = |v: &str, e: &str| if vi { v.to_string() } else { e.to_string() };
+    let mut out = String::new();
+    out.push_str(&format!("{} {}\n", t("Tệp:", "File:"), content.display()));
+    let verdict = match report.verdict {
+        Verdict::Valid => t("HỢP LỆ ✓", "VALID ✓"),
+        Verdict::ValidWithChanges => t(
+            "HỢP LỆ, có thay đổi được phép sau khi ký",
+            "VALID, with permitted later changes",
+        ),
+        Verdict::Modified => t("ĐÃ BỊ SỬA ĐỔI sau khi ký ✗", "MODIFIED after signing ✗"),
+        Verdict::Invalid => t("KHÔNG HỢP LỆ ✗", "INVALID ✗"),
+        Verdict::Indeterminate => t("CHƯA XÁC ĐỊNH ĐƯỢC ?", "INDETERMINATE ?"),
+        Verdict::Unsigned => t("CHƯA ĐƯỢC KÝ", "NOT SIGNED"),
+        _ => format!("{:?}", report.verdict),
+    };
+    out.push_str(&format!("{} {}\n", t("Kết luận:", "Verdict:"), verdict));
+    for s in &report.signatures {
+        out.push_str(&format!(
+            "\n{} {}:\n",
+            t("Chữ ký", "Signature"),
+            s.index + 1
+        ));
+        if let Some(signer) = &s.signer {
+            let name = signer
+                .common_name
+                .clone()
+                .unwrap_or_else(|| signer.subject.clone());
+            let uid = signer
+                .uid
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {} {name}{uid}\n", t("Người ký:", "Signer:")));
+            if let Some(org) = &signer.organization {
+                out.push_str(&format!("  {} {org}\n", t("Cơ quan:", "Agency:")));
+            }
+            out.push_str(&format!(
+                "  {} {} — {} {} {} {}\n",
+                t("Chứng thư số:", "Certificate:"),
+                signer.serial,
+                t("hiệu lực", "valid"),
+                signer.not_before,
+                t("đến", "to"),
+                signer.not_after
+            ));
+            out.push_str(&format!(
+                "  {} {}\n",
+                t("Cấp bởi:", "Issued by:"),
+                signer.issuer
+            ));
+        }
+        let source = match s.signing_time_source {
+            TimeSource::Timestamp => t("theo dấu thời gian", "from a time-stamp"),
+            TimeSource::Claimed => t(
+                "do người ký tự khai, chưa được chứng thực",
+                "claimed by the signer, not proven",
+            ),
+            TimeSource::None => t(
+                "không có, kiểm tra tại thời điểm hiện tại",
+                "none; checked at the validation time",
+            ),
+        };
+        if let Some(time) = &s.signing_time {
+            out.push_str(&format!(
+                "  {} {time} ({source})\n",
+                t("Thời điểm ký:", "Signing time:")
+            ));
+        }
+        let check = |c: Check| match c {
+            Check::Passed => t("đạt", "passed"),
+            Check::Failed => t("KHÔNG ĐẠT", "FAILED"),
+            Check::Indeterminate => t("chưa xác định", "indeterminate"),
+            Check::NotChecked => t("không kiểm tra", "not checked"),
+        };
+        let revocation = match s.revocation {
+            RevocationCheck::Good => t(
+                "chưa bị thu hồi tại thời điểm ký",
+                "not revoked at signing time",
+            ),
+            RevocationCheck::Revoked => t("ĐÃ BỊ THU HỒI", "REVOKED"),
+            RevocationCheck::RevokedAfterSigning => t(
+                "bị thu hồi sau thời điểm ký",
+                "revoked after the signing time",
+            ),
+            RevocationCheck::Unknown => t("không xác định", "unknown"),
+            RevocationCheck::NotChecked => t("không kiểm tra", "not checked"),
+        };
+        out.push_str(&format!(
+            "  {} {}; {} {}; {} {}\n",
+            t("Toàn vẹn:", "Integrity:"),
+            check(s.integrity),
+            t("Tin cậy:", "Trust:"),
+            check(s.trust),
+            t("Thu hồi:", "Revocation:"),
+            revocation
+        ));
+        out.push_str(&format!(
+            "  {} {} / {}\n",
+            t("Thuật toán:", "Algorithm:"),
+            s.algorithm,
+            s.digest_algorithm
+        ));
+        if let Some(ts) = &s.timestamp {
+            out.push_str(&format!(
+                "  {} {} ({})\n",
+                t("Dấu thời gian:", "Time-stamp:"),
+                ts.time,
+                if ts.valid {
+                    t("hợp lệ", "valid")
+                } else {
+                    t("KHÔNG hợp lệ", "NOT valid")
+                }
+            ));
+        }
+        let indication = format!(
+            "{:?}{}",
+            s.indication,
+            s.sub_indication
+                .map(|x| format!(" / {x:?}"))
+                .unwrap_or_default()
+        );
+        out.push_str(&format!(
+            "  {} {indication}\n",
+            t("Chỉ dẫn ETSI:", "ETSI indication:")
+        ));
+        for r in &s.reasons {
+            out.push_str(&format!(
+                "  {} {}\n",
+                t("Lý do:", "Reason:"),
+                if vi { &r.vi } else { &r.en }
+            ));
+        }
+        for w in &s.warnings {
+            out.push_str(&format!(
+                "  {} {}\n",
+                t("Lưu ý:", "Note:"),
+                if vi { &w.vi } else { &w.en }
+            ));
+        }
+    }
+    for n in notes {
+        out.push_str(&format!("{} {n}\n", t("Ghi chú:", "Note:")));
+    }
+    out
+}
