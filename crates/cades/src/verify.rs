@@ -163,32 +163,61 @@ pub fn verify_detached(
 }
 
 /// What the verifier would like fetched before verifying (sans-I/O: the caller fetches
-/// and passes the results as `extra_crls`).
+/// and passes the results as `extra_crls` / `extra_ocsp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Need {
     /// A CRL from this distribution point URL.
     Crl(String),
+    /// An OCSP response: POST `request` (DER, `application/ocsp-request`) to `url`.
+    Ocsp {
+        /// Responder URL from the certificate's authority information access.
+        url: String,
+        /// DER `OCSPRequest`.
+        request: Vec<u8>,
+    },
 }
 
-/// The CRL distribution points (http/https/file URLs) of every certificate embedded in
-/// the signature or its time-stamps.
+/// The CRL distribution points of every certificate embedded in the signature or its
+/// time-stamps, and an OCSP request for each signing certificate (signers and TSAs)
+/// whose certificate names a responder.
 pub fn needs(cms_der: &[u8]) -> Result<Vec<Need>, CadesError> {
     let signed_data = decode_signed_data(cms_der)?;
     let mut certs: Vec<Certificate> = embedded_certificates(&signed_data);
+    let mut signers: Vec<SignerIdentifier> = Vec::new();
     for si in signed_data.signer_infos.0.iter() {
+        signers.push(si.sid.clone());
         if let Some(token) = timestamp_token(si)
             && let Ok(sd) = decode_signed_data(&token)
         {
             certs.extend(embedded_certificates(&sd));
+            signers.extend(sd.signer_infos.0.iter().map(|t| t.sid.clone()));
         }
     }
     let mut out = Vec::new();
+    let mut push = |need: Need| {
+        if !out.contains(&need) {
+            out.push(need);
+        }
+    };
     for cert in &certs {
-        for url in crl_urls(cert) {
-            let need = Need::Crl(url);
-            if !out.contains(&need) {
-                out.push(need);
+        for url in kyso_pki::locations::crl_urls(cert) {
+            push(Need::Crl(url));
+        }
+    }
+    for sid in &signers {
+        let Some(cert) = certs.iter().find(|c| matches_sid(c, sid)) else {
+            continue;
+        };
+        let Some(issuer) = certs
+            .iter()
+            .find(|i| *i != cert && kyso_pki::locations::is_issuer_of(i, cert))
+        else {
+            continue;
+        };
+        for url in kyso_pki::locations::ocsp_urls(cert) {
+            if let Ok(request) = kyso_pki::locations::ocsp_request(cert, issuer) {
+                push(Need::Ocsp { url, request });
             }
         }
     }
@@ -197,24 +226,20 @@ pub fn needs(cms_der: &[u8]) -> Result<Vec<Need>, CadesError> {
 
 /// CRL distribution point URIs of a certificate.
 pub fn crl_urls(cert: &Certificate) -> Vec<String> {
-    use x509_cert::ext::pkix::CrlDistributionPoints;
-    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-    let mut out = Vec::new();
-    if let Ok(Some((_, dps))) = cert
-        .tbs_certificate()
-        .get_extension::<CrlDistributionPoints>()
-    {
-        for dp in dps.0 {
-            if let Some(DistributionPointName::FullName(names)) = dp.distribution_point {
-                for n in names {
-                    if let GeneralName::UniformResourceIdentifier(uri) = n {
-                        out.push(uri.to_string());
-                    }
-                }
-            }
+    kyso_pki::locations::crl_urls(cert)
+}
+
+fn matches_sid(c: &Certificate, sid: &SignerIdentifier) -> bool {
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(isn) => {
+            c.tbs_certificate().issuer() == &isn.issuer
+                && c.tbs_certificate().serial_number() == &isn.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            matches!(c.tbs_certificate().get_extension::<SubjectKeyIdentifier>(),
+                Ok(Some((_, own))) if own == *ski)
         }
     }
-    out
 }
 
 fn embedded_certificates(sd: &SignedData) -> Vec<Certificate> {
@@ -293,16 +318,7 @@ impl<'a> Context<'a> {
     }
 
     fn find_signer(&self, sid: &SignerIdentifier) -> Option<&Certificate> {
-        self.certificates.iter().find(|c| match sid {
-            SignerIdentifier::IssuerAndSerialNumber(isn) => {
-                c.tbs_certificate().issuer() == &isn.issuer
-                    && c.tbs_certificate().serial_number() == &isn.serial_number
-            }
-            SignerIdentifier::SubjectKeyIdentifier(ski) => {
-                matches!(c.tbs_certificate().get_extension::<SubjectKeyIdentifier>(),
-                    Ok(Some((_, own))) if own == *ski)
-            }
-        })
+        self.certificates.iter().find(|c| matches_sid(c, sid))
     }
 
     /// Integrity of one SignerInfo: digest and signature. Returns the signer certificate.

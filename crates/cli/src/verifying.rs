@@ -63,16 +63,24 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
     };
     let signature = decode_pem_or_der(&signature);
     let mut crls = job.extra_crls.clone();
+    let mut ocsp: Vec<Vec<u8>> = Vec::new();
     if !job.offline
         && job.revocation != RevocationMode::Skip
         && let Ok(list) = needs(&signature)
     {
         for need in list {
-            if let Need::Crl(url) = need {
-                match net.get(&url) {
+            match need {
+                Need::Crl(url) => match net.get(&url) {
                     Ok(crl) => crls.push(crl),
                     Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
+                },
+                Need::Ocsp { url, request } if url.starts_with("http") => {
+                    match net.post(&url, "application/ocsp-request", &request) {
+                        Ok(resp) => ocsp.push(resp),
+                        Err(e) => notes.push(format!("could not ask OCSP responder {url}: {e}")),
+                    }
                 }
+                _ => {}
             }
         }
     }
@@ -83,7 +91,7 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
         anchors: &job.anchors,
         extra_certificates: &job.extra_certs,
         extra_crls: &crls,
-        extra_ocsp: &[],
+        extra_ocsp: &ocsp,
         validation_time: job.at,
         revocation: job.revocation,
         limits: Limits::default(),

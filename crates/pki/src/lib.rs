@@ -7,6 +7,7 @@
 //! Fetching CRLs/OCSP over the network is `kyso-net`'s job.
 
 pub mod ca;
+pub mod locations;
 pub mod path;
 
 pub use der;
