@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # --- system packages --------------------------------------------------------------
-apt_packages=(openssl ca-certificates python3-venv)
+apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,5 +33,13 @@ export KYSO_PYTHON="$venv/bin/python"
 
 # --- checks ---------------------------------------------------------------------
 cargo fmt --all -- --check
+python3 scripts/check-licences.py
+# Layers L0-L2 do no I/O: no async runtime, HTTP client or database below the adapters.
+for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades; do
+  if cargo tree -p "$crate" -e normal --prefix none --locked | grep -E '^(tokio|ureq|reqwest|hyper|sqlx|rusqlite|tiny_http) '; then
+    echo "scripts/test.sh: $crate depends on an I/O crate (see above)" >&2
+    exit 1
+  fi
+done
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

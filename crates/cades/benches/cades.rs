@@ -327,6 +327,7 @@ fn benches(c: &mut Criterion) {
         assert!(
             validate_path(&pki.anchors, &input, &policy)
                 .unwrap()
+                .status
                 .is_valid()
         );
         group.bench_function(name, |b| {

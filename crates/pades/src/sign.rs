@@ -1,0 +1,1 @@
+//! Signing (being written).
