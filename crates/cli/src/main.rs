@@ -22,6 +22,13 @@ use time::OffsetDateTime;
 
 use crate::args::{CaCommand, Cli, Command, KeyCommand, ProfileArg, TrustCommand};
 
+/// `println!` that returns an error instead of panicking when stdout is closed.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)?
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -84,7 +91,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .tbs_certificate()
                 .subject()
                 .to_string();
-            println!(
+            out!(
                 "Đã ký / signed: {} → {}\n  người ký / signer: {subject}\n  thời điểm / time: {}{}\n  CRL đính kèm / embedded CRLs: {}",
                 a.file.display(),
                 signed.out.display(),
@@ -123,7 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let at = match &a.at {
                 Some(t) => ca::parse_time(t)?,
-                None => OffsetDateTime::now_utc(),
+                None => OffsetDateTime::now_utc().replace_nanosecond(0)?,
             };
             let job = verifying::VerifyJob {
                 content: content.clone(),
@@ -182,7 +189,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &pass,
                 store::scrypt_cost(),
             )?;
-            println!(
+            out!(
                 "Đã nhập / imported: {} → {} ({})",
                 a.file.display(),
                 a.name,
@@ -198,7 +205,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .ok()
                     .and_then(|c| c.first().map(|c| c.tbs_certificate().subject().to_string()))
                     .unwrap_or_default();
-                println!("{name}\t{subject}");
+                out!("{name}\t{subject}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -217,7 +224,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     store::certificates_to_pem(std::slice::from_ref(&cert))?.as_bytes(),
                     false,
                 )?;
-                println!(
+                out!(
                     "Đã thêm / added: {} ({name})",
                     cert.tbs_certificate().subject()
                 );
@@ -227,7 +234,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Trust(TrustCommand::List) => {
             let (anchors, _) = store::load_anchors(&[data.join("trust")]).unwrap_or_default();
             for c in anchors.certificates() {
-                println!("{}", c.tbs_certificate().subject());
+                out!("{}", c.tbs_certificate().subject());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -254,7 +261,7 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
                 a.years,
                 &pass()?,
             )?;
-            println!(
+            out!(
                 "Đã tạo CA / CA created: {}\n  CA gốc / root: {}",
                 dir.display(),
                 dir.join("root.crt.pem").display()
@@ -331,7 +338,7 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
                     false,
                 )?;
             }
-            println!(
+            out!(
                 "Đã cấp / issued: {} serial {} → keystore entry {}",
                 cert.tbs_certificate().subject(),
                 hex::encode_upper(cert.tbs_certificate().serial_number().as_bytes()),
@@ -353,16 +360,17 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
                 None => OffsetDateTime::now_utc(),
             };
             let record = ca::Ca::open(&dir)?.revoke(&pass()?, &serial, reason, at)?;
-            println!(
+            out!(
                 "Đã thu hồi / revoked: {} ({})",
-                record.subject, record.serial
+                record.subject,
+                record.serial
             );
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Crl(a) => {
             let dir = ca::Ca::dir_from(a.ca.as_deref(), data);
             ca::Ca::open(&dir)?.publish_crls(&pass()?, OffsetDateTime::now_utc())?;
-            println!(
+            out!(
                 "Đã công bố CRL / CRLs published: {}",
                 dir.join("crl").display()
             );
@@ -373,7 +381,7 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
             let listener = std::net::TcpListener::bind(&a.listen)
                 .with_context(|| format!("cannot listen on {}", a.listen))?;
             let running = serve::start(&dir, listener, &pass()?)?;
-            println!(
+            out!(
                 "kyso ca serve: http://{} (/crl/issuing.crl, /crl/root.crl, /ocsp, /tsa)",
                 running.addr
             );

@@ -138,6 +138,18 @@ pub(crate) fn sign_file(
         }
     }
     let signing_time = OffsetDateTime::now_utc().replace_nanosecond(0)?;
+    let validity = identity.certificate().tbs_certificate().validity();
+    let (from, to) = (
+        crate::ca::time_of(&validity.not_before),
+        crate::ca::time_of(&validity.not_after),
+    );
+    if signing_time < from || signing_time > to {
+        warnings.push(format!(
+            "the certificate is not valid now (valid {} to {}): verifiers will reject this signature / chứng thư số không còn hiệu lực",
+            crate::ca::rfc3339(from),
+            crate::ca::rfc3339(to)
+        ));
+    }
     let request = SignRequest {
         message_digest: &message_digest,
         signer_certificate: identity.certificate(),

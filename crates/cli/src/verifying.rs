@@ -265,10 +265,10 @@ pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Strin
             ));
         }
         let indication = format!(
-            "{:?}{}",
-            s.indication,
+            "{}{}",
+            etsi_name(&s.indication),
             s.sub_indication
-                .map(|x| format!(" / {x:?}"))
+                .map(|x| format!(" / {}", etsi_name(&x)))
                 .unwrap_or_default()
         );
         out.push_str(&format!(
@@ -294,4 +294,12 @@ pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Strin
         out.push_str(&format!("{} {n}\n", t("Ghi chú:", "Note:")));
     }
     out
+}
+
+/// The ETSI spelling (`TOTAL_PASSED`, `HASH_FAILURE`) of an indication, as in the JSON.
+fn etsi_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -94,25 +94,41 @@ pub fn verify_signature_with_digest(
         let params_der = params
             .to_der()
             .map_err(|e| VerifyError::UnsupportedAlgorithm(format!("RSA-PSS parameters: {e}")))?;
-        let params = rsa::pkcs1::RsaPssParams::<der::Any>::from_der(&params_der)
+        let params = PssParams::from_der(&params_der)
             .map_err(|e| VerifyError::UnsupportedAlgorithm(format!("RSA-PSS parameters: {e}")))?;
-        let digest = DigestAlgorithm::from_oid(&params.hash.oid).ok_or_else(|| {
-            VerifyError::UnsupportedAlgorithm(format!("RSA-PSS hash {}", params.hash.oid))
-        })?;
+        let hash_oid = params
+            .hash
+            .as_ref()
+            .map(|h| h.oid)
+            .unwrap_or(rfc5912::ID_SHA_1);
+        let digest = DigestAlgorithm::from_oid(&hash_oid)
+            .ok_or_else(|| VerifyError::UnsupportedAlgorithm(format!("RSA-PSS hash {hash_oid}")))?;
+        let mgf_oid = params
+            .mask_gen
+            .as_ref()
+            .map(|m| m.oid)
+            .unwrap_or(rfc5912::ID_MGF_1);
         let mgf_hash = params
             .mask_gen
-            .parameters
             .as_ref()
-            .map(|p| p.oid)
+            .and_then(|m| m.parameters.as_ref())
+            .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
+            .map(|a| a.oid)
             .unwrap_or(rfc5912::ID_SHA_1);
-        if params.mask_gen.oid != rfc5912::ID_MGF_1 || mgf_hash != digest.oid() {
+        if mgf_oid != rfc5912::ID_MGF_1 || mgf_hash != digest.oid() {
             return Err(VerifyError::UnsupportedAlgorithm(
                 "RSA-PSS with a mask generation function other than MGF1 with the same hash".into(),
             ));
         }
+        if params.trailer_field.unwrap_or(1) != 1 {
+            return Err(VerifyError::UnsupportedAlgorithm(
+                "RSA-PSS with a trailer field other than 0xBC".into(),
+            ));
+        }
         let public = rsa_key(key_bytes)?;
         let hashed = digest.digest(message);
-        let salt = usize::from(params.salt_len);
+        let salt = usize::try_from(params.salt_len.unwrap_or(20))
+            .map_err(|_| VerifyError::UnsupportedAlgorithm("RSA-PSS salt length".into()))?;
         let result = match digest {
             DigestAlgorithm::Sha256 => public.verify(
                 rsa::Pss::<sha2::Sha256>::new_with_salt(salt),
@@ -240,3 +256,18 @@ fn describe(oid: const_oid::ObjectIdentifier) -> String {
 /// ecdsa-with-SHA1 (RFC 5758), accepted only for legacy material.
 const ECDSA_WITH_SHA_1: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
+
+/// RFC 4055 `RSASSA-PSS-params`, with a salt length wider than one byte (OpenSSL and
+/// pyHanko use the maximum salt, 350 bytes for RSA-3072 with SHA-256; the `pkcs1`
+/// crate's type stops at 255).
+#[derive(Clone, Debug, Eq, PartialEq, der::Sequence)]
+struct PssParams {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    hash: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    mask_gen: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    salt_len: Option<u32>,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    trailer_field: Option<u32>,
+}
