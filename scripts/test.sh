@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # --- system packages --------------------------------------------------------------
-apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools)
+apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,11 +31,30 @@ fi
 export KYSO_PYHANKO="$venv/bin/pyhanko"
 export KYSO_PYTHON="$venv/bin/python"
 
+# --- PostgreSQL on loopback (crates/store tests run on SQLite and on PostgreSQL) ------
+# A throw-away cluster in a temporary directory, port 55432, trust auth, stopped on exit.
+# The store tests fail (not skip) without it when CI=true or KYSO_REQUIRE_POSTGRES=1.
+pg_bin=/usr/lib/postgresql/15/bin
+pg_port=55432
+if "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" 2>/dev/null; then
+  echo "scripts/test.sh: using the PostgreSQL already listening on 127.0.0.1:$pg_port" >&2
+elif [ "$(id -u)" = 0 ]; then
+  pg_dir=$(mktemp -d /tmp/kyso-pg.XXXXXX)
+  chown postgres "$pg_dir"
+  su postgres -c "$pg_bin/initdb -D '$pg_dir/data' -A trust -E UTF8 --locale=C.UTF-8" >/dev/null
+  su postgres -c "$pg_bin/pg_ctl -D '$pg_dir/data' -w -l '$pg_dir/log' \
+    -o '-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=200' start" >/dev/null
+  trap 'su postgres -c "$pg_bin/pg_ctl -D \"$pg_dir/data\" -m fast stop" >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT
+else
+  echo "scripts/test.sh: not root: start PostgreSQL on 127.0.0.1:$pg_port yourself (see crates/store/README.md)" >&2
+fi
+export KYSO_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+
 # --- checks ---------------------------------------------------------------------
 cargo fmt --all -- --check
 python3 scripts/check-licences.py
 # Layers L0-L2 do no I/O: no async runtime, HTTP client or database below the adapters.
-for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades; do
+for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades kyso-office; do
   if cargo tree -p "$crate" -e normal --prefix none --locked | grep -E '^(tokio|ureq|reqwest|hyper|sqlx|rusqlite|tiny_http) '; then
     echo "scripts/test.sh: $crate depends on an I/O crate (see above)" >&2
     exit 1

@@ -305,7 +305,50 @@ fn benches(c: &mut Criterion) {
         group.bench_function(format!("key-sign/{alg}"), |b| {
             b.iter(|| key.sign(black_box(&tbs)).unwrap());
         });
+        // The verifier's primitive (kyso-signer: RustCrypto p256/p384/rsa), also used by
+        // path validation for every certificate and CRL signature.
+        let signature = key.sign(&tbs).unwrap();
+        let spki = cert.tbs_certificate().subject_public_key_info();
+        let alg_id = key.algorithm().algorithm_identifier();
+        group.bench_function(format!("verify-signature/{alg}"), |b| {
+            b.iter(|| {
+                kyso_signer::verify_signature_with_digest(
+                    spki,
+                    &alg_id,
+                    None,
+                    black_box(&tbs),
+                    &signature,
+                )
+                .unwrap();
+            });
+        });
+        if *alg == "p256" {
+            // The same check with ring's P-256 (assembly), for comparison.
+            let public = spki.subject_public_key.raw_bytes().to_vec();
+            group.bench_function("verify-signature/p256-ring", |b| {
+                b.iter(|| {
+                    ring::signature::UnparsedPublicKey::new(
+                        &ring::signature::ECDSA_P256_SHA256_ASN1,
+                        &public,
+                    )
+                    .verify(black_box(&tbs), &signature)
+                    .unwrap();
+                });
+            });
+        }
     }
+    // Decoding the CMS structure (P-256 signature with chain and both CRLs).
+    let (key, cert, _) = &signers[0];
+    let cms = sign_content(key, cert, chain, &pki.crls, &contents[0].0, pki.now);
+    group.bench_function("decode-cms", |b| {
+        b.iter(|| {
+            <cms::content_info::ContentInfo as der::Decode>::from_der(black_box(&cms))
+                .unwrap()
+                .content
+                .decode_as::<cms::signed_data::SignedData>()
+                .unwrap()
+        });
+    });
     let (_, cert, _) = &signers[0];
     let ee = cert.to_der().unwrap();
     let intermediates = vec![pki.issuing.to_der().unwrap(), ee.clone()];

@@ -16,7 +16,38 @@ pub mod verify;
 
 pub use report::{Report, SignatureReport, Verdict};
 pub use sign::{SignRequest, sign};
-pub use verify::{Limits, VerifyOptions, verify_detached};
+pub use verify::{
+    ContainerHints, Limits, VerifyOptions, digest_algorithms, verify_detached,
+    verify_detached_digests, verify_detached_digests_with_hints, verify_detached_with_hints,
+    verify_timestamp_token, verify_timestamp_token_digests,
+};
+
+/// Entry points for the fuzz targets (`fuzz/`) and their stable replay test; not API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Feed arbitrary bytes to the CMS parser and verifier as a detached signature over
+    /// a fixed content, as an encapsulated one, and as a time-stamp token.
+    pub fn signed_data(data: &[u8]) {
+        let anchors = kyso_pki::path::TrustAnchors::new();
+        let at = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let options = crate::VerifyOptions {
+            anchors: &anchors,
+            extra_certificates: &[],
+            extra_crls: &[],
+            extra_ocsp: &[],
+            validation_time: at,
+            revocation: kyso_pki::path::RevocationMode::Skip,
+            limits: crate::Limits::default(),
+        };
+        let content: &[&[u8]] = &[b"kyso", b" fuzz"];
+        let _ = crate::verify_detached(data, Some(content), &options);
+        let _ = crate::verify_detached(data, None, &options);
+        let _ = crate::verify_timestamp_token(data, content, &options);
+        let _ = crate::verify::needs(data);
+        let _ = crate::verify::encapsulated_content(data);
+        let _ = crate::tsp::parse_token(data);
+    }
+}
 
 /// Errors: the operation could not run. A signature that does not validate is a
 /// [`Report`], not an error.

@@ -91,12 +91,30 @@ pub(crate) fn decode_signed_data(der: &[u8]) -> Result<SignedData, CadesError> {
         .map_err(|e| CadesError::Malformed(format!("malformed SignedData: {e}")))
 }
 
+/// What the container around a CMS signature says about it, e.g. a PDF signature
+/// dictionary's `/M` (PAdES puts the claimed signing time there, not in the CMS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContainerHints {
+    /// The signer's claimed signing time, used when the CMS has no `signingTime`.
+    pub claimed_time: Option<OffsetDateTime>,
+}
+
 /// Verify a detached signature over `content` (given as consecutive segments, e.g. the
 /// two PDF byte ranges). With `content` = `None`, the encapsulated content is used.
 pub fn verify_detached(
     cms_der: &[u8],
     content: Option<&[&[u8]]>,
     options: &VerifyOptions<'_>,
+) -> Result<Report, CadesError> {
+    verify_detached_with_hints(cms_der, content, options, &ContainerHints::default())
+}
+
+/// [`verify_detached`] with facts from the signature's container.
+pub fn verify_detached_with_hints(
+    cms_der: &[u8],
+    content: Option<&[&[u8]]>,
+    options: &VerifyOptions<'_>,
+    hints: &ContainerHints,
 ) -> Result<Report, CadesError> {
     if cms_der.len() > options.limits.max_size {
         return Err(CadesError::Malformed(format!(
@@ -129,7 +147,79 @@ pub fn verify_detached(
             ));
         }
     };
-    let ctx = Context::new(&signed_data, options)?;
+    let digest_of = |d: DigestAlgorithm| {
+        let mut h = d.hasher();
+        for s in &segments {
+            h.update(s);
+        }
+        Some(h.finish())
+    };
+    verify_signers(&signed_data, options, hints, &digest_of)
+}
+
+/// Verify a detached signature given the content's digests instead of the content,
+/// so that a caller can stream a large file once through every digest the signature
+/// uses ([`digest_algorithms`]). A signer whose digest algorithm is missing from
+/// `digests` fails with a hash failure.
+pub fn verify_detached_digests(
+    cms_der: &[u8],
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+    options: &VerifyOptions<'_>,
+) -> Result<Report, CadesError> {
+    verify_detached_digests_with_hints(cms_der, digests, options, &ContainerHints::default())
+}
+
+/// [`verify_detached_digests`] with facts from the signature's container.
+pub fn verify_detached_digests_with_hints(
+    cms_der: &[u8],
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+    options: &VerifyOptions<'_>,
+    hints: &ContainerHints,
+) -> Result<Report, CadesError> {
+    if cms_der.len() > options.limits.max_size {
+        return Err(CadesError::Malformed(format!(
+            "signature of {} bytes exceeds the {}-byte limit",
+            cms_der.len(),
+            options.limits.max_size
+        )));
+    }
+    let signed_data = decode_signed_data(cms_der)?;
+    if signed_data.encap_content_info.econtent.is_some() {
+        return Err(CadesError::Malformed(
+            "the signature encapsulates its content but a detached file was also given".into(),
+        ));
+    }
+    let digest_of = |d: DigestAlgorithm| {
+        digests
+            .iter()
+            .find(|(alg, _)| *alg == d)
+            .map(|(_, value)| value.clone())
+    };
+    verify_signers(&signed_data, options, hints, &digest_of)
+}
+
+/// The digest algorithms the signers of a CMS `SignedData` use over the content.
+pub fn digest_algorithms(cms_der: &[u8]) -> Result<Vec<DigestAlgorithm>, CadesError> {
+    let signed_data = decode_signed_data(cms_der)?;
+    let mut out = Vec::new();
+    for si in signed_data.signer_infos.0.iter() {
+        if let Some(d) = DigestAlgorithm::from_oid(&si.digest_alg.oid)
+            && !out.contains(&d)
+        {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+fn verify_signers(
+    signed_data: &SignedData,
+    options: &VerifyOptions<'_>,
+    hints: &ContainerHints,
+    digest_of: &dyn Fn(DigestAlgorithm) -> Option<Vec<u8>>,
+) -> Result<Report, CadesError> {
+    let mut ctx = Context::new(signed_data, options)?;
+    ctx.claimed_hint = hints.claimed_time;
     let mut signatures = Vec::new();
     for (index, si) in signed_data.signer_infos.0.iter().enumerate() {
         if index >= options.limits.max_signers {
@@ -138,14 +228,7 @@ pub fn verify_detached(
                 options.limits.max_signers
             )));
         }
-        let digest = DigestAlgorithm::from_oid(&si.digest_alg.oid);
-        let content_digest = digest.map(|d| {
-            let mut h = d.hasher();
-            for s in &segments {
-                h.update(s);
-            }
-            h.finish()
-        });
+        let content_digest = DigestAlgorithm::from_oid(&si.digest_alg.oid).and_then(digest_of);
         signatures.push(ctx.verify_signer(
             index,
             si,
@@ -160,6 +243,151 @@ pub fn verify_detached(
         validation_time: vietnam_time(options.validation_time),
         signatures,
     })
+}
+
+/// The encapsulated content of a DER CMS `SignedData`, `None` when it is detached.
+pub fn encapsulated_content(cms_der: &[u8]) -> Result<Option<Vec<u8>>, CadesError> {
+    let signed_data = decode_signed_data(cms_der)?;
+    signed_data
+        .encap_content_info
+        .econtent
+        .map(|any| {
+            any.decode_as::<OctetString>()
+                .map(|o| o.as_bytes().to_vec())
+                .map_err(|e| CadesError::Malformed(format!("encapsulated content: {e}")))
+        })
+        .transpose()
+}
+
+/// Verify an RFC 3161 time-stamp token over `content` (consecutive segments) as a
+/// signature of its own: a PDF document time-stamp (ETSI.RFC3161, PAdES B-LTA). Checks
+/// the imprint over the content, the token's signature over its `TSTInfo`, the TSA
+/// certificate (id-kp-timeStamping) and its path at genTime. The TSA certificate must
+/// still be valid at the validation time, else nothing proves the token existed while
+/// it was (`OUT_OF_BOUNDS_NO_POE`); a caller with a later time-stamp over this one
+/// passes that time-stamp's time as the validation time.
+pub fn verify_timestamp_token(
+    token_der: &[u8],
+    content: &[&[u8]],
+    options: &VerifyOptions<'_>,
+) -> Result<SignatureReport, CadesError> {
+    let imprint_of = |d: DigestAlgorithm| {
+        let mut hasher = d.hasher();
+        for segment in content {
+            hasher.update(segment);
+        }
+        Some(hasher.finish())
+    };
+    verify_token(token_der, &imprint_of, options)
+}
+
+/// [`verify_timestamp_token`] given the content's digests (see
+/// [`verify_detached_digests`]); the token's imprint algorithm is
+/// `tsp::parse_token(token).imprint_algorithm`.
+pub fn verify_timestamp_token_digests(
+    token_der: &[u8],
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+    options: &VerifyOptions<'_>,
+) -> Result<SignatureReport, CadesError> {
+    let imprint_of = |d: DigestAlgorithm| {
+        digests
+            .iter()
+            .find(|(alg, _)| *alg == d)
+            .map(|(_, value)| value.clone())
+    };
+    verify_token(token_der, &imprint_of, options)
+}
+
+fn verify_token(
+    token_der: &[u8],
+    imprint_of: &dyn Fn(DigestAlgorithm) -> Option<Vec<u8>>,
+    options: &VerifyOptions<'_>,
+) -> Result<SignatureReport, CadesError> {
+    if token_der.len() > options.limits.max_size {
+        return Err(CadesError::Malformed(format!(
+            "time-stamp token of {} bytes exceeds the {}-byte limit",
+            token_der.len(),
+            options.limits.max_size
+        )));
+    }
+    let signed_data = decode_signed_data(token_der)?;
+    if signed_data.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        return Err(CadesError::Malformed(
+            "not a time-stamp token (content is not id-ct-TSTInfo)".into(),
+        ));
+    }
+    let info =
+        crate::tsp::parse_token(token_der).map_err(|e| CadesError::Malformed(e.to_string()))?;
+    let [si] = signed_data.signer_infos.0.as_slice() else {
+        return Err(CadesError::Malformed(
+            "a time-stamp token must have exactly one signer".into(),
+        ));
+    };
+    let ctx = Context::new(&signed_data, options)?;
+    let mut out = Partial {
+        algorithm: algorithm_name(&si.signature_algorithm.oid),
+        signing_time: Some(vietnam_time(info.gen_time)),
+        signing_time_source: TimeSource::Timestamp,
+        ..Partial::default()
+    };
+    let mut tsa = None;
+    if imprint_of(info.imprint_algorithm).as_deref() != Some(info.imprint.as_slice()) {
+        out.integrity = Check::Failed;
+        out.fail(
+            Indication::TotalFailed,
+            SubIndication::HashFailure,
+            Reason::new(
+                "digest_mismatch",
+                "the file has been changed after it was time-stamped (imprint mismatch)",
+                "tệp đã bị thay đổi sau khi gắn dấu thời gian (giá trị băm không khớp)",
+            ),
+        );
+    } else {
+        let digest =
+            DigestAlgorithm::from_oid(&si.digest_alg.oid).map(|d| d.digest(&info.tst_info_der));
+        if let Some(cert) = ctx.check_integrity(si, &ID_CT_TST_INFO, digest.as_deref(), &mut out) {
+            tsa = Some(cert.tbs_certificate().subject().to_string());
+            let eku_ok = matches!(cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
+                Ok(Some((_, eku))) if eku.0.contains(&ID_KP_TIME_STAMPING));
+            if !eku_ok {
+                out.fail(
+                    Indication::TotalFailed,
+                    SubIndication::ChainConstraintsFailure,
+                    Reason::new(
+                        "tsa_not_timestamping",
+                        "the time-stamp certificate is not for time-stamping (no id-kp-timeStamping)",
+                        "chứng thư số của dấu thời gian không dùng cho cấp dấu thời gian",
+                    ),
+                );
+            }
+            if out.integrity == Check::Passed {
+                ctx.check_trust_tsa(cert, info.gen_time, &mut out);
+                let not_after = cert
+                    .tbs_certificate()
+                    .validity()
+                    .not_after
+                    .to_unix_duration();
+                if options.validation_time.unix_timestamp() > not_after.as_secs() as i64 {
+                    out.fail(
+                        Indication::Indeterminate,
+                        SubIndication::OutOfBoundsNoPoe,
+                        Reason::new(
+                            "timestamp_expired_no_proof_of_time",
+                            "the time-stamp authority's certificate has expired and no later time-stamp protects this one",
+                            "chứng thư số của đơn vị cấp dấu thời gian đã hết hạn và không có dấu thời gian sau bảo vệ",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out.timestamp = Some(TimestampReport {
+        time: vietnam_time(info.gen_time),
+        tsa,
+        valid: out.indication == Indication::TotalPassed,
+        reasons: Vec::new(),
+    });
+    Ok(out.finish(0))
 }
 
 /// What the verifier would like fetched before verifying (sans-I/O: the caller fetches
@@ -271,6 +499,7 @@ struct Context<'a> {
     crls: Vec<Vec<u8>>,
     ocsp: Vec<Vec<u8>>,
     options: &'a VerifyOptions<'a>,
+    claimed_hint: Option<OffsetDateTime>,
 }
 
 impl<'a> Context<'a> {
@@ -314,6 +543,7 @@ impl<'a> Context<'a> {
             crls,
             ocsp,
             options,
+            claimed_hint: None,
         })
     }
 
@@ -572,7 +802,8 @@ impl<'a> Context<'a> {
             .and_then(|v| v.decode_as::<x509_cert::time::Time>().ok())
             .and_then(|t| {
                 OffsetDateTime::from_unix_timestamp(t.to_unix_duration().as_secs() as i64).ok()
-            });
+            })
+            .or(self.claimed_hint);
         // Time-stamp over the signature value.
         let mut proven: Option<OffsetDateTime> = None;
         if let Some(token) = timestamp_token(si) {
@@ -773,6 +1004,15 @@ impl<'a> Context<'a> {
         token_der: &[u8],
         signature_value: &[u8],
     ) -> (TimestampReport, Option<OffsetDateTime>) {
+        self.verify_timestamp_over(token_der, &[signature_value])
+    }
+
+    /// Verify an RFC 3161 token over `content` (consecutive segments).
+    fn verify_timestamp_over(
+        &self,
+        token_der: &[u8],
+        content: &[&[u8]],
+    ) -> (TimestampReport, Option<OffsetDateTime>) {
         let mut report = TimestampReport {
             time: String::new(),
             tsa: None,
@@ -791,7 +1031,11 @@ impl<'a> Context<'a> {
             }
         };
         report.time = vietnam_time(info.gen_time);
-        if info.imprint_algorithm.digest(signature_value) != info.imprint {
+        let mut hasher = info.imprint_algorithm.hasher();
+        for segment in content {
+            hasher.update(segment);
+        }
+        if hasher.finish() != info.imprint {
             report.reasons.push(Reason::new(
                 "timestamp_imprint_mismatch",
                 "the time-stamp is not over this signature",

@@ -622,3 +622,43 @@ fn protected_ranges(cms: &[u8]) -> Vec<std::ops::Range<usize>> {
         })
         .collect()
 }
+
+#[test]
+fn digest_based_verification_matches_content_based() {
+    let p = pki();
+    let now = T0 + Duration::days(10);
+    let (key, cert) = p.leaf(
+        Profile::Person,
+        KeyKind::P384,
+        T0,
+        T0 + Duration::days(365),
+        10,
+    );
+    let cms = sign(&key, &cert, std::slice::from_ref(&p.sub), DOC, now);
+    let algorithms = kyso_cades::digest_algorithms(&cms).unwrap();
+    assert_eq!(algorithms, vec![kyso_signer::DigestAlgorithm::Sha384]);
+    let options = VerifyOptions {
+        anchors: &p.anchors(),
+        extra_certificates: &[],
+        extra_crls: &[],
+        extra_ocsp: &[],
+        validation_time: now,
+        revocation: RevocationMode::Skip,
+        limits: Limits::default(),
+    };
+    let digests: Vec<_> = algorithms.iter().map(|a| (*a, a.digest(DOC))).collect();
+    let report = kyso_cades::verify_detached_digests(&cms, &digests, &options).unwrap();
+    assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+    // A digest of other content, or none for the signer's algorithm: hash failure.
+    let wrong = vec![(
+        kyso_signer::DigestAlgorithm::Sha384,
+        kyso_signer::DigestAlgorithm::Sha384.digest(b"x"),
+    )];
+    let report = kyso_cades::verify_detached_digests(&cms, &wrong, &options).unwrap();
+    assert_eq!(
+        report.signatures[0].sub_indication,
+        Some(SubIndication::HashFailure)
+    );
+    let report = kyso_cades::verify_detached_digests(&cms, &[], &options).unwrap();
+    assert_eq!(report.verdict, Verdict::Invalid);
+}

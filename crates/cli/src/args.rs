@@ -24,8 +24,12 @@ pub(crate) enum Command {
     /// Run the end-to-end demonstration: a city CA, two agencies, a document signed by a
     /// leader and sealed by the agency, verified by the recipient.
     Demo(DemoArgs),
-    /// Sign a file (detached CAdES `.p7s`).
-    Sign(SignArgs),
+    /// Sign a file (detached CAdES `.p7s`); a PDF gets a PAdES signature inside it,
+    /// with the Decree 30 appearance of its --role.
+    Sign(Box<SignArgs>),
+    /// Raise a signed PDF to PAdES B-LT (revocation data) or B-LTA (plus a document
+    /// time-stamp).
+    Extend(ExtendArgs),
     /// Verify a signed file.
     Verify(VerifyArgs),
     /// The built-in certificate authority.
@@ -37,6 +41,56 @@ pub(crate) enum Command {
     /// Trust anchors (root certificates) used by `verify`.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// PKCS#11 signing devices (USB tokens).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The archive of e-documents: add, import, files (hồ sơ), export, check.
+    #[command(subcommand)]
+    Archive(crate::archive::ArchiveCommand),
+    /// Registers (sổ đăng ký): numbering, printing, electronic policy.
+    #[command(subcommand)]
+    Register(crate::archive::RegisterCommand),
+    /// Search the archive, accents optional: kyso search "quyet dinh bo nhiem" --year 2026
+    /// --type QĐ.
+    Search(crate::search::SearchArgs),
+}
+
+/// Where a token key is: module, token and key selectors.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TokenArgs {
+    /// PKCS#11 module of the token vendor (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long = "pkcs11", value_name = "MODULE")]
+    pub(crate) module: Option<std::path::PathBuf>,
+    /// Token serial number (when several tokens are plugged in).
+    #[arg(long, value_name = "SERIAL")]
+    pub(crate) token_serial: Option<String>,
+    /// Token label.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) token_label: Option<String>,
+    /// Key CKA_ID (hex).
+    #[arg(long, value_name = "HEX")]
+    pub(crate) key_id: Option<String>,
+    /// Key CKA_LABEL.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) key_label: Option<String>,
+    /// Choose the key by the serial number (hex) of its certificate on the token.
+    #[arg(long, value_name = "HEX")]
+    pub(crate) cert_serial: Option<String>,
+    /// Allow using the last PIN attempt before the token locks.
+    #[arg(long)]
+    pub(crate) allow_final_pin_try: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// List tokens and their signing keys (PIN from KYSO_PIN, else asked).
+    List {
+        #[command(flatten)]
+        token: TokenArgs,
+        /// Also log in and list the keys with their certificates.
+        #[arg(long)]
+        keys: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -56,10 +110,13 @@ pub(crate) struct SignArgs {
     /// Keystore entry name.
     #[arg(long, value_name = "NAME", conflicts_with = "p12")]
     pub(crate) key: Option<String>,
+    /// Sign with a key on a PKCS#11 token (PIN from KYSO_PIN, else asked).
+    #[command(flatten)]
+    pub(crate) token: TokenArgs,
     /// PKCS#12 file (.p12/.pfx) holding the key and certificate.
     #[arg(long, value_name = "FILE")]
     pub(crate) p12: Option<PathBuf>,
-    /// Output path (default: FILE.p7s). Never the input itself.
+    /// Output path (default: FILE.p7s; for a PDF NAME.signed.pdf). Never the input itself.
     #[arg(long, value_name = "PATH")]
     pub(crate) out: Option<PathBuf>,
     /// Add this signature to an existing .p7s over the same file (co-signing, e.g. the
@@ -76,6 +133,112 @@ pub(crate) struct SignArgs {
     #[arg(long)]
     pub(crate) no_embed_revocation: bool,
     /// Overwrite an existing output file.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// PDF: PAdES level (default b-t with --tsa, else b-b); b-t and above need --tsa.
+    #[arg(long, value_enum)]
+    pub(crate) level: Option<PadesLevel>,
+    /// PDF: which signature of Decree 30 (default: leader with --image, else invisible).
+    #[arg(long, value_enum)]
+    pub(crate) role: Option<RoleArg>,
+    /// PDF: PNG with transparent background: the leader's blue signature or the agency's
+    /// red seal (real size from its pHYs resolution).
+    #[arg(long, value_name = "PNG")]
+    pub(crate) image: Option<PathBuf>,
+    /// PDF: page (1-based) for the signature (default: found by text, or page 1).
+    #[arg(long, value_name = "N")]
+    pub(crate) page: Option<usize>,
+    /// PDF: explicit area x0,y0,x1,y1 in points (origin bottom-left).
+    #[arg(long, value_name = "X0,Y0,X1,Y1", allow_hyphen_values = true)]
+    pub(crate) rect: Option<String>,
+    /// PDF: the signer's name line to place the leader's image above (default: the
+    /// certificate's common name).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) anchor: Option<String>,
+    /// PDF attachment: number and notation (số, ký hiệu) of the document, e.g. 15/QĐ-UBND.
+    #[arg(long, value_name = "SỐ/KÝ HIỆU")]
+    pub(crate) notation: Option<String>,
+    /// PDF copy: the copy form.
+    #[arg(long, value_enum)]
+    pub(crate) copy_form: Option<CopyFormArg>,
+    /// PDF copy: the copying agency (default: the certificate's organisation).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) agency: Option<String>,
+    /// PDF attachment/copy: template of the information line with {notation}, {form},
+    /// {agency}, {time} (ISO 8601, +07:00), {date}, {clock}.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) info_format: Option<String>,
+    /// PDF: reason (lý do ký).
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    /// PDF: location (nơi ký).
+    #[arg(long)]
+    pub(crate) location: Option<String>,
+}
+
+/// PAdES baseline levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PadesLevel {
+    #[value(name = "b-b")]
+    BB,
+    #[value(name = "b-t")]
+    BT,
+    #[value(name = "b-lt")]
+    BLt,
+    #[value(name = "b-lta")]
+    BLta,
+}
+
+/// Levels `kyso extend` raises to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExtendLevel {
+    #[value(name = "b-lt")]
+    BLt,
+    #[value(name = "b-lta")]
+    BLta,
+}
+
+/// Decree 30 signature roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// The competent person: blue signature image between the authority and name lines.
+    Leader,
+    /// The agency on the main document: red seal over the left third of the leader's image.
+    Seal,
+    /// The agency on an attachment/appendix file: black 10 pt line, number + time, top right.
+    Attachment,
+    /// The agency on an e-copy: black 10 pt line, copy form + agency + time, top right.
+    Copy,
+    /// Not displayed.
+    Invisible,
+}
+
+/// Copy forms (Decree 30 Art. 25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CopyFormArg {
+    /// SAO Y.
+    SaoY,
+    /// SAO LỤC.
+    SaoLuc,
+    /// TRÍCH SAO.
+    TrichSao,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExtendArgs {
+    /// The signed PDF.
+    pub(crate) file: PathBuf,
+    /// Target level.
+    #[arg(long, value_enum)]
+    pub(crate) level: ExtendLevel,
+    /// RFC 3161 time-stamp authority URL (needed for b-lta).
+    #[arg(long, value_name = "URL")]
+    pub(crate) tsa: Option<String>,
+    /// Output path (default: the file itself, extended in place — the update is
+    /// appended, nothing signed changes).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: Option<PathBuf>,
+    /// Overwrite an existing --out file.
     #[arg(long)]
     pub(crate) force: bool,
 }
@@ -113,6 +276,13 @@ pub(crate) struct VerifyArgs {
     /// certificate then validates.
     #[arg(long)]
     pub(crate) no_revocation_check: bool,
+    /// PDF: write the exact revision that signature N (as numbered in the output)
+    /// covers — "what was signed" — to --out, instead of verifying.
+    #[arg(long, value_name = "N", requires = "out")]
+    pub(crate) extract_signed: Option<usize>,
+    /// Where --extract-signed writes.
+    #[arg(long, value_name = "PATH", requires = "extract_signed")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,6 +392,14 @@ pub(crate) struct CaIssueArgs {
     /// Start of validity (RFC 3339), default now.
     #[arg(long, value_name = "RFC3339")]
     pub(crate) not_before: Option<String>,
+    /// Certify an existing public key (SPKI, PEM or DER — e.g. read from a token with
+    /// `pkcs11-tool --read-object --type pubkey`) instead of generating a key; the
+    /// certificate chain is written to --cert-out.
+    #[arg(long, value_name = "FILE", requires = "cert_out")]
+    pub(crate) public_key: Option<PathBuf>,
+    /// Where to write the certificate chain (PEM) with --public-key.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert_out: Option<PathBuf>,
     /// Also write a PKCS#8 + certificate pair in PEM to this directory, unencrypted
     /// (for feeding peers such as openssl in tests). Risky.
     #[arg(long, value_name = "DIR")]

@@ -1,12 +1,17 @@
 //! The `kyso` command. Exit codes: 0 success / valid; 1 invalid, indeterminate or
 //! unsigned; 2 could not run (bad arguments, unreadable input, failing environment).
 
+mod archive;
 mod args;
 mod ca;
 mod demo;
+mod pdf_sign;
+mod pdf_verify;
+mod search;
 mod serve;
 mod signing;
 mod store;
+mod token;
 mod verifying;
 
 use std::io::Write;
@@ -16,7 +21,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use kyso_pki::ca::{Profile, SubjectName};
-use kyso_pki::path::RevocationMode;
 use kyso_signer::{KeyKind, Signer, SoftKey};
 use time::OffsetDateTime;
 
@@ -60,12 +64,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Sign(a) => {
-            let pass = store::passphrase("Mật khẩu khóa bí mật (passphrase): ")?;
-            let identity = match (&a.key, &a.p12) {
-                (Some(name), None) => signing::Identity::from_keystore(&data, name, a.pss, &pass)?,
-                (None, Some(p12)) => signing::Identity::from_p12(p12, a.pss, &pass)?,
-                _ => bail!("choose the key: --key NAME (keystore) or --p12 FILE"),
+            let identity = match (&a.key, &a.p12, &a.token.module) {
+                (Some(name), None, None) => {
+                    let pass = store::passphrase("Mật khẩu khóa bí mật (passphrase): ")?;
+                    signing::Identity::from_keystore(&data, name, a.pss, &pass)?
+                }
+                (None, Some(p12), None) => {
+                    let pass = store::passphrase("Mật khẩu tệp .p12 (passphrase): ")?;
+                    signing::Identity::from_p12(p12, a.pss, &pass)?
+                }
+                (None, None, Some(_)) => {
+                    let key = token::open_key(&a.token, a.pss)?;
+                    let chain = vec![key.certificate().clone()];
+                    signing::Identity::from_signer(Box::new(key), chain)
+                }
+                _ => bail!(
+                    "choose one key: --key NAME (keystore), --p12 FILE or --pkcs11 MODULE (token)"
+                ),
             };
+            if pdf_sign::is_pdf(&a.file) {
+                return pdf_sign::sign(&identity, &a, &net);
+            }
             let out = a
                 .out
                 .clone()
@@ -106,45 +125,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(a) => {
+            let inputs = verifying::Inputs::resolve(&a, &data)?;
+            if pdf_verify::is_pdf(&a.file)? {
+                return pdf_verify::run(&a, inputs, &net);
+            }
             let (content, signature) = verifying::locate(&a.file, a.sig.as_deref());
-            let trust_paths = if a.trust.is_empty() {
-                let default = data.join("trust");
-                if default.is_dir() {
-                    vec![default]
-                } else {
-                    Vec::new()
-                }
-            } else {
-                a.trust.clone()
-            };
-            let (anchors, _) = store::load_anchors(&trust_paths)?;
-            let mut extra_crls = Vec::new();
-            for c in &a.crl {
-                extra_crls.push(store::read_crl(c)?);
-            }
-            let mut extra_certs = Vec::new();
-            for c in &a.cert {
-                for cert in store::read_certificates(c)? {
-                    extra_certs.push(der::Encode::to_der(&cert)?);
-                }
-            }
-            let at = match &a.at {
-                Some(t) => ca::parse_time(t)?,
-                None => OffsetDateTime::now_utc().replace_nanosecond(0)?,
-            };
             let job = verifying::VerifyJob {
                 content: content.clone(),
                 signature,
-                anchors,
-                extra_crls,
-                extra_certs,
-                at,
+                anchors: inputs.anchors,
+                extra_crls: inputs.crls,
+                extra_certs: inputs.certs,
+                at: inputs.at,
                 offline: a.offline,
-                revocation: if a.no_revocation_check {
-                    RevocationMode::Skip
-                } else {
-                    RevocationMode::Require
-                },
+                revocation: inputs.revocation,
             };
             let (report, notes) = verifying::run(&job, &net)?;
             let mut stdout = std::io::stdout().lock();
@@ -167,7 +161,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Extend(a) => pdf_sign::extend(&a, &net),
         Command::Ca(c) => ca_command(&data, c),
+        Command::Archive(c) => Ok(exit_ok(archive::archive_command(&data, c)?)),
+        Command::Register(c) => Ok(exit_ok(archive::register_command(&data, c)?)),
+        Command::Search(a) => search::run(&data, &a),
+        Command::Token(args::TokenCommand::List { token, keys }) => {
+            out!("{}", token::list(&token, keys)?.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Key(KeyCommand::Import(a)) => {
             let pass = store::passphrase("Mật khẩu tệp .p12 và khóa (passphrase): ")?;
             let bytes = std::fs::read(&a.file)
@@ -271,9 +273,20 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
         CaCommand::Issue(a) => {
             let dir = ca::Ca::dir_from(a.dir.ca.as_deref(), data);
             let passphrase = pass()?;
-            let kind = KeyKind::parse(&a.key_type)
-                .with_context(|| format!("unknown key type {}", a.key_type))?;
-            let key = SoftKey::generate(kind)?;
+            // Either a fresh software key, or an existing public key (a token's).
+            let key = match &a.public_key {
+                Some(_) => None,
+                None => {
+                    let kind = KeyKind::parse(&a.key_type)
+                        .with_context(|| format!("unknown key type {}", a.key_type))?;
+                    Some(SoftKey::generate(kind)?)
+                }
+            };
+            let public_key = match (&key, &a.public_key) {
+                (Some(k), _) => k.public_key().clone(),
+                (None, Some(path)) => read_public_key(path)?,
+                (None, None) => bail!("no key to certify"),
+            };
             let profile = match a.profile {
                 ProfileArg::Person => Profile::Person,
                 ProfileArg::Seal => Profile::Seal,
@@ -303,46 +316,59 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
                 &passphrase,
                 profile,
                 subject,
-                key.public_key().clone(),
+                public_key,
                 not_before,
                 a.days,
                 a.dns.clone(),
             )?;
             let mut full = vec![cert.clone()];
             full.extend(chain);
-            let key_pass = match std::env::var("KYSO_PASSPHRASE") {
-                Ok(p) => zeroize::Zeroizing::new(p),
-                Err(_) => passphrase.clone(),
+            let destination = match (&key, &a.cert_out) {
+                (Some(key), _) => {
+                    let key_pass = match std::env::var("KYSO_PASSPHRASE") {
+                        Ok(p) => zeroize::Zeroizing::new(p),
+                        Err(_) => passphrase.clone(),
+                    };
+                    store::Keystore::new(data).save(
+                        &a.name,
+                        &key.to_pkcs8_der(),
+                        &full,
+                        &key_pass,
+                        store::scrypt_cost(),
+                    )?;
+                    if let Some(dir) = &a.export_plain {
+                        let pem = der::pem::encode_string(
+                            "PRIVATE KEY",
+                            der::pem::LineEnding::LF,
+                            &key.to_pkcs8_der(),
+                        )?;
+                        store::write_atomic(
+                            &dir.join(format!("{}.key.pem", a.name)),
+                            pem.as_bytes(),
+                            true,
+                        )?;
+                        store::write_atomic(
+                            &dir.join(format!("{}.crt.pem", a.name)),
+                            store::certificates_to_pem(&full)?.as_bytes(),
+                            false,
+                        )?;
+                    }
+                    format!("keystore entry {}", a.name)
+                }
+                (None, Some(path)) => {
+                    store::write_atomic(
+                        path,
+                        store::certificates_to_pem(&full)?.as_bytes(),
+                        false,
+                    )?;
+                    path.display().to_string()
+                }
+                (None, None) => bail!("--public-key needs --cert-out"),
             };
-            store::Keystore::new(data).save(
-                &a.name,
-                &key.to_pkcs8_der(),
-                &full,
-                &key_pass,
-                store::scrypt_cost(),
-            )?;
-            if let Some(dir) = &a.export_plain {
-                let pem = der::pem::encode_string(
-                    "PRIVATE KEY",
-                    der::pem::LineEnding::LF,
-                    &key.to_pkcs8_der(),
-                )?;
-                store::write_atomic(
-                    &dir.join(format!("{}.key.pem", a.name)),
-                    pem.as_bytes(),
-                    true,
-                )?;
-                store::write_atomic(
-                    &dir.join(format!("{}.crt.pem", a.name)),
-                    store::certificates_to_pem(&full)?.as_bytes(),
-                    false,
-                )?;
-            }
             out!(
-                "Đã cấp / issued: {} serial {} → keystore entry {}",
+                "Đã cấp / issued: {} serial {} → {destination}",
                 cert.tbs_certificate().subject(),
                 hex::encode_upper(cert.tbs_certificate().serial_number().as_bytes()),
-                a.name
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -391,5 +417,28 @@ fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
     }
 }
 
-#[allow(dead_code)]
-fn _unused(_: &dyn Signer) {}
+/// A public key (SubjectPublicKeyInfo) from a PEM or DER file.
+fn read_public_key(path: &std::path::Path) -> Result<spki::SubjectPublicKeyInfoOwned> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let der = if bytes.starts_with(b"-----") {
+        let text = std::str::from_utf8(&bytes).context("PEM is not UTF-8")?;
+        store::pem_blocks(text, "PUBLIC KEY")
+            .into_iter()
+            .next()
+            .with_context(|| format!("{} has no PUBLIC KEY block", path.display()))?
+    } else {
+        bytes
+    };
+    <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&der)
+        .with_context(|| format!("{} is not a SubjectPublicKeyInfo", path.display()))
+}
+
+/// Exit 0 when done, 1 when something was not (an import with failures, an
+/// inconsistent archive).
+fn exit_ok(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -45,6 +45,11 @@ impl Identity {
         Self::new(key, chain, pss)
     }
 
+    /// A key from elsewhere (a PKCS#11 token); `chain` starts with its certificate.
+    pub(crate) fn from_signer(key: Box<dyn Signer>, chain: Vec<Certificate>) -> Self {
+        Self { key, chain }
+    }
+
     fn new(key: SoftKey, chain: Vec<Certificate>, pss: bool) -> Result<Self> {
         let key = if pss {
             let alg = key.algorithm().to_pss();
@@ -67,6 +72,49 @@ impl Identity {
     pub(crate) fn certificate(&self) -> &Certificate {
         &self.chain[0]
     }
+}
+
+/// Complete a chain up to a self-issued certificate by following the AIA caIssuers
+/// locations (tokens often hold only the signer's certificate), so that a verifier
+/// holding only the root can build the path. Returns warnings.
+pub(crate) fn complete_chain(chain: &mut Vec<Certificate>, net: &kyso_net::Client) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for _ in 0..4 {
+        let Some(last) = chain.last() else { break };
+        if last.tbs_certificate().issuer() == last.tbs_certificate().subject() {
+            break;
+        }
+        if chain
+            .iter()
+            .any(|c| kyso_pki::locations::is_issuer_of(c, last) && c != last)
+        {
+            break;
+        }
+        let mut found = None;
+        for url in kyso_pki::locations::ca_issuers_urls(last) {
+            match net.get(&url) {
+                Ok(bytes) => match crate::store::parse_certificates(&bytes) {
+                    Ok(certs) => {
+                        found = certs
+                            .into_iter()
+                            .find(|c| kyso_pki::locations::is_issuer_of(c, last));
+                        if found.is_some() {
+                            break;
+                        }
+                    }
+                    Err(e) => warnings.push(format!("{url}: {e:#}")),
+                },
+                Err(e) => {
+                    warnings.push(format!("could not fetch the issuer certificate {url}: {e}"))
+                }
+            }
+        }
+        match found {
+            Some(c) => chain.push(c),
+            None => break,
+        }
+    }
+    warnings
 }
 
 /// Options of one signing.
@@ -122,12 +170,16 @@ pub(crate) fn sign_file(
         );
     }
     let mut warnings = Vec::new();
+    let mut chain = identity.chain.clone();
+    if chain.len() == 1 {
+        warnings.extend(complete_chain(&mut chain, net));
+    }
     let digest = identity.key.algorithm().digest();
     let message_digest = digest_file(job.file, digest)?;
 
     let mut crls = Vec::new();
     if job.embed_revocation {
-        for cert in &identity.chain {
+        for cert in &chain {
             for url in kyso_cades::verify::crl_urls(cert) {
                 match net.get(&url) {
                     Ok(c) if !crls.contains(&c) => crls.push(c),
@@ -153,7 +205,7 @@ pub(crate) fn sign_file(
     let request = SignRequest {
         message_digest: &message_digest,
         signer_certificate: identity.certificate(),
-        chain: &identity.chain[1..],
+        chain: &chain[1..],
         signing_time: Some(signing_time),
         content_type: None,
         crls: &crls,

@@ -9,11 +9,11 @@ use kyso_cades::report::{
     Check, Indication, Reason, Report, RevocationCheck, SignatureReport, SubIndication, TimeSource,
     Verdict, vietnam_time,
 };
-use kyso_cades::verify::{Limits, Need, VerifyOptions, needs, verify_detached};
+use kyso_cades::verify::{Limits, Need, VerifyOptions, needs};
 use kyso_pki::path::{RevocationMode, TrustAnchors};
 use time::OffsetDateTime;
 
-use crate::args::Lang;
+use crate::args::{Lang, VerifyArgs};
 
 /// Inputs of one verification, resolved.
 pub(crate) struct VerifyJob {
@@ -25,6 +25,57 @@ pub(crate) struct VerifyJob {
     pub(crate) at: OffsetDateTime,
     pub(crate) offline: bool,
     pub(crate) revocation: RevocationMode,
+}
+
+/// What every `kyso verify` needs besides the file: trust anchors, extra CRLs and
+/// certificates, the validation time and the revocation mode.
+pub(crate) struct Inputs {
+    pub(crate) anchors: TrustAnchors,
+    pub(crate) crls: Vec<Vec<u8>>,
+    pub(crate) certs: Vec<Vec<u8>>,
+    pub(crate) at: OffsetDateTime,
+    pub(crate) revocation: RevocationMode,
+}
+
+impl Inputs {
+    pub(crate) fn resolve(a: &VerifyArgs, data: &Path) -> Result<Self> {
+        let trust_paths = if a.trust.is_empty() {
+            let default = data.join("trust");
+            if default.is_dir() {
+                vec![default]
+            } else {
+                Vec::new()
+            }
+        } else {
+            a.trust.clone()
+        };
+        let (anchors, _) = crate::store::load_anchors(&trust_paths)?;
+        let mut crls = Vec::new();
+        for c in &a.crl {
+            crls.push(crate::store::read_crl(c)?);
+        }
+        let mut certs = Vec::new();
+        for c in &a.cert {
+            for cert in crate::store::read_certificates(c)? {
+                certs.push(der::Encode::to_der(&cert)?);
+            }
+        }
+        let at = match &a.at {
+            Some(t) => crate::ca::parse_time(t)?,
+            None => OffsetDateTime::now_utc().replace_nanosecond(0)?,
+        };
+        Ok(Self {
+            anchors,
+            crls,
+            certs,
+            at,
+            revocation: if a.no_revocation_check {
+                RevocationMode::Skip
+            } else {
+                RevocationMode::Require
+            },
+        })
+    }
 }
 
 /// Work out which file is the content and which the signature.
@@ -42,8 +93,11 @@ pub(crate) fn locate(file: &Path, sig: Option<&Path>) -> (PathBuf, PathBuf) {
 pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Vec<String>)> {
     let mut notes = Vec::new();
     // Reading the content is "could not run" territory: missing file = exit 2.
-    let content =
-        fs::read(&job.content).with_context(|| format!("cannot read {}", job.content.display()))?;
+    let content_meta = fs::metadata(&job.content)
+        .with_context(|| format!("cannot read {}", job.content.display()))?;
+    if !content_meta.is_file() {
+        anyhow::bail!("{} is not a file", job.content.display());
+    }
     let signature = match fs::read(&job.signature) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -68,21 +122,7 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
         && job.revocation != RevocationMode::Skip
         && let Ok(list) = needs(&signature)
     {
-        for need in list {
-            match need {
-                Need::Crl(url) => match net.get(&url) {
-                    Ok(crl) => crls.push(crl),
-                    Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
-                },
-                Need::Ocsp { url, request } if url.starts_with("http") => {
-                    match net.post(&url, "application/ocsp-request", &request) {
-                        Ok(resp) => ocsp.push(resp),
-                        Err(e) => notes.push(format!("could not ask OCSP responder {url}: {e}")),
-                    }
-                }
-                _ => {}
-            }
-        }
+        fetch(list, net, &mut crls, &mut ocsp, &mut notes);
     }
     if job.anchors.is_empty() {
         notes.push("no trust anchors configured (use --trust or `kyso trust add`)".into());
@@ -96,12 +136,50 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
         revocation: job.revocation,
         limits: Limits::default(),
     };
-    let report = match verify_detached(&signature, Some(&[content.as_slice()]), &options) {
+    // Stream the content once through every digest the signers use (no copy of the
+    // file in memory).
+    let digests = match kyso_cades::digest_algorithms(&signature) {
+        Ok(algorithms) => {
+            let mut out = Vec::new();
+            for alg in algorithms {
+                out.push((alg, crate::signing::digest_file(&job.content, alg)?));
+            }
+            out
+        }
+        Err(_) => Vec::new(),
+    };
+    let report = match kyso_cades::verify_detached_digests(&signature, &digests, &options) {
         Ok(r) => r,
         Err(kyso_cades::CadesError::Malformed(why)) => malformed_report(&why, job.at),
         Err(e) => return Err(e.into()),
     };
     Ok((report, notes))
+}
+
+/// Fetch what the verifier asked for; failures become notes (the verdict then says
+/// what is missing).
+pub(crate) fn fetch(
+    list: Vec<Need>,
+    net: &kyso_net::Client,
+    crls: &mut Vec<Vec<u8>>,
+    ocsp: &mut Vec<Vec<u8>>,
+    notes: &mut Vec<String>,
+) {
+    for need in list {
+        match need {
+            Need::Crl(url) => match net.get(&url) {
+                Ok(crl) => crls.push(crl),
+                Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
+            },
+            Need::Ocsp { url, request } if url.starts_with("http") => {
+                match net.post(&url, "application/ocsp-request", &request) {
+                    Ok(resp) => ocsp.push(resp),
+                    Err(e) => notes.push(format!("could not ask OCSP responder {url}: {e}")),
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A signature file that cannot be parsed is an invalid signature, not a crash.
@@ -153,7 +231,26 @@ pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Strin
     let t = |v: &str, e: &str| if vi { v.to_string() } else { e.to_string() };
     let mut out = String::new();
     out.push_str(&format!("{} {}\n", t("Tệp:", "File:"), content.display()));
-    let verdict = match report.verdict {
+    out.push_str(&render_verdict(report.verdict, lang));
+    for s in &report.signatures {
+        out.push_str(&format!(
+            "\n{} {}:\n",
+            t("Chữ ký", "Signature"),
+            s.index + 1
+        ));
+        out.push_str(&render_signature(s, lang));
+    }
+    for n in notes {
+        out.push_str(&format!("{} {n}\n", t("Ghi chú:", "Note:")));
+    }
+    out
+}
+
+/// The verdict line.
+pub(crate) fn render_verdict(verdict: Verdict, lang: Lang) -> String {
+    let vi = lang == Lang::Vi;
+    let t = |v: &str, e: &str| if vi { v.to_string() } else { e.to_string() };
+    let verdict_text = match verdict {
         Verdict::Valid => t("HỢP LỆ ✓", "VALID ✓"),
         Verdict::ValidWithChanges => t(
             "HỢP LỆ, có thay đổi được phép sau khi ký",
@@ -163,15 +260,17 @@ pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Strin
         Verdict::Invalid => t("KHÔNG HỢP LỆ ✗", "INVALID ✗"),
         Verdict::Indeterminate => t("CHƯA XÁC ĐỊNH ĐƯỢC ?", "INDETERMINATE ?"),
         Verdict::Unsigned => t("CHƯA ĐƯỢC KÝ", "NOT SIGNED"),
-        _ => format!("{:?}", report.verdict),
+        _ => format!("{verdict:?}"),
     };
-    out.push_str(&format!("{} {}\n", t("Kết luận:", "Verdict:"), verdict));
-    for s in &report.signatures {
-        out.push_str(&format!(
-            "\n{} {}:\n",
-            t("Chữ ký", "Signature"),
-            s.index + 1
-        ));
+    format!("{} {}\n", t("Kết luận:", "Verdict:"), verdict_text)
+}
+
+/// One signature's lines (signer, time, checks, indication, reasons), indented.
+pub(crate) fn render_signature(s: &SignatureReport, lang: Lang) -> String {
+    let vi = lang == Lang::Vi;
+    let t = |v: &str, e: &str| if vi { v.to_string() } else { e.to_string() };
+    let mut out = String::new();
+    {
         if let Some(signer) = &s.signer {
             let name = signer
                 .common_name
@@ -289,9 +388,6 @@ pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Strin
                 if vi { &w.vi } else { &w.en }
             ));
         }
-    }
-    for n in notes {
-        out.push_str(&format!("{} {n}\n", t("Ghi chú:", "Note:")));
     }
     out
 }

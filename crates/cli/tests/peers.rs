@@ -16,6 +16,8 @@
 
 #[path = "peers/support.rs"]
 mod support;
+#[path = "peers/token.rs"]
+mod token;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -1,1 +1,1495 @@
-//! Verification (being written).
+//! PDF signature verification (ETSI EN 319 142-1, ISO 32000-2 §12.8) that the published
+//! attacks do not fool (`../shared/spec/pdf-signature-security.md`).
+//!
+//! [`verify`] reads the file as a chain of revisions ([`revisions`]), finds every
+//! signature field in every revision, reads each signature dictionary as it was in the
+//! revision it signs, checks its byte range ([`byte_range`]), verifies the CMS with
+//! `kyso-cades` over the two signed segments (with the DSS as extra validation
+//! material, document time-stamps giving proof of existence), and classifies every
+//! later revision at object level ([`diff`]) under kyso's policy, DocMDP / FieldMDP /
+//! Lock ([`mdp`]) and an appearance-overlap check ([`geometry`]).
+//!
+//! `Err` means verification could not run (not a PDF, encrypted, a resource limit);
+//! a damaged or attacked file is a [`PdfReport`] with a failing verdict.
+
+mod byte_range;
+mod diff;
+mod fields;
+mod geometry;
+mod mdp;
+mod objects;
+pub mod report;
+mod revisions;
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use kyso_cades::report::{
+    Check, Indication, Reason, RevocationCheck, SignatureReport, SubIndication, TimeSource,
+    Verdict, vietnam_time,
+};
+use kyso_cades::verify::{ContainerHints, Need};
+use kyso_signer::DigestAlgorithm;
+use time::OffsetDateTime;
+
+use self::byte_range::Checked;
+use self::diff::RevisionDiff;
+use self::fields::SigValue;
+use self::geometry::Finding;
+use self::mdp::Restrictions;
+use self::objects::{Dict, ObjRef, Object, text_string};
+pub use self::report::{
+    ChangeClass, Coverage, LockedFields, Modification, ModificationLevel, PdfReport,
+    PdfSignatureReport, RevisionReport, SignatureKind, UnsignedField, XrefForm,
+};
+use self::revisions::{Document, Entry};
+
+/// Limits on untrusted PDF input. Exceeding one is an error ("could not run"), never a
+/// partial verdict.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest file accepted.
+    pub max_file_size: usize,
+    /// Most revisions.
+    pub max_revisions: usize,
+    /// Most cross-reference entries over all revisions.
+    pub max_objects: usize,
+    /// Deepest nesting of arrays and dictionaries (and of the field tree).
+    pub max_depth: usize,
+    /// Most items in one array or dictionary.
+    pub max_collection_length: usize,
+    /// Longest string (decoded bytes).
+    pub max_string_length: usize,
+    /// Longest name.
+    pub max_name_length: usize,
+    /// Largest encoded stream.
+    pub max_stream_size: usize,
+    /// Largest decoded stream.
+    pub max_decoded_stream: usize,
+    /// Largest decoded/encoded size ratio of a stream.
+    pub max_decompression_ratio: usize,
+    /// Decoded bytes a small stream may always produce, whatever its ratio.
+    pub min_decompression_allowance: usize,
+    /// Decoded bytes over one verification.
+    pub max_total_decoded: usize,
+    /// Bytes of parsed objects and decoded object streams kept in memory.
+    pub max_cache_bytes: usize,
+    /// Most form fields.
+    pub max_fields: usize,
+    /// Most pages.
+    pub max_pages: usize,
+    /// Most objects visited by one reachability walk.
+    pub max_walk: usize,
+    /// Most signatures.
+    pub max_signatures: usize,
+    /// Most content-stream operations interpreted for one page.
+    pub max_content_operations: usize,
+    /// Most painted boxes kept for one page.
+    pub max_content_boxes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_size: 4 << 30,
+            max_revisions: 1_000,
+            max_objects: 4_000_000,
+            max_depth: 64,
+            max_collection_length: 1 << 20,
+            max_string_length: 64 << 20,
+            max_name_length: 4096,
+            max_stream_size: 4 << 30,
+            max_decoded_stream: 256 << 20,
+            max_decompression_ratio: 1024,
+            min_decompression_allowance: 1 << 20,
+            max_total_decoded: 1 << 30,
+            max_cache_bytes: 32 << 20,
+            max_fields: 100_000,
+            max_pages: 1_000_000,
+            max_walk: 4_000_000,
+            max_signatures: 1_000,
+            max_content_operations: 5_000_000,
+            max_content_boxes: 500_000,
+        }
+    }
+}
+
+/// What kyso's own policy allows after a signature, besides signatures, document
+/// time-stamps, validation data (DSS) and metadata, which are always allowed. Both
+/// default to `false`; a certification signature's DocMDP level can only restrict
+/// further.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Allow filling in form fields (DocMDP P2 and P3 permit it).
+    pub allow_form_filling: bool,
+    /// Allow adding and changing annotations (DocMDP P3 permits it).
+    pub allow_annotations: bool,
+}
+
+/// Inputs of a PDF verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions<'a> {
+    /// Trust anchors, extra certificates / CRLs / OCSP responses, validation time,
+    /// revocation mode and CMS limits.
+    pub cades: kyso_cades::VerifyOptions<'a>,
+    /// PDF input limits.
+    pub limits: Limits,
+    /// kyso's modification policy.
+    pub policy: Policy,
+}
+
+/// Errors: the verification could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PdfError {
+    /// The input has no `%PDF-` header.
+    #[error("not a PDF file (no %PDF- header in the first 1024 bytes)")]
+    NotPdf,
+    /// A structure kyso needs cannot be read.
+    #[error("malformed PDF at byte {offset}: {what}")]
+    Malformed {
+        /// Where.
+        offset: u64,
+        /// What.
+        what: String,
+    },
+    /// A limit was exceeded.
+    #[error("input limit exceeded: {what} (at most {max})")]
+    Limit {
+        /// Which limit.
+        what: &'static str,
+        /// Its value.
+        max: usize,
+    },
+    /// A feature kyso does not support (encryption, an unknown stream filter…).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The caller asked for a signature that does not exist.
+    #[error("the file has no signature number {0}")]
+    NoSuchSignature(usize),
+    /// The CMS layer could not run.
+    #[error(transparent)]
+    Cades(#[from] kyso_cades::CadesError),
+}
+
+impl PdfError {
+    pub(crate) fn malformed(offset: usize, what: &str) -> Self {
+        PdfError::Malformed {
+            offset: offset as u64,
+            what: what.to_string(),
+        }
+    }
+}
+
+/// Verify every signature of `pdf` and analyse every later revision.
+pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfError> {
+    let limits = &options.limits;
+    let doc = Document::parse(pdf, limits)?;
+    let now = options.cades.validation_time;
+    let mut report = PdfReport {
+        verdict: Verdict::Unsigned,
+        format: "pades",
+        validation_time: vietnam_time(now),
+        file_size: pdf.len() as u64,
+        revisions: Vec::new(),
+        signatures: Vec::new(),
+        unsigned_fields: Vec::new(),
+        reasons: Vec::new(),
+        warnings: doc.notes.clone(),
+    };
+    let Some(last) = doc.revisions.len().checked_sub(1) else {
+        report.verdict = Verdict::Invalid;
+        report.reasons.push(Reason::new(
+            "no_revisions",
+            "the file has no readable `startxref … %%EOF`: it cannot be read as a PDF without repairing it",
+            "tệp không có `startxref … %%EOF` đọc được: không thể đọc như PDF mà không sửa chữa",
+        ));
+        return Ok(report);
+    };
+    if doc.revisions[last].trailer.get(b"Encrypt").is_some() {
+        return Err(PdfError::Unsupported("encrypted PDF documents".into()));
+    }
+    let found = discover(&doc)?;
+    report.unsigned_fields = found.unsigned;
+    report.warnings.extend(found.warnings);
+    let mut sigs = found.signatures;
+
+    // Validation material from the DSS (latest revision that has one).
+    let dss = dss_material(&doc, last, &mut report.warnings);
+    let mut certs: Vec<Vec<u8>> = options.cades.extra_certificates.to_vec();
+    let mut crls: Vec<Vec<u8>> = options.cades.extra_crls.to_vec();
+    let mut ocsp: Vec<Vec<u8>> = options.cades.extra_ocsp.to_vec();
+    certs.extend(dss.certs);
+    crls.extend(dss.crls);
+    ocsp.extend(dss.ocsp);
+
+    // Gaps: no cross-reference entry may point into one, no two may overlap.
+    let gaps: Vec<(usize, Range<usize>)> = sigs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.checked.as_ref().ok().map(|c| (i, c.gap())))
+        .collect();
+    for (i, g) in &gaps {
+        for (j, h) in &gaps {
+            if i < j && g.start < h.end && h.start < g.end {
+                for k in [*i, *j] {
+                    sigs[k].structure_failure(Reason::new(
+                        "gaps_overlap",
+                        "two signatures' unsigned gaps overlap (signature wrapping)",
+                        "khoảng không được ký của hai chữ ký chồng lên nhau",
+                    ));
+                }
+            }
+        }
+    }
+    for (i, gap) in &gaps {
+        let Some(signed_rev) = sigs[*i].revision() else {
+            continue;
+        };
+        for (k, rev) in doc.revisions.iter().enumerate() {
+            let hit = rev
+                .entries
+                .values()
+                .any(|e| matches!(e, Entry::InUse { offset, .. } if gap.contains(offset)));
+            if hit && k <= signed_rev {
+                sigs[*i].structure_failure(Reason::new(
+                    "xref_into_gap",
+                    "a cross-reference entry points into the signature's unsigned gap",
+                    "bảng tham chiếu chéo trỏ vào khoảng không được ký của chữ ký",
+                ));
+            }
+        }
+    }
+
+    // Certification: at most one, and it must be the first signature.
+    let first_signed = sigs.iter().filter_map(Sig::analysed).min();
+    for s in &mut sigs {
+        if s.restrictions.docmdp.is_some() && s.analysed() != first_signed {
+            s.structure_failure(Reason::new(
+                "certification_not_first",
+                "a certification (DocMDP) signature must be the first signature of the document",
+                "chữ ký chứng nhận (DocMDP) phải là chữ ký đầu tiên của tài liệu",
+            ));
+        }
+    }
+
+    // Document time-stamps first (latest first), each one's time proving the
+    // existence of everything it covers.
+    let mut order: Vec<usize> = (0..sigs.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse((sigs[*i].is_timestamp(), sigs[*i].end())));
+    let mut poe: Vec<(usize, OffsetDateTime)> = Vec::new(); // (revision, time)
+    let digests = content_digests(&doc, &sigs);
+    for i in order {
+        let covering = sigs[i]
+            .revision()
+            .and_then(|r| poe.iter().filter(|(pr, _)| *pr > r).map(|(_, t)| *t).min());
+        let at = covering.map_or(now, |t| t.min(now));
+        let cades = kyso_cades::VerifyOptions {
+            extra_certificates: &certs,
+            extra_crls: &crls,
+            extra_ocsp: &ocsp,
+            validation_time: at,
+            ..options.cades.clone()
+        };
+        let cms = verify_cms(&sigs[i], &digests[i], &cades);
+        if sigs[i].is_timestamp()
+            && cms.indication == Indication::TotalPassed
+            && let (Some(r), Some(t)) = (sigs[i].revision(), sigs[i].timestamp_time(&cms))
+        {
+            poe.push((r, t));
+        }
+        sigs[i].cms = Some(cms);
+    }
+
+    // Later revisions.
+    let signature_refs: HashSet<ObjRef> = sigs.iter().filter_map(|s| s.obj_ref).collect();
+    let mut diffs: HashMap<usize, RevisionDiff> = HashMap::new();
+    let mut findings: HashMap<usize, Vec<Finding>> = HashMap::new();
+    if let Some(first) = first_signed {
+        for k in first + 1..doc.revisions.len() {
+            let d = diff::diff(&doc, k, &signature_refs);
+            if !d.visual.is_empty() {
+                match geometry::check(&doc, k, &d.visual) {
+                    Ok(f) => {
+                        findings.insert(k, f);
+                    }
+                    Err(e) => report.warnings.push(Reason::new(
+                        "geometry_unavailable",
+                        format!(
+                            "revision {}: where its appearances paint could not be worked out: {e}",
+                            k + 1
+                        ),
+                        format!(
+                            "phiên bản {}: không xác định được vùng hiển thị: {e}",
+                            k + 1
+                        ),
+                    )),
+                }
+            }
+            diffs.insert(k, d);
+        }
+    }
+
+    // Violations per revision.
+    let mut violations: HashMap<usize, Vec<Reason>> = HashMap::new();
+    let mut notes: HashMap<usize, Vec<Reason>> = HashMap::new();
+    for (&k, d) in &diffs {
+        let before: Vec<&Sig> = sigs
+            .iter()
+            .filter(|s| s.revision().is_some_and(|r| r < k))
+            .collect();
+        let permission = before
+            .iter()
+            .filter_map(|s| s.restrictions.permission())
+            .min();
+        let certified = before.iter().any(|s| s.restrictions.docmdp.is_some());
+        let locks: Vec<(&LockedFields, usize)> = before
+            .iter()
+            .filter_map(|s| s.restrictions.locked.as_ref().map(|l| (l, s.index)))
+            .collect();
+        let mut v = mdp::violations(d, &options.policy, permission, certified, &locks);
+        let covered = sigs.iter().any(|s| {
+            !s.is_timestamp()
+                && s.revision().is_some_and(|r| r >= k)
+                && s.cms.as_ref().is_some_and(|c| c.integrity == Check::Passed)
+        });
+        for f in findings.get(&k).into_iter().flatten() {
+            let what = match &f.visual.kind {
+                diff::VisualKind::SignatureWidget {
+                    field,
+                    signed: true,
+                } => format!("the appearance of signature “{field}”"),
+                diff::VisualKind::SignatureWidget {
+                    field,
+                    signed: false,
+                } => format!("the appearance of unsigned signature field “{field}”"),
+                diff::VisualKind::FormWidget { field } => format!("form field “{field}”"),
+                diff::VisualKind::Annotation { subtype } => format!("a /{subtype} annotation"),
+            };
+            let mut items = Vec::new();
+            if f.over_content {
+                items.push(Reason::new(
+                    "appearance_over_content",
+                    format!(
+                        "{what} (revision {}) paints over signed page content",
+                        k + 1
+                    ),
+                    format!("{what} (phiên bản {}) che lên nội dung trang đã ký", k + 1),
+                ));
+            }
+            for name in &f.over_signatures {
+                items.push(Reason::new(
+                    "appearance_over_signature",
+                    format!(
+                        "{what} (revision {}) paints over the appearance of signature “{name}”",
+                        k + 1
+                    ),
+                    format!("{what} (phiên bản {}) che lên hình chữ ký “{name}”", k + 1),
+                ));
+            }
+            if let Some(s) = f.suspicious {
+                items.push(Reason::new(
+                    if s == "full_page" {
+                        "suspicious_full_page_widget"
+                    } else {
+                        "suspicious_off_page_widget"
+                    },
+                    format!(
+                        "{what} (revision {}) is {}",
+                        k + 1,
+                        if s == "full_page" {
+                            "as large as the page"
+                        } else {
+                            "outside the page"
+                        }
+                    ),
+                    format!(
+                        "{what} (phiên bản {}) {}",
+                        k + 1,
+                        if s == "full_page" {
+                            "rộng bằng cả trang"
+                        } else {
+                            "nằm ngoài trang"
+                        }
+                    ),
+                ));
+            }
+            for item in items {
+                let paints_over = matches!(
+                    item.code,
+                    "appearance_over_content" | "appearance_over_signature"
+                );
+                if paints_over && !covered {
+                    v.push(Reason::new(
+                        item.code,
+                        format!("{} and no later signature covers it", item.en),
+                        format!("{} và không có chữ ký nào sau đó bao phủ", item.vi),
+                    ));
+                } else {
+                    notes.entry(k).or_default().push(item);
+                }
+            }
+        }
+        violations.insert(k, v);
+    }
+
+    // Revisions.
+    for (k, rev) in doc.revisions.iter().enumerate() {
+        let d = diffs.get(&k);
+        report.revisions.push(RevisionReport {
+            number: k + 1,
+            start: rev.start as u64,
+            end: rev.end as u64,
+            xref: rev.form,
+            class: d.map(RevisionDiff::class),
+            level: d.map(RevisionDiff::level),
+            signed_by: sigs
+                .iter()
+                .filter(|s| s.revision() == Some(k))
+                .map(|s| s.index)
+                .collect(),
+            changes: d
+                .map(|d| d.changes.iter().map(|c| c.reason.clone()).collect())
+                .unwrap_or_default(),
+        });
+    }
+    let tail_reason = doc.tail.as_ref().map(|t| {
+        Reason::new(
+            "unparsed_tail",
+            format!(
+                "bytes {}–{} after the last `%%EOF` form no revision (an incremental update without cross-reference section or trailer)",
+                t.start,
+                t.end
+            ),
+            format!(
+                "dữ liệu từ byte {} đến {} sau `%%EOF` cuối cùng không tạo thành phiên bản nào (bản cập nhật không có bảng tham chiếu chéo)",
+                t.start, t.end
+            ),
+        )
+    });
+    if let (Some(t), Some(reason)) = (&doc.tail, &tail_reason) {
+        report.revisions.push(RevisionReport {
+            number: doc.revisions.len() + 1,
+            start: t.start as u64,
+            end: t.end as u64,
+            xref: None,
+            class: Some(ChangeClass::Other),
+            level: Some(ModificationLevel::Other),
+            signed_by: Vec::new(),
+            changes: vec![reason.clone()],
+        });
+    }
+
+    // Per-signature reports.
+    let mut any_violation = false;
+    let mut quiet = true;
+    for s in &sigs {
+        let mut modifications = Vec::new();
+        let mut level = ModificationLevel::None;
+        if let Some(r) = s.analysed() {
+            for k in r + 1..doc.revisions.len() {
+                let Some(d) = diffs.get(&k) else { continue };
+                let v = violations.get(&k).cloned().unwrap_or_default();
+                let mut details: Vec<Reason> = d.changes.iter().map(|c| c.reason.clone()).collect();
+                details.extend(notes.get(&k).cloned().unwrap_or_default());
+                details.extend(v.iter().cloned());
+                level = level.max(d.level());
+                modifications.push(Modification {
+                    revision: k + 1,
+                    class: d.class(),
+                    level: d.level(),
+                    allowed: v.is_empty(),
+                    details,
+                });
+            }
+            if let Some(reason) = &tail_reason {
+                level = ModificationLevel::Other;
+                modifications.push(Modification {
+                    revision: doc.revisions.len() + 1,
+                    class: ChangeClass::Other,
+                    level: ModificationLevel::Other,
+                    allowed: false,
+                    details: vec![reason.clone()],
+                });
+            }
+        }
+        let mut cms = s.cms.clone().unwrap_or_else(|| blank_report(s.index));
+        cms.index = s.index;
+        report.signatures.push(PdfSignatureReport {
+            cms,
+            kind: s.kind(),
+            field: s.fields.first().cloned().unwrap_or_default(),
+            other_fields: s.fields.iter().skip(1).cloned().collect(),
+            sub_filter: s
+                .dict
+                .name(b"SubFilter")
+                .map(|n| String::from_utf8_lossy(n).into_owned()),
+            byte_range: byte_range::raw(&s.dict),
+            coverage: s.coverage(),
+            signed_revision: s.analysed().map(|r| r + 1),
+            docmdp: s.restrictions.permission(),
+            locked_fields: s.restrictions.locked.clone(),
+            modification_level: level,
+            modifications,
+        });
+    }
+    if let Some(first) = first_signed {
+        for k in first + 1..doc.revisions.len() {
+            if violations.get(&k).is_some_and(|v| !v.is_empty()) {
+                any_violation = true;
+                for v in &violations[&k] {
+                    report.reasons.push(Reason::new(
+                        v.code,
+                        format!("revision {}: {}", k + 1, v.en),
+                        format!("phiên bản {}: {}", k + 1, v.vi),
+                    ));
+                }
+            }
+            if notes.get(&k).is_some_and(|n| !n.is_empty()) {
+                quiet = false;
+                report.warnings.extend(notes[&k].iter().cloned());
+            }
+            if !is_quiet(k, &diffs[&k], &sigs) {
+                quiet = false;
+            }
+        }
+        if let Some(reason) = &tail_reason {
+            any_violation = true;
+            report.reasons.push(reason.clone());
+        }
+    } else if let Some(reason) = &tail_reason {
+        report.warnings.push(reason.clone());
+    }
+    if first_signed.is_some() && doc.tail.is_none() && pdf.len() > doc.revisions[last].end {
+        report.warnings.push(Reason::new(
+            "trailing_whitespace",
+            "whitespace follows the last revision",
+            "có khoảng trắng sau phiên bản cuối cùng",
+        ));
+    }
+
+    // The verdict.
+    let indications: Vec<Indication> = report.signatures.iter().map(|s| s.cms.indication).collect();
+    report.verdict = if indications.is_empty() {
+        Verdict::Unsigned
+    } else if indications.contains(&Indication::TotalFailed) {
+        Verdict::Invalid
+    } else if any_violation {
+        Verdict::Modified
+    } else if indications.contains(&Indication::Indeterminate) {
+        Verdict::Indeterminate
+    } else if quiet {
+        Verdict::Valid
+    } else {
+        Verdict::ValidWithChanges
+    };
+    Ok(report)
+}
+
+/// The exact bytes signature `index` (0-based, in report order) covers: the revision it
+/// signs, byte for byte. Errors when its byte range is not a valid revision boundary.
+pub fn signed_revision<'p>(
+    pdf: &'p [u8],
+    index: usize,
+    limits: &Limits,
+) -> Result<&'p [u8], PdfError> {
+    let doc = Document::parse(pdf, limits)?;
+    let found = discover(&doc)?;
+    let sig = found
+        .signatures
+        .get(index)
+        .ok_or(PdfError::NoSuchSignature(index))?;
+    match &sig.checked {
+        Ok(c) => Ok(&pdf[..c.end()]),
+        Err((_, reasons)) => Err(PdfError::Malformed {
+            offset: 0,
+            what: format!(
+                "signature {} has no valid byte range: {}",
+                index + 1,
+                reasons
+                    .iter()
+                    .map(|r| r.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }),
+    }
+}
+
+/// What to fetch (CRLs, OCSP) to check the revocation of every signature's and
+/// document time-stamp's certificates.
+pub fn needs(pdf: &[u8], limits: &Limits) -> Result<Vec<Need>, PdfError> {
+    let doc = Document::parse(pdf, limits)?;
+    let found = discover(&doc)?;
+    let mut out: Vec<Need> = Vec::new();
+    for s in found.signatures {
+        if let Ok(c) = &s.checked
+            && let Ok(list) = kyso_cades::verify::needs(&c.contents)
+        {
+            for n in list {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Entry points for the fuzz targets (`fuzz/`) and their stable replay test; not API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parse arbitrary bytes as a PDF: revisions, every object of every revision, and a
+    /// full verification with no trust anchors.
+    pub fn revisions(data: &[u8]) {
+        let limits = super::Limits {
+            max_total_decoded: 64 << 20,
+            max_decoded_stream: 16 << 20,
+            ..super::Limits::default()
+        };
+        if let Ok(doc) = super::Document::parse(data, &limits) {
+            for k in 0..doc.revisions.len() {
+                let view = doc.view(k);
+                let nums: Vec<u32> = doc.revisions[k]
+                    .entries
+                    .keys()
+                    .copied()
+                    .take(10_000)
+                    .collect();
+                for n in nums {
+                    for generation in [0, 1] {
+                        if let Ok(Some(l)) = view.load(super::ObjRef { num: n, generation })
+                            && let super::Object::Stream(s) = &l.object
+                        {
+                            let _ = doc.decode(s);
+                        }
+                    }
+                }
+                let _ = super::fields::fields(&view);
+                let _ = super::diff::page_list(&view);
+            }
+        }
+        let anchors = kyso_pki::path::TrustAnchors::new();
+        let options = super::VerifyOptions {
+            cades: kyso_cades::VerifyOptions {
+                anchors: &anchors,
+                extra_certificates: &[],
+                extra_crls: &[],
+                extra_ocsp: &[],
+                validation_time: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+                revocation: kyso_pki::path::RevocationMode::Skip,
+                limits: kyso_cades::Limits::default(),
+            },
+            limits,
+            policy: super::Policy::default(),
+        };
+        let _ = super::verify(data, &options);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Finding signatures
+// ---------------------------------------------------------------------------------
+
+/// A signature value found in the file.
+struct Sig {
+    index: usize,
+    /// The indirect signature dictionary (`None` when direct inside its field).
+    obj_ref: Option<ObjRef>,
+    fields: Vec<String>,
+    /// The dictionary as in its signed revision (else as last seen).
+    dict: Dict,
+    checked: Result<Checked, (Coverage, Vec<Reason>)>,
+    /// The revision its `/ByteRange` ends with, even when the checks fail.
+    claimed: Option<usize>,
+    restrictions: Restrictions,
+    certified_in_perms: bool,
+    /// Failures found outside the CMS (byte range, structure).
+    failures: Vec<Reason>,
+    cms: Option<SignatureReport>,
+}
+
+impl Sig {
+    fn revision(&self) -> Option<usize> {
+        self.checked.as_ref().ok().map(|c| c.revision)
+    }
+
+    /// The revision later changes are counted from.
+    fn analysed(&self) -> Option<usize> {
+        self.revision().or(self.claimed)
+    }
+
+    fn end(&self) -> usize {
+        self.checked.as_ref().map_or(usize::MAX, Checked::end)
+    }
+
+    fn is_timestamp(&self) -> bool {
+        self.dict.name(b"Type") == Some(b"DocTimeStamp")
+    }
+
+    fn kind(&self) -> SignatureKind {
+        if self.is_timestamp() {
+            SignatureKind::DocumentTimestamp
+        } else if self.restrictions.docmdp.is_some() || self.certified_in_perms {
+            SignatureKind::Certification
+        } else {
+            SignatureKind::Approval
+        }
+    }
+
+    fn coverage(&self) -> Coverage {
+        match &self.checked {
+            Ok(c) => c.coverage,
+            Err((c, _)) => *c,
+        }
+    }
+
+    fn structure_failure(&mut self, reason: Reason) {
+        if !self.failures.iter().any(|r| r.code == reason.code) {
+            self.failures.push(reason);
+        }
+    }
+
+    fn timestamp_time(&self, cms: &SignatureReport) -> Option<OffsetDateTime> {
+        let t = cms.signing_time.as_deref()?;
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }
+}
+
+struct Discovery {
+    signatures: Vec<Sig>,
+    unsigned: Vec<UnsignedField>,
+    warnings: Vec<Reason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SigKey {
+    Indirect(ObjRef),
+    /// A direct dictionary in this field.
+    Direct(ObjRef),
+}
+
+/// Every signature field of every revision; each signature value once.
+fn discover(doc: &Document<'_>) -> Result<Discovery, PdfError> {
+    let last = doc.revisions.len().saturating_sub(1);
+    let mut seen: Vec<(SigKey, Vec<String>, usize, Option<Object>)> = Vec::new();
+    let mut unsigned = Vec::new();
+    let mut warnings = Vec::new();
+    for k in 0..doc.revisions.len() {
+        let view = doc.view(k);
+        let list = match fields::fields(&view) {
+            Ok(l) => l,
+            Err(e @ PdfError::Limit { .. }) => return Err(e),
+            Err(e) => {
+                if k == last {
+                    warnings.push(Reason::new(
+                        "form_unreadable",
+                        format!("the form of revision {} cannot be read: {e}", k + 1),
+                        format!("không đọc được biểu mẫu của phiên bản {}: {e}", k + 1),
+                    ));
+                }
+                continue;
+            }
+        };
+        for f in list.iter().filter(|f| f.is_signature()) {
+            let key = match fields::sig_value(&view, f) {
+                Ok(SigValue::Indirect(r)) => SigKey::Indirect(r),
+                Ok(SigValue::Direct) => SigKey::Direct(f.field_ref),
+                Ok(SigValue::Empty) => {
+                    if k == last {
+                        unsigned.push(UnsignedField {
+                            field: f.name.clone(),
+                            why: "empty".into(),
+                        });
+                    }
+                    continue;
+                }
+                Ok(SigValue::NotASignature(why)) => {
+                    if k == last {
+                        unsigned.push(UnsignedField {
+                            field: f.name.clone(),
+                            why,
+                        });
+                    }
+                    continue;
+                }
+                // A value that cannot be read is a broken signature, not no signature.
+                Err(_) => match &f.value {
+                    Some(Object::Ref(r)) => SigKey::Indirect(*r),
+                    _ => continue,
+                },
+            };
+            match seen.iter_mut().find(|(s, ..)| *s == key) {
+                Some(entry) => {
+                    if !entry.1.contains(&f.name) {
+                        entry.1.push(f.name.clone());
+                    }
+                    entry.2 = k;
+                    entry.3 = f.lock.clone();
+                }
+                None => {
+                    if seen.len() >= doc.limits.max_signatures {
+                        return Err(PdfError::Limit {
+                            what: "signatures",
+                            max: doc.limits.max_signatures,
+                        });
+                    }
+                    seen.push((key, vec![f.name.clone()], k, f.lock.clone()));
+                }
+            }
+        }
+    }
+    let mut signatures: Vec<Sig> = Vec::new();
+    for (key, names, last_seen, lock) in seen {
+        let sig = read_signature(doc, key, names, last_seen, lock.as_ref());
+        // The same signature value under two dictionaries counts once.
+        let same_value = signatures
+            .iter_mut()
+            .find(|s| match (&s.checked, &sig.checked) {
+                (Ok(a), Ok(b)) => a.range == b.range && a.contents == b.contents,
+                _ => false,
+            });
+        match same_value {
+            Some(existing) => {
+                for n in sig.fields {
+                    if !existing.fields.contains(&n) {
+                        existing.fields.push(n);
+                    }
+                }
+            }
+            None => signatures.push(sig),
+        }
+    }
+    signatures.sort_by_key(Sig::end);
+    for (i, s) in signatures.iter_mut().enumerate() {
+        s.index = i;
+    }
+    Ok(Discovery {
+        signatures,
+        unsigned,
+        warnings,
+    })
+}
+
+/// Read one signature as of the revision it signs.
+fn read_signature(
+    doc: &Document<'_>,
+    key: SigKey,
+    fields: Vec<String>,
+    last_seen: usize,
+    lock: Option<&Object>,
+) -> Sig {
+    let mut sig = Sig {
+        index: 0,
+        obj_ref: match key {
+            SigKey::Indirect(r) => Some(r),
+            SigKey::Direct(_) => None,
+        },
+        fields,
+        dict: Dict::default(),
+        checked: Err((Coverage::Unclear, Vec::new())),
+        claimed: None,
+        restrictions: Restrictions::default(),
+        certified_in_perms: false,
+        failures: Vec::new(),
+        cms: None,
+    };
+    // Find the revision from the latest dictionary's /ByteRange, then re-read it there.
+    let Ok(Some(latest)) = load_sig_dict(doc, key, last_seen) else {
+        sig.checked = Err((
+            Coverage::Unclear,
+            vec![Reason::new(
+                "signature_unreadable",
+                "the signature dictionary cannot be read",
+                "không đọc được từ điển chữ ký",
+            )],
+        ));
+        return sig;
+    };
+    let end = byte_range::raw(&latest.0)
+        .filter(|r| r.len() == 4)
+        .and_then(|r| r[2].checked_add(r[3]))
+        .and_then(|e| usize::try_from(e).ok());
+    let signed_rev = end.and_then(|e| {
+        doc.revisions
+            .iter()
+            .position(|r| r.end == e || r.marker_end == e)
+    });
+    sig.claimed = signed_rev;
+    let (dict, span, defined_in, in_stream) = match signed_rev.map(|r| load_sig_dict(doc, key, r)) {
+        Some(Ok(Some((d, span, def)))) => {
+            let (SigKey::Indirect(r) | SigKey::Direct(r)) = key;
+            let in_stream = matches!(doc.entry(def, r.num), Some((_, Entry::Compressed { .. })));
+            (d, span, def, in_stream)
+        }
+        _ => (latest.0, latest.1, latest.2, false),
+    };
+    sig.checked = byte_range::check(doc, &dict, &span, defined_in);
+    if in_stream {
+        sig.structure_failure(Reason::new(
+            "signature_in_object_stream",
+            "the signature dictionary is inside an object stream, where /ByteRange cannot locate it",
+            "từ điển chữ ký nằm trong luồng đối tượng",
+        ));
+    }
+    if let Some(r) = signed_rev {
+        let view = doc.view(r);
+        match mdp::read(&view, &dict, lock) {
+            Ok(m) => sig.restrictions = m,
+            Err(e) => sig.structure_failure(Reason::new(
+                "transform_unreadable",
+                format!("the signature's DocMDP/FieldMDP parameters cannot be read: {e}"),
+                format!("không đọc được tham số DocMDP/FieldMDP: {e}"),
+            )),
+        }
+        // The catalog's /Perms /DocMDP must name this signature when it certifies.
+        if let (Ok((_, root)), Some(own)) = (view.root(), sig.obj_ref) {
+            let perms = root.object.as_dict().and_then(|c| c.get(b"Perms")).cloned();
+            if let Some(perms) = perms
+                && let Ok(p) = view.resolve(&perms)
+                && let Some(p) = p.as_dict()
+                && p.get(b"DocMDP").and_then(Object::as_ref) == Some(own)
+            {
+                sig.certified_in_perms = true;
+                if sig.restrictions.docmdp.is_none() {
+                    sig.restrictions.docmdp = Some(2);
+                }
+            }
+        }
+        if sig.restrictions.docmdp.is_some() && !sig.certified_in_perms {
+            sig.structure_failure(Reason::new(
+                "docmdp_not_in_perms",
+                "the signature carries a DocMDP transform but the catalog's /Perms does not name it",
+                "chữ ký có DocMDP nhưng /Perms của danh mục không trỏ tới nó",
+            ));
+        }
+    }
+    sig.dict = dict;
+    sig
+}
+
+/// The signature dictionary for `key` as of revision `rev`: (dictionary, its span in
+/// the file, the revision that wrote it).
+fn load_sig_dict(
+    doc: &Document<'_>,
+    key: SigKey,
+    rev: usize,
+) -> Result<Option<(Dict, Range<usize>, usize)>, PdfError> {
+    let view = doc.view(rev);
+    match key {
+        SigKey::Indirect(r) => Ok(view.load(r)?.and_then(|l| {
+            l.object
+                .as_dict()
+                .map(|d| (d.clone(), l.span.clone(), l.revision))
+        })),
+        SigKey::Direct(field) => {
+            let Some(l) = view.load(field)? else {
+                return Ok(None);
+            };
+            Ok(l.object
+                .as_dict()
+                .and_then(|d| d.get(b"V"))
+                .and_then(Object::as_dict)
+                .map(|d| (d.clone(), l.span.clone(), l.revision)))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// CMS
+// ---------------------------------------------------------------------------------
+
+fn blank_report(index: usize) -> SignatureReport {
+    SignatureReport {
+        index,
+        signer: None,
+        algorithm: String::new(),
+        digest_algorithm: String::new(),
+        signing_time: None,
+        signing_time_source: TimeSource::None,
+        integrity: Check::NotChecked,
+        trust: Check::NotChecked,
+        revocation: RevocationCheck::NotChecked,
+        timestamp: None,
+        chain: Vec::new(),
+        indication: Indication::TotalPassed,
+        sub_indication: None,
+        reasons: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Record a failure; the first TOTAL_FAILED wins over INDETERMINATE.
+fn fail(r: &mut SignatureReport, indication: Indication, sub: SubIndication, reason: Reason) {
+    let replace = matches!(
+        (r.indication, indication),
+        (Indication::TotalPassed, _) | (Indication::Indeterminate, Indication::TotalFailed)
+    );
+    if replace {
+        r.indication = indication;
+        r.sub_indication = Some(sub);
+    }
+    r.reasons.push(reason);
+}
+
+fn verify_cms(
+    sig: &Sig,
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+    options: &kyso_cades::VerifyOptions<'_>,
+) -> SignatureReport {
+    let mut structural = blank_report(sig.index);
+    let checked = match &sig.checked {
+        Ok(c) if sig.failures.is_empty() => c,
+        Ok(_) => {
+            structural.integrity = Check::Failed;
+            for r in &sig.failures {
+                fail(
+                    &mut structural,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    r.clone(),
+                );
+            }
+            return structural;
+        }
+        Err((_, reasons)) => {
+            structural.integrity = Check::Failed;
+            for r in reasons.iter().chain(&sig.failures) {
+                fail(
+                    &mut structural,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    r.clone(),
+                );
+            }
+            if structural.reasons.is_empty() {
+                fail(
+                    &mut structural,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    Reason::new(
+                        "malformed_signature",
+                        "the signature is malformed",
+                        "chữ ký sai cấu trúc",
+                    ),
+                );
+            }
+            return structural;
+        }
+    };
+    let sub_filter = sig.dict.name(b"SubFilter").unwrap_or_default();
+    let hints = ContainerHints {
+        claimed_time: match sig.dict.get(b"M") {
+            Some(Object::String(s)) => pdf_date(&s.bytes),
+            _ => None,
+        },
+    };
+    let malformed = |e: kyso_cades::CadesError| {
+        let mut r = blank_report(sig.index);
+        r.integrity = Check::Failed;
+        fail(
+            &mut r,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            Reason::new(
+                "cms_malformed",
+                format!("/Contents is not a valid CMS signature: {e}"),
+                format!("/Contents không phải chữ ký CMS hợp lệ: {e}"),
+            ),
+        );
+        r
+    };
+    let single = |report: kyso_cades::Report| -> SignatureReport {
+        match <[SignatureReport; 1]>::try_from(report.signatures) {
+            Ok([s]) => s,
+            Err(v) => {
+                let mut r = blank_report(sig.index);
+                fail(
+                    &mut r,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    Reason::new(
+                        "signer_count",
+                        format!("the PDF signature holds {} signers instead of one", v.len()),
+                        format!("chữ ký PDF chứa {} người ký thay vì một", v.len()),
+                    ),
+                );
+                r
+            }
+        }
+    };
+    if sig.is_timestamp() {
+        if sub_filter != b"ETSI.RFC3161" {
+            let mut r = blank_report(sig.index);
+            fail(
+                &mut r,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                Reason::new(
+                    "subfilter_type_mismatch",
+                    "a document time-stamp must have /SubFilter /ETSI.RFC3161",
+                    "dấu thời gian tài liệu phải có /SubFilter /ETSI.RFC3161",
+                ),
+            );
+            return r;
+        }
+        return kyso_cades::verify_timestamp_token_digests(&checked.contents, digests, options)
+            .unwrap_or_else(malformed);
+    }
+    match sub_filter {
+        b"adbe.pkcs7.detached" | b"ETSI.CAdES.detached" => {
+            match kyso_cades::verify::encapsulated_content(&checked.contents) {
+                Err(e) => return malformed(e),
+                Ok(Some(_)) => {
+                    let mut r = blank_report(sig.index);
+                    r.integrity = Check::Failed;
+                    fail(
+                        &mut r,
+                        Indication::TotalFailed,
+                        SubIndication::FormatFailure,
+                        Reason::new(
+                            "encapsulated_content",
+                            "a detached PDF signature carries encapsulated content (what it signs is not the file)",
+                            "chữ ký PDF dạng tách rời lại chứa nội dung đóng gói (không ký tệp này)",
+                        ),
+                    );
+                    return r;
+                }
+                Ok(None) => {}
+            }
+            let report = match kyso_cades::verify_detached_digests_with_hints(
+                &checked.contents,
+                digests,
+                options,
+                &hints,
+            ) {
+                Ok(r) => r,
+                Err(e) => return malformed(e),
+            };
+            let mut s = single(report);
+            if sub_filter == b"ETSI.CAdES.detached"
+                && let Some(pos) = s
+                    .warnings
+                    .iter()
+                    .position(|w| w.code == "no_signing_certificate_attribute")
+            {
+                let w = s.warnings.remove(pos);
+                fail(
+                    &mut s,
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    Reason::new("pades_signing_certificate_missing", w.en, w.vi),
+                );
+            }
+            s
+        }
+        b"adbe.pkcs7.sha1" => {
+            let digest = digests
+                .iter()
+                .find(|(d, _)| *d == DigestAlgorithm::Sha1)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let content = match kyso_cades::verify::encapsulated_content(&checked.contents) {
+                Err(e) => return malformed(e),
+                Ok(c) => c,
+            };
+            let report = match kyso_cades::verify_detached_with_hints(
+                &checked.contents,
+                None,
+                options,
+                &hints,
+            ) {
+                Ok(r) => r,
+                Err(e) => return malformed(e),
+            };
+            let mut s = single(report);
+            if content.as_deref() != Some(digest.as_slice()) {
+                s.integrity = Check::Failed;
+                fail(
+                    &mut s,
+                    Indication::TotalFailed,
+                    SubIndication::HashFailure,
+                    Reason::new(
+                        "digest_mismatch",
+                        "the file has been changed after it was signed (SHA-1 digest mismatch)",
+                        "tệp đã bị thay đổi sau khi ký (giá trị băm SHA-1 không khớp)",
+                    ),
+                );
+            }
+            fail(
+                &mut s,
+                Indication::Indeterminate,
+                SubIndication::CryptoConstraintsFailure,
+                Reason::new(
+                    "legacy_sha1_subfilter",
+                    "adbe.pkcs7.sha1: the document is bound to the signature by SHA-1 only, which is no longer accepted",
+                    "adbe.pkcs7.sha1: tài liệu chỉ được gắn với chữ ký bằng SHA-1, không còn được chấp nhận",
+                ),
+            );
+            s
+        }
+        b"" => {
+            let mut r = blank_report(sig.index);
+            fail(
+                &mut r,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                Reason::new(
+                    "subfilter_missing",
+                    "the signature has no /SubFilter",
+                    "chữ ký không có /SubFilter",
+                ),
+            );
+            r
+        }
+        other => {
+            let mut r = blank_report(sig.index);
+            fail(
+                &mut r,
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                Reason::new(
+                    "unsupported_subfilter",
+                    format!(
+                        "/SubFilter /{} is not supported",
+                        String::from_utf8_lossy(other)
+                    ),
+                    format!(
+                        "/SubFilter /{} không được hỗ trợ",
+                        String::from_utf8_lossy(other)
+                    ),
+                ),
+            );
+            r
+        }
+    }
+}
+
+/// The digests every signature needs over its two byte ranges, with each byte of the
+/// file hashed once per algorithm however many signatures cover it: signatures are
+/// taken in the order their gaps start, and the hash state of the common prefix
+/// carries over from one to the next.
+fn content_digests(doc: &Document<'_>, sigs: &[Sig]) -> Vec<Vec<(DigestAlgorithm, Vec<u8>)>> {
+    let mut needs: Vec<(usize, [usize; 4], DigestAlgorithm)> = Vec::new();
+    for (i, s) in sigs.iter().enumerate() {
+        let Ok(c) = &s.checked else { continue };
+        let algorithms = if s.is_timestamp() {
+            kyso_cades::tsp::parse_token(&c.contents)
+                .map(|t| vec![t.imprint_algorithm])
+                .unwrap_or_default()
+        } else if s.dict.name(b"SubFilter") == Some(b"adbe.pkcs7.sha1") {
+            vec![DigestAlgorithm::Sha1]
+        } else {
+            kyso_cades::digest_algorithms(&c.contents).unwrap_or_default()
+        };
+        needs.extend(algorithms.into_iter().map(|d| (i, c.range, d)));
+    }
+    needs.sort_by_key(|(_, r, _)| r[1]);
+    let data = doc.data;
+    let mut out: Vec<Vec<(DigestAlgorithm, Vec<u8>)>> = vec![Vec::new(); sigs.len()];
+    let mut prefixes: Vec<(DigestAlgorithm, usize, ring::digest::Context)> = Vec::new();
+    for (i, [_, a, b, c], d) in needs {
+        let value = match ring_algorithm(d) {
+            Some(alg) => {
+                let mut ctx = match prefixes
+                    .iter()
+                    .position(|(pd, pos, _)| *pd == d && *pos <= a)
+                {
+                    Some(k) => {
+                        let (_, pos, mut ctx) = prefixes.swap_remove(k);
+                        ctx.update(&data[pos..a]);
+                        ctx
+                    }
+                    None => {
+                        let mut ctx = ring::digest::Context::new(alg);
+                        ctx.update(&data[..a]);
+                        ctx
+                    }
+                };
+                prefixes.retain(|(pd, _, _)| *pd != d);
+                prefixes.push((d, a, ctx.clone()));
+                ctx.update(&data[b..b + c]);
+                ctx.finish().as_ref().to_vec()
+            }
+            None => {
+                let mut h = d.hasher();
+                h.update(&data[..a]);
+                h.update(&data[b..b + c]);
+                h.finish()
+            }
+        };
+        out[i].push((d, value));
+    }
+    out
+}
+
+fn ring_algorithm(d: DigestAlgorithm) -> Option<&'static ring::digest::Algorithm> {
+    match d {
+        DigestAlgorithm::Sha1 => Some(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY),
+        DigestAlgorithm::Sha256 => Some(&ring::digest::SHA256),
+        DigestAlgorithm::Sha384 => Some(&ring::digest::SHA384),
+        DigestAlgorithm::Sha512 => Some(&ring::digest::SHA512),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// `D:YYYYMMDDHHmmSSOHH'mm'` (ISO 32000-2 §7.9.4), prefix parts optional.
+fn pdf_date(bytes: &[u8]) -> Option<OffsetDateTime> {
+    let text = text_string(bytes);
+    let s = text.strip_prefix("D:").unwrap_or(&text);
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() < 4 {
+        return None;
+    }
+    let part = |from: usize, len: usize, default: u32| -> Option<u32> {
+        match digits.get(from..from + len) {
+            Some(p) => p.parse().ok(),
+            None => Some(default),
+        }
+    };
+    let year = i32::try_from(part(0, 4, 0)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(part(4, 2, 1)?).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, month, u8::try_from(part(6, 2, 1)?).ok()?).ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(part(8, 2, 0)?).ok()?,
+        u8::try_from(part(10, 2, 0)?).ok()?,
+        u8::try_from(part(12, 2, 0)?).ok()?,
+    )
+    .ok()?;
+    let rest = &s[digits.len()..];
+    let offset = match rest.chars().next() {
+        Some(sign @ ('+' | '-')) => {
+            let nums: Vec<i8> = rest[1..]
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            let (h, m) = (
+                nums.first().copied().unwrap_or(0),
+                nums.get(1).copied().unwrap_or(0),
+            );
+            let k = if sign == '-' { -1 } else { 1 };
+            time::UtcOffset::from_hms(k * h, k * m, 0).ok()?
+        }
+        _ => time::UtcOffset::UTC,
+    };
+    Some(date.with_time(t).assume_offset(offset))
+}
+
+// ---------------------------------------------------------------------------------
+// DSS and verdict helpers
+// ---------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Material {
+    certs: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsp: Vec<Vec<u8>>,
+}
+
+/// Certificates, CRLs and OCSP responses of the DSS (and its VRI entries) as of
+/// revision `rev`.
+fn dss_material(doc: &Document<'_>, rev: usize, warnings: &mut Vec<Reason>) -> Material {
+    let mut out = Material::default();
+    let view = doc.view(rev);
+    let Ok((_, root)) = view.root() else {
+        return out;
+    };
+    let Some(cat) = root.object.as_dict() else {
+        return out;
+    };
+    let Ok(dss) = view.get(cat, b"DSS") else {
+        return out;
+    };
+    let Some(dss) = dss.as_dict() else { return out };
+    let mut collect = |d: &Dict, keys: [&[u8]; 3], out: &mut Material| {
+        for (i, key) in keys.iter().enumerate() {
+            let Ok(arr) = view.get(d, key) else { continue };
+            for item in arr.as_array().unwrap_or_default().iter().take(10_000) {
+                let stream = match view.resolve(item) {
+                    Ok(v) => match &*v {
+                        Object::Stream(s) => doc.decode(s),
+                        _ => continue,
+                    },
+                    Err(e) => Err(e),
+                };
+                match stream {
+                    Ok(bytes) => match i {
+                        0 => out.certs.push(bytes),
+                        1 => out.crls.push(bytes),
+                        _ => out.ocsp.push(bytes),
+                    },
+                    Err(e) => warnings.push(Reason::new(
+                        "dss_item_unreadable",
+                        format!("a DSS item cannot be read: {e}"),
+                        format!("không đọc được một mục của DSS: {e}"),
+                    )),
+                }
+            }
+        }
+    };
+    collect(dss, [b"Certs", b"CRLs", b"OCSPs"], &mut out);
+    if let Ok(vri) = view.get(dss, b"VRI")
+        && let Some(vri) = vri.as_dict()
+    {
+        for (_, v) in vri.entries.iter().take(10_000) {
+            if let Ok(e) = view.resolve(v)
+                && let Some(e) = e.as_dict()
+            {
+                collect(e, [b"Cert", b"CRL", b"OCSP"], &mut out);
+            }
+        }
+    }
+    out.certs.sort();
+    out.certs.dedup();
+    out.crls.sort();
+    out.crls.dedup();
+    out.ocsp.sort();
+    out.ocsp.dedup();
+    out
+}
+
+/// A later revision that leaves the verdict plain "valid": covered by a signature that
+/// signs it (or a later one), or only adding validation data / document time-stamps.
+fn is_quiet(k: usize, d: &RevisionDiff, sigs: &[Sig]) -> bool {
+    let covered = sigs.iter().any(|s| {
+        !s.is_timestamp()
+            && s.revision().is_some_and(|r| r >= k)
+            && s.cms.as_ref().is_some_and(|c| c.integrity == Check::Passed)
+    });
+    let maintenance = d
+        .changes
+        .iter()
+        .any(|c| matches!(c.class, ChangeClass::Dss | ChangeClass::DocumentTimestamp))
+        && d.changes.iter().all(|c| {
+            matches!(
+                c.class,
+                ChangeClass::Dss | ChangeClass::DocumentTimestamp | ChangeClass::Metadata
+            )
+        });
+    let own_signature = d.changes.iter().all(|c| c.class != ChangeClass::Other)
+        && sigs
+            .iter()
+            .any(|s| s.revision() == Some(k) && !s.is_timestamp());
+    covered && d.changes.iter().all(|c| c.class != ChangeClass::Other)
+        || maintenance
+        || own_signature
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn pdf_dates() {
+        let t = pdf_date(b"D:20261126213454+07'00'").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_795_703_694);
+        assert!(pdf_date(b"D:2026").is_some());
+        assert!(pdf_date(b"garbage").is_none());
+        assert!(pdf_date(b"D:20261399").is_none());
+    }
+}

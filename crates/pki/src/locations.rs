@@ -53,6 +53,28 @@ pub fn ocsp_urls(cert: &Certificate) -> Vec<String> {
     out
 }
 
+/// id-ad-caIssuers.
+const ID_AD_CA_ISSUERS: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+
+/// The URIs where the certificate's issuer certificate can be fetched (AIA caIssuers).
+pub fn ca_issuers_urls(cert: &Certificate) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(Some((_, aia))) = cert
+        .tbs_certificate()
+        .get_extension::<AuthorityInfoAccessSyntax>()
+    {
+        for access in aia.0 {
+            if access.access_method == ID_AD_CA_ISSUERS
+                && let GeneralName::UniformResourceIdentifier(uri) = access.access_location
+            {
+                out.push(uri.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Whether `issuer` plausibly issued `cert` (names chain; the signature is checked by
 /// path validation, not here).
 pub fn is_issuer_of(issuer: &Certificate, cert: &Certificate) -> bool {

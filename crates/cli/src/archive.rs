@@ -1,0 +1,1845 @@
+//! `kyso archive …` and `kyso register …`: the clerk's office on the command line.
+//!
+//! Resolution: the data directory (`--data`, `KYSO_DATA`, default), the agency
+//! (`--agency-id` / `KYSO_AGENCY_ID`, name `--agency-name` / `KYSO_AGENCY_NAME`) and the
+//! database (`--database-url` / `KYSO_DATABASE_URL`, default SQLite `<data>/kyso.db`).
+//! The rules live in `kyso-office`, storage in `kyso-store`; this module parses,
+//! verifies originals, reads numbers from first pages, and prints.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use kyso_model::{
+    AgencyId, DocumentType, Notation, RegisterKind, Secrecy, SeriesKey, Urgency, fold,
+};
+use kyso_office::{
+    DocState, DocumentQuery, DocumentRecord, ElectronicPolicy, Event, FileCode, IncomingRequest,
+    IncomingState, Metadata, NotationTemplate, Office, OfficeError, OutgoingNumber,
+    OutgoingRequest, OutgoingState, Recipient, RecordFile, RegisterSheet, SignerInfo, Step, Store,
+    chronological, register_sheet, series, to_csv, to_pdf,
+};
+use kyso_store::{Archive, Staged};
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime, UtcOffset};
+
+/// Options every office command shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OfficeArgs {
+    /// The agency whose archive and registers are used (mã định danh, 000.00.00.H13).
+    #[arg(long, env = "KYSO_AGENCY_ID", value_name = "ID")]
+    pub(crate) agency_id: String,
+    /// The agency's name, printed on registers (default: its identifier).
+    #[arg(long, env = "KYSO_AGENCY_NAME", value_name = "NAME")]
+    pub(crate) agency_name: Option<String>,
+    /// Database URL (postgres://…); default: SQLite in the data directory (kyso.db).
+    #[arg(
+        long,
+        env = "KYSO_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ArchiveCommand {
+    /// Archive one signed original (PDF, or any file with its detached .p7s).
+    Add(Box<AddArgs>),
+    /// Ingest a folder of existing signed PDFs / .p7s: verify each, read number, notation,
+    /// date and type from the first page, archive; originals are never modified.
+    Import(ImportArgs),
+    /// List archived documents.
+    List(ListArgs),
+    /// Show one document with its history.
+    Show {
+        #[command(flatten)]
+        office: OfficeArgs,
+        /// Document id.
+        id: i64,
+    },
+    /// Move a document along its lifecycle (leader-sign, number, seal-sign, issue,
+    /// recall; verify, accept, refuse, assign, start-processing, complete).
+    Step(StepArgs),
+    /// Records files (hồ sơ).
+    #[command(subcommand)]
+    File(FileCommand),
+    /// The file list (danh mục hồ sơ) of a year.
+    Files(FilesArgs),
+    /// Export a file's documents and metadata, in chronological order, as the originals
+    /// plus a PDF document list and an XML description.
+    Export(ExportArgs),
+    /// Check the archive: every document's files present with their SHA-256, nothing
+    /// pending, numbers without gap or duplicate.
+    Check {
+        #[command(flatten)]
+        office: OfficeArgs,
+    },
+    /// Rebuild the full-text search index from the archive.
+    Reindex {
+        #[command(flatten)]
+        office: OfficeArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SecrecyArg {
+    Mat,
+    ToiMat,
+    TuyetMat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UrgencyArg {
+    Thuong,
+    Khan,
+    ThuongKhan,
+    HoaToc,
+}
+
+fn secrecy(arg: Option<SecrecyArg>) -> Secrecy {
+    match arg {
+        None => Secrecy::None,
+        Some(SecrecyArg::Mat) => Secrecy::Mat,
+        Some(SecrecyArg::ToiMat) => Secrecy::ToiMat,
+        Some(SecrecyArg::TuyetMat) => Secrecy::TuyetMat,
+    }
+}
+
+fn urgency(arg: Option<UrgencyArg>) -> Urgency {
+    match arg {
+        None | Some(UrgencyArg::Thuong) => Urgency::Thuong,
+        Some(UrgencyArg::Khan) => Urgency::Khan,
+        Some(UrgencyArg::ThuongKhan) => Urgency::ThuongKhan,
+        Some(UrgencyArg::HoaToc) => Urgency::HoaToc,
+    }
+}
+
+/// Metadata options shared by `archive add` and `register number`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DocArgs {
+    /// Document type: abbreviation (QĐ, CV, TB, BC…), or name ("Quyết định").
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) doc_type: Option<String>,
+    /// Document date YYYY-MM-DD (default: today in Vietnam; incoming: arrival date).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) date: Option<String>,
+    /// Summary (trích yếu).
+    #[arg(long)]
+    pub(crate) subject: Option<String>,
+    /// Secrecy level: such documents are registered in the secret series, metadata only.
+    #[arg(long, value_enum)]
+    pub(crate) secrecy: Option<SecrecyArg>,
+    /// Urgency.
+    #[arg(long, value_enum)]
+    pub(crate) urgency: Option<UrgencyArg>,
+    /// Signer's full name.
+    #[arg(long)]
+    pub(crate) signer: Option<String>,
+    /// Signer's position.
+    #[arg(long)]
+    pub(crate) signer_position: Option<String>,
+    /// Recipient agency (outgoing). Repeatable.
+    #[arg(long = "recipient", value_name = "NAME")]
+    pub(crate) recipients: Vec<String>,
+    /// Unit or person holding the file copy (outgoing) / receiving it (incoming).
+    #[arg(long, value_name = "UNIT")]
+    pub(crate) holder: Option<String>,
+    /// Number of copies issued.
+    #[arg(long)]
+    pub(crate) copies: Option<u32>,
+    /// Notes.
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    #[command(flatten)]
+    pub(crate) doc: DocArgs,
+    /// The signed original.
+    pub(crate) file: PathBuf,
+    /// Its detached CAdES signature (default: FILE.p7s when it exists; required for a
+    /// file that is not a PDF).
+    #[arg(long, value_name = "P7S")]
+    pub(crate) sig: Option<PathBuf>,
+    /// Number and notation already assigned (15/QĐ-UBND); default: read from the first
+    /// page of a PDF.
+    #[arg(long, value_name = "NUMBER", conflicts_with = "allocate")]
+    pub(crate) number: Option<String>,
+    /// Take the next number of the register (outgoing, electronic).
+    #[arg(long, requires = "issuer")]
+    pub(crate) allocate: bool,
+    /// Issuer abbreviation in the notation (UBND), with --allocate.
+    #[arg(long)]
+    pub(crate) issuer: Option<String>,
+    /// Unit group of the notation (a Công văn's drafting unit). Repeatable.
+    #[arg(long = "unit")]
+    pub(crate) units: Vec<String>,
+    /// Number in this advisory body's own series.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) advisory: Option<String>,
+    /// An incoming document (it gets the arrival number, số đến).
+    #[arg(long)]
+    pub(crate) incoming: bool,
+    /// Sender agency name (incoming) / issuing agency name.
+    #[arg(long = "from", value_name = "AGENCY")]
+    pub(crate) from: Option<String>,
+    /// Put it into this records file (hồ sơ) code.
+    #[arg(long, value_name = "FILECODE")]
+    pub(crate) file_code: Option<String>,
+    /// Do not fetch revocation data while verifying.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// Archive even when the signature is invalid (the report is kept).
+    #[arg(long)]
+    pub(crate) accept_invalid: bool,
+    /// Print the stored record as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// The folder (searched recursively).
+    pub(crate) dir: PathBuf,
+    /// The documents were received (each gets an arrival number).
+    #[arg(long)]
+    pub(crate) incoming: bool,
+    /// Do not fetch revocation data while verifying.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// Type to use when the first page does not tell.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) doc_type: Option<String>,
+    /// Archive even documents whose signature is invalid (the report is kept).
+    #[arg(long)]
+    pub(crate) accept_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// Year.
+    #[arg(long)]
+    pub(crate) year: Option<u16>,
+    /// Type.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) doc_type: Option<String>,
+    /// Only incoming documents.
+    #[arg(long, conflicts_with = "outgoing")]
+    pub(crate) incoming: bool,
+    /// Only outgoing documents.
+    #[arg(long)]
+    pub(crate) outgoing: bool,
+    /// One JSON array.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StepArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// Document id.
+    pub(crate) id: i64,
+    /// Event: leader-sign, number, seal-sign, issue, recall, verify, accept, refuse,
+    /// assign, start-processing, complete.
+    pub(crate) event: String,
+    /// Reason (refuse), instruction or note.
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+    /// Issuer abbreviation, for `number`.
+    #[arg(long)]
+    pub(crate) issuer: Option<String>,
+    /// Unit groups, for `number`.
+    #[arg(long = "unit")]
+    pub(crate) units: Vec<String>,
+    /// Advisory body series, for `number`.
+    #[arg(long)]
+    pub(crate) advisory: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FileCommand {
+    /// Open a records file.
+    Create(FileCreateArgs),
+    /// Put a document into a file.
+    Add {
+        #[command(flatten)]
+        office: OfficeArgs,
+        /// File code (000.00.00.H13.2025.01.TCCB) or, with --year, the notation (01.TCCB).
+        code: String,
+        /// Document id.
+        id: i64,
+        /// Year, when CODE is only the notation.
+        #[arg(long)]
+        year: Option<u16>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FileCreateArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// File notation (01.TCCB) or full file code.
+    pub(crate) code: String,
+    /// Year the file is opened (default: this year).
+    #[arg(long)]
+    pub(crate) year: Option<u16>,
+    /// Title.
+    #[arg(long)]
+    pub(crate) title: String,
+    /// Heading of the file list (I. Tổ chức cán bộ).
+    #[arg(long, default_value = "")]
+    pub(crate) heading: String,
+    /// Retention: "Vĩnh viễn" or a number of years.
+    #[arg(long, default_value = "Vĩnh viễn")]
+    pub(crate) maintenance: String,
+    /// Creator (unit or person).
+    #[arg(long, default_value = "")]
+    pub(crate) creator: String,
+    /// Access regime.
+    #[arg(long, default_value = "")]
+    pub(crate) rights: String,
+    /// Notes.
+    #[arg(long, default_value = "")]
+    pub(crate) note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Text,
+    Csv,
+    Pdf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FilesArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// Year (default: this year).
+    #[arg(long)]
+    pub(crate) year: Option<u16>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub(crate) format: ListFormat,
+    /// Write to this file instead of standard output (required for pdf).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// File code (000.00.00.H13.2025.01.TCCB).
+    pub(crate) code: String,
+    /// Output folder (a sub-folder named after the file code is created in it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegisterCommand {
+    /// Take the next number of a register for a document (metadata only; archive the
+    /// signed original later with `kyso archive add --number`).
+    Number(Box<NumberArgs>),
+    /// Print a register of a year as CSV or PDF (ND30 App. IV columns).
+    Print(PrintArgs),
+    /// Show or set which document types the agency issues electronically.
+    Policy(PolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NumberArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    #[command(flatten)]
+    pub(crate) doc: DocArgs,
+    /// Issuer abbreviation in the notation (UBND).
+    #[arg(long)]
+    pub(crate) issuer: String,
+    /// Unit group of the notation (a Công văn's drafting unit). Repeatable.
+    #[arg(long = "unit")]
+    pub(crate) units: Vec<String>,
+    /// Number in this advisory body's own series.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) advisory: Option<String>,
+    /// A paper document: the electronic policy does not apply.
+    #[arg(long)]
+    pub(crate) paper: bool,
+    /// Print the stored record as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PrintArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// Year (default: this year).
+    #[arg(long)]
+    pub(crate) year: Option<u16>,
+    /// Register: outgoing, incoming, secret, copies, minutes, advisory/<name>.
+    #[arg(long, default_value = "outgoing")]
+    pub(crate) register: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Csv)]
+    pub(crate) format: PrintFormat,
+    /// Write to this file (required for pdf; default for csv: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrintFormat {
+    Csv,
+    Pdf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyArgs {
+    #[command(flatten)]
+    pub(crate) office: OfficeArgs,
+    /// The types issued electronically, comma-separated (CV,BC,GM,TB,QĐ).
+    #[arg(long, value_name = "TYPES", conflicts_with = "reset")]
+    pub(crate) set: Option<String>,
+    /// Back to the default list (công văn, báo cáo, giấy mời, thông báo).
+    #[arg(long)]
+    pub(crate) reset: bool,
+}
+
+// ----------------------------------------------------------------------------------
+// Context
+// ----------------------------------------------------------------------------------
+
+struct Ctx {
+    rt: tokio::runtime::Runtime,
+    office: Office<Archive>,
+    agency: AgencyId,
+    agency_name: String,
+    data: PathBuf,
+}
+
+impl Ctx {
+    fn open(data: &Path, args: &OfficeArgs) -> Result<Self> {
+        let agency = AgencyId::parse_with(&args.agency_id, kyso_model::AgencyIdFormat::Lenient)
+            .with_context(|| format!("invalid agency id {:?}", args.agency_id))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let archive = rt
+            .block_on(Archive::open_data_dir(data, args.database_url.as_deref()))
+            .with_context(|| format!("cannot open the archive in {}", data.display()))?;
+        Ok(Self {
+            rt,
+            office: Office::new(archive),
+            agency_name: args
+                .agency_name
+                .clone()
+                .unwrap_or_else(|| agency.to_string()),
+            agency,
+            data: data.to_path_buf(),
+        })
+    }
+
+    fn archive(&self) -> &Archive {
+        self.office.store()
+    }
+
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+fn vietnam_now() -> (OffsetDateTime, Date) {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::now_utc());
+    let offset = UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC);
+    (now, now.to_offset(offset).date())
+}
+
+fn parse_date(text: &str) -> Result<Date> {
+    kyso_office::date_opt::parse_date(text.trim())
+        .with_context(|| format!("invalid date {text:?} (YYYY-MM-DD)"))
+}
+
+/// `QĐ`, `CV`, `quyet_dinh`, `Quyết định`, `quyet dinh`.
+fn parse_type(text: &str) -> Result<DocumentType> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("CV") {
+        return Ok(DocumentType::CongVan);
+    }
+    let nfc: String = nfc(&t.split_whitespace().collect::<Vec<_>>().join(" "));
+    DocumentType::from_abbreviation(&nfc)
+        .or_else(|| DocumentType::from_key(&nfc))
+        .or_else(|| DocumentType::from_vietnamese_name(&nfc))
+        .or_else(|| {
+            // Abbreviations typed without Đ or with other case: only when unambiguous.
+            let folded = fold(&nfc);
+            let matches: Vec<DocumentType> = DocumentType::iter()
+                .filter(|d| d.abbreviation().is_some_and(|a| fold(a) == folded))
+                .collect();
+            (matches.len() == 1).then(|| matches[0])
+        })
+        .ok_or_else(|| anyhow!("unknown document type {text:?} (QĐ, CV, TB, BC, GM…)"))
+}
+
+fn nfc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect()
+}
+
+fn office_error(e: OfficeError) -> anyhow::Error {
+    match e {
+        OfficeError::Refused(r) => anyhow!("{} / {}", r.vi, r.en),
+        other => anyhow!(other),
+    }
+}
+
+fn metadata_from(doc: &DocArgs, organ_name: String) -> Metadata {
+    Metadata {
+        subject: doc.subject.clone().unwrap_or_default(),
+        organ_name,
+        description: doc.note.clone(),
+        signer_info: doc
+            .signer
+            .as_ref()
+            .map(|name| SignerInfo {
+                position: doc.signer_position.clone().unwrap_or_default(),
+                full_name: name.clone(),
+            })
+            .into_iter()
+            .collect(),
+        to: doc
+            .recipients
+            .iter()
+            .map(|r| Recipient {
+                organ_id: None,
+                organ_name: r.clone(),
+            })
+            .collect(),
+        to_places: doc.holder.clone(),
+        issued_amount: doc.copies,
+        ..Metadata::default()
+    }
+}
+
+fn print_record(
+    record: &DocumentRecord,
+    duplicates: &[DocumentRecord],
+    json_out: bool,
+) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json_out {
+        writeln!(out, "{}", serde_json::to_string_pretty(record)?)?;
+    } else {
+        writeln!(out, "{}", summary(record))?;
+        if let Some(dir) = &record.archive_dir {
+            writeln!(out, "  lưu tại / stored at: archive/{dir}")?;
+        }
+    }
+    for d in duplicates {
+        eprintln!(
+            "kyso: CẢNH BÁO trùng số, ký hiệu, cơ quan ban hành / WARNING duplicate number, notation and issuer: {} (id {})",
+            d.metadata.number_notation().unwrap_or_default(),
+            d.id.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn summary(d: &DocumentRecord) -> String {
+    let number = d
+        .metadata
+        .number_notation()
+        .map(|n| format!("Số: {n}"))
+        .unwrap_or_else(|| "(chưa có số / no number)".into());
+    let arrival = d
+        .metadata
+        .arrival_number
+        .map(|n| format!(" — số đến / arrival no. {n:02}"))
+        .unwrap_or_default();
+    format!(
+        "[{}] {} {} — {}{} — {} ({})",
+        d.id.unwrap_or_default(),
+        d.metadata.type_name,
+        number,
+        d.metadata
+            .issued_date
+            .map(kyso_office::date_opt::format_date)
+            .unwrap_or_default(),
+        arrival,
+        d.metadata.subject,
+        d.state
+    )
+}
+
+// ----------------------------------------------------------------------------------
+// Verification and first-page reading
+// ----------------------------------------------------------------------------------
+
+/// The verification report (JSON) and verdict key of an original.
+fn verify_original(
+    data: &Path,
+    content: &Path,
+    signature: Option<&Path>,
+    offline: bool,
+) -> Result<(Value, String)> {
+    let (now, _) = vietnam_now();
+    match signature {
+        Some(sig) => {
+            let (anchors, _) =
+                crate::store::load_anchors(&[data.join("trust")]).unwrap_or_default();
+            let content_bytes =
+                fs::read(content).with_context(|| format!("cannot read {}", content.display()))?;
+            let sig_bytes =
+                fs::read(sig).with_context(|| format!("cannot read {}", sig.display()))?;
+            let mut crls = Vec::new();
+            let mut notes = Vec::new();
+            if !offline && let Ok(list) = kyso_cades::verify::needs(&sig_bytes) {
+                let net = kyso_net::Client::default();
+                for need in list {
+                    if let kyso_cades::verify::Need::Crl(url) = need {
+                        match net.get(&url) {
+                            Ok(crl) => crls.push(crl),
+                            Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
+                        }
+                    }
+                }
+            }
+            let options = kyso_cades::verify::VerifyOptions {
+                anchors: &anchors,
+                extra_certificates: &[],
+                extra_crls: &crls,
+                extra_ocsp: &[],
+                validation_time: now,
+                revocation: kyso_pki::path::RevocationMode::Require,
+                limits: kyso_cades::verify::Limits::default(),
+            };
+            let report = kyso_cades::verify::verify_detached(
+                &sig_bytes,
+                Some(&[content_bytes.as_slice()]),
+                &options,
+            );
+            let mut value = match report {
+                Ok(r) => serde_json::to_value(&r)?,
+                Err(e) => json!({"verdict": "invalid", "format": "cades", "error": e.to_string()}),
+            };
+            if let Value::Object(map) = &mut value {
+                map.insert("notes".into(), json!(notes));
+            }
+            let verdict = value["verdict"]
+                .as_str()
+                .unwrap_or("indeterminate")
+                .to_string();
+            Ok((value, verdict))
+        }
+        None => {
+            // A PDF carries its signatures: PAdES verification with revision analysis.
+            let (anchors, _) =
+                crate::store::load_anchors(&[data.join("trust")]).unwrap_or_default();
+            let pdf =
+                fs::read(content).with_context(|| format!("cannot read {}", content.display()))?;
+            let (mut crls, mut ocsp, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+            if !offline
+                && let Ok(list) =
+                    kyso_pades::verify::needs(&pdf, &kyso_pades::verify::Limits::default())
+            {
+                let net = kyso_net::Client::default();
+                for need in list {
+                    match need {
+                        kyso_cades::verify::Need::Crl(url) => match net.get(&url) {
+                            Ok(crl) => crls.push(crl),
+                            Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
+                        },
+                        kyso_cades::verify::Need::Ocsp { url, request }
+                            if url.starts_with("http") =>
+                        {
+                            match net.post(&url, "application/ocsp-request", &request) {
+                                Ok(r) => ocsp.push(r),
+                                Err(e) => notes.push(format!("could not ask OCSP {url}: {e}")),
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let options = kyso_pades::verify::VerifyOptions {
+                cades: kyso_cades::verify::VerifyOptions {
+                    anchors: &anchors,
+                    extra_certificates: &[],
+                    extra_crls: &crls,
+                    extra_ocsp: &ocsp,
+                    validation_time: now,
+                    revocation: kyso_pki::path::RevocationMode::Require,
+                    limits: kyso_cades::verify::Limits::default(),
+                },
+                limits: kyso_pades::verify::Limits::default(),
+                policy: kyso_pades::verify::Policy::default(),
+            };
+            let mut value = match kyso_pades::verify::verify(&pdf, &options) {
+                Ok(r) => serde_json::to_value(&r)?,
+                Err(e) => json!({"verdict": "invalid", "format": "pades", "error": e.to_string()}),
+            };
+            if let Value::Object(map) = &mut value {
+                map.insert("notes".into(), json!(notes));
+            }
+            let verdict = value["verdict"]
+                .as_str()
+                .unwrap_or("indeterminate")
+                .to_string();
+            Ok((value, verdict))
+        }
+    }
+}
+
+/// What the first page says.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct FirstPage {
+    pub(crate) number: Option<String>,
+    pub(crate) date: Option<Date>,
+    pub(crate) doc_type: Option<DocumentType>,
+    pub(crate) subject: Option<String>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) pages: Option<u32>,
+}
+
+fn first_page_lines(bytes: &[u8]) -> Option<Vec<String>> {
+    if let Ok(lines) = kyso_pades::sign::text_lines(bytes, 1) {
+        let out: Vec<String> = lines.into_iter().map(|l| l.text).collect();
+        if !out.is_empty() {
+            return Some(out);
+        }
+    }
+    let doc = lopdf::Document::load_mem(bytes).ok()?;
+    let text = doc.extract_text(&[1]).ok()?;
+    Some(text.lines().map(str::to_string).collect())
+}
+
+/// Reads number/notation (`Số: 15/QĐ-UBND`), date (`ngày 05 tháng 01 năm 2025`), type
+/// (a title line naming an ND30 type) and summary (the line after it, or `V/v …`).
+pub(crate) fn read_first_page(lines: &[String]) -> FirstPage {
+    let mut out = FirstPage::default();
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| nfc(&l.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .filter(|l| !l.is_empty())
+        .collect();
+    for line in &lines {
+        if out.number.is_none() {
+            let folded = fold(line);
+            if let Some(pos) = folded.find("so:").or_else(|| folded.find("so :")) {
+                // Folding keeps characters one-to-one except removed marks; work on the
+                // tail after the first ':' of the original.
+                let _ = pos;
+                if let Some((_, tail)) = line.split_once(':') {
+                    let token = tail.split_whitespace().next().unwrap_or_default();
+                    if token.contains('/') {
+                        out.number = Some(match Notation::parse(token) {
+                            Ok(n) => n.to_string(),
+                            Err(_) => token.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        if out.date.is_none() {
+            out.date = date_in(&fold(line));
+        }
+    }
+    let mut title_index = None;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(t) = DocumentType::from_vietnamese_name(line) {
+            out.doc_type = Some(t);
+            title_index = Some(i);
+            break;
+        }
+    }
+    if out.doc_type.is_none()
+        && let Some(n) = out.number.as_deref().and_then(|n| Notation::parse(n).ok())
+    {
+        out.doc_type = n.document_type();
+    }
+    if let Some(n) = out.number.as_deref().and_then(|n| Notation::parse(n).ok()) {
+        out.issuer = Some(n.issuer().to_string());
+    }
+    out.subject = match title_index {
+        Some(i) => lines.get(i + 1).cloned(),
+        None => lines.iter().find(|l| fold(l).starts_with("v/v")).cloned(),
+    };
+    out
+}
+
+/// `ngay 05 thang 01 nam 2025` in folded text.
+fn date_in(folded: &str) -> Option<Date> {
+    let words: Vec<&str> = folded
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for i in 0..words.len() {
+        if words[i] == "ngay"
+            && words.get(i + 2) == Some(&"thang")
+            && words.get(i + 4) == Some(&"nam")
+        {
+            let day: u8 = words.get(i + 1)?.parse().ok()?;
+            let month: u8 = words.get(i + 3)?.parse().ok()?;
+            let year: i32 = words.get(i + 5)?.trim_end_matches('.').parse().ok()?;
+            let month = time::Month::try_from(month).ok()?;
+            return Date::from_calendar_date(year, month, day).ok();
+        }
+    }
+    None
+}
+
+fn page_count(bytes: &[u8]) -> Option<u32> {
+    let doc = lopdf::Document::load_mem(bytes).ok()?;
+    u32::try_from(doc.get_pages().len()).ok()
+}
+
+fn is_pdf(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+}
+
+// ----------------------------------------------------------------------------------
+// add / import
+// ----------------------------------------------------------------------------------
+
+struct Ingest<'a> {
+    file: &'a Path,
+    signature: Option<PathBuf>,
+    doc_type: Option<DocumentType>,
+    number: Option<String>,
+    date: Option<Date>,
+    incoming: bool,
+    offline: bool,
+    accept_invalid: bool,
+    doc: DocArgs,
+    from: Option<String>,
+    allocate: Option<(String, Vec<String>, Option<String>)>,
+    advisory: Option<String>,
+}
+
+enum Outcome {
+    Stored(Box<kyso_office::Registered>, Vec<String>),
+    Skipped(String),
+}
+
+fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Outcome> {
+    let mut notes = Vec::new();
+    let secret = secrecy(job.doc.secrecy);
+    if secret.is_secret() {
+        // Refuse before touching anything: secret originals never enter the system.
+        kyso_office::check_not_secret(secret).map_err(|r| anyhow!("{} / {}", r.vi, r.en))?;
+    }
+    let bytes =
+        fs::read(job.file).with_context(|| format!("cannot read {}", job.file.display()))?;
+    let (sha, _) = kyso_store::sha256_file(job.file)?;
+    if let Some(existing) = ctx.block(ctx.archive().by_sha256(&ctx.agency, &sha))? {
+        return Ok(Outcome::Skipped(format!(
+            "đã lưu trữ / already archived as [{}] {}",
+            existing.id.unwrap_or_default(),
+            existing.archive_dir.unwrap_or_default()
+        )));
+    }
+    if !is_pdf(job.file) && job.signature.is_none() {
+        return Ok(Outcome::Skipped(
+            "không phải PDF và không có chữ ký .p7s đi kèm / not a PDF and no detached .p7s signature".into(),
+        ));
+    }
+    let (verification, verdict) =
+        verify_original(&ctx.data, job.file, job.signature.as_deref(), job.offline)?;
+    if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
+        return Ok(Outcome::Skipped(format!(
+            "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
+        )));
+    }
+    if verdict != "valid" && verdict != "valid_with_changes" {
+        notes.push(format!("chữ ký / signature: {verdict}"));
+    }
+    let page = if is_pdf(job.file) {
+        first_page_lines(&bytes)
+            .map(|l| read_first_page(&l))
+            .unwrap_or_default()
+    } else {
+        FirstPage::default()
+    };
+    let pages = if is_pdf(job.file) {
+        page_count(&bytes)
+    } else {
+        None
+    };
+    let doc_type = job.doc_type.or(page.doc_type).ok_or_else(|| {
+        anyhow!("loại văn bản chưa rõ: dùng --type / the document type is unknown: give --type")
+    })?;
+    let number = job.number.clone().or_else(|| page.number.clone());
+    if number.is_none() && job.allocate.is_none() {
+        notes.push("không đọc được số, ký hiệu ở trang đầu / could not read the number and notation on the first page".into());
+    }
+    // Incoming: --date is the arrival date; the document date comes from its first page.
+    let date = if job.incoming {
+        page.date
+    } else {
+        job.date.or(page.date)
+    };
+    if date.is_none() && !job.incoming {
+        notes.push("không đọc được ngày văn bản, dùng ngày hôm nay / could not read the document date; using today".into());
+    }
+    let (now, today) = vietnam_now();
+    let organ_name = job
+        .from
+        .clone()
+        .or_else(|| {
+            if job.incoming {
+                page.issuer.clone()
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| {
+            if job.incoming {
+                String::new()
+            } else {
+                ctx.agency_name.clone()
+            }
+        });
+    let mut metadata = metadata_from(&job.doc, organ_name);
+    if metadata.subject.is_empty() {
+        metadata.subject = page.subject.clone().unwrap_or_default();
+    }
+    metadata.page_amount = pages;
+    metadata.issued_date = date;
+    let staged: Staged = ctx.block(ctx.archive().stage(
+        job.file,
+        job.signature.as_deref(),
+        Some(verification),
+    ))?;
+    let original = Some(staged.original());
+    let registered = if job.incoming {
+        ctx.block(ctx.office.register_incoming(
+            IncomingRequest {
+                agency: ctx.agency.clone(),
+                arrival_date: job.date.unwrap_or(today),
+                document_type: doc_type,
+                secrecy: secret,
+                urgency: urgency(job.doc.urgency),
+                sender_number: number,
+                state: IncomingState::Accepted,
+                metadata,
+                original,
+            },
+            Some(staged),
+            now,
+        ))
+    } else {
+        let (number, electronic) = match (&job.allocate, number) {
+            (Some((issuer, units, advisory)), _) => (
+                OutgoingNumber::Allocate {
+                    issuer: issuer.clone(),
+                    units: units.clone(),
+                    advisory_body: advisory.clone().or(job.advisory.clone()),
+                },
+                true,
+            ),
+            (None, Some(n)) => (OutgoingNumber::Existing(n), false),
+            (None, None) => (OutgoingNumber::Existing(String::new()), false),
+        };
+        let number = match number {
+            OutgoingNumber::Existing(n) if n.is_empty() => OutgoingNumber::None,
+            other => other,
+        };
+        let state = if matches!(number, OutgoingNumber::None) {
+            OutgoingState::Draft
+        } else {
+            OutgoingState::Issued
+        };
+        ctx.block(ctx.office.register_outgoing(
+            OutgoingRequest {
+                agency: ctx.agency.clone(),
+                date: date.unwrap_or(today),
+                document_type: doc_type,
+                secrecy: secret,
+                urgency: urgency(job.doc.urgency),
+                electronic,
+                number,
+                state,
+                metadata,
+                original,
+            },
+            Some(staged),
+            now,
+        ))
+    }
+    .map_err(office_error)?;
+    index_documents(ctx, std::slice::from_ref(&registered.record));
+    Ok(Outcome::Stored(Box::new(registered), notes))
+}
+
+fn signature_for(file: &Path, given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(g) = given {
+        return Some(g.to_path_buf());
+    }
+    let candidate = PathBuf::from(format!("{}.p7s", file.display()));
+    candidate.is_file().then_some(candidate)
+}
+
+fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
+    let doc_type = a.doc.doc_type.as_deref().map(parse_type).transpose()?;
+    let date = a.doc.date.as_deref().map(parse_date).transpose()?;
+    let outcome = ingest(
+        ctx,
+        Ingest {
+            file: &a.file,
+            signature: signature_for(&a.file, a.sig.as_deref()),
+            doc_type,
+            number: a.number.clone(),
+            date,
+            incoming: a.incoming,
+            offline: a.offline,
+            accept_invalid: a.accept_invalid,
+            doc: a.doc.clone(),
+            from: a.from.clone(),
+            allocate: a.allocate.then(|| {
+                (
+                    a.issuer.clone().unwrap_or_default(),
+                    a.units.clone(),
+                    a.advisory.clone(),
+                )
+            }),
+            advisory: a.advisory.clone(),
+        },
+    )?;
+    match outcome {
+        Outcome::Stored(registered, notes) => {
+            for n in notes {
+                eprintln!("kyso: lưu ý / note: {n}");
+            }
+            if let (Some(code), Some(id)) = (&a.file_code, registered.record.id) {
+                let code = parse_file_code(ctx, code, None)?;
+                let ordinal = ctx.block(ctx.archive().file_document(&code, id))?;
+                eprintln!("kyso: vào hồ sơ / filed in {code} as no. {ordinal}");
+            }
+            print_record(&registered.record, &registered.duplicates, a.json)
+        }
+        Outcome::Skipped(why) => bail!("{}: {why}", a.file.display()),
+    }
+}
+
+/// Files of a folder to import: PDFs (with their .p7s if present) and other files that
+/// have a detached .p7s; sorted, recursive, hidden entries skipped.
+fn import_candidates(dir: &Path) -> Result<Vec<(PathBuf, Option<PathBuf>)>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let set: std::collections::HashSet<PathBuf> = files.iter().cloned().collect();
+    let mut out = Vec::new();
+    for f in &files {
+        let name = f.to_string_lossy();
+        if name.ends_with(".p7s") {
+            let content = PathBuf::from(name.trim_end_matches(".p7s"));
+            if !set.contains(&content) {
+                out.push((f.clone(), None));
+            }
+            continue;
+        }
+        let sig = PathBuf::from(format!("{name}.p7s"));
+        let sig = set.contains(&sig).then_some(sig);
+        out.push((f.clone(), sig));
+    }
+    Ok(out)
+}
+
+fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
+    let default_type = a.doc_type.as_deref().map(parse_type).transpose()?;
+    let candidates = import_candidates(&a.dir)?;
+    let bar = indicatif::ProgressBar::new(candidates.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut stored, mut skipped, mut failed) = (0usize, 0usize, 0usize);
+    let doc = DocArgs {
+        doc_type: None,
+        date: None,
+        subject: None,
+        secrecy: None,
+        urgency: None,
+        signer: None,
+        signer_position: None,
+        recipients: Vec::new(),
+        holder: None,
+        copies: None,
+        note: None,
+    };
+    for (file, signature) in candidates {
+        bar.set_message(
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let shown = file
+            .strip_prefix(&a.dir)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        if file.to_string_lossy().ends_with(".p7s") {
+            bar.println(format!(
+                "– {shown}: chữ ký thiếu tệp nội dung / signature without its content file"
+            ));
+            skipped += 1;
+            bar.inc(1);
+            continue;
+        }
+        let result = ingest(
+            ctx,
+            Ingest {
+                file: &file,
+                signature,
+                doc_type: None,
+                number: None,
+                date: None,
+                incoming: a.incoming,
+                offline: a.offline,
+                accept_invalid: a.accept_invalid,
+                doc: doc.clone(),
+                from: None,
+                allocate: None,
+                advisory: None,
+            },
+        )
+        .or_else(|e| {
+            // Retry with the default type when only the type was missing.
+            match default_type {
+                Some(t) if e.to_string().contains("--type") => ingest(
+                    ctx,
+                    Ingest {
+                        file: &file,
+                        signature: signature_for(&file, None),
+                        doc_type: Some(t),
+                        number: None,
+                        date: None,
+                        incoming: a.incoming,
+                        offline: a.offline,
+                        accept_invalid: a.accept_invalid,
+                        doc: doc.clone(),
+                        from: None,
+                        allocate: None,
+                        advisory: None,
+                    },
+                ),
+                _ => Err(e),
+            }
+        });
+        match result {
+            Ok(Outcome::Stored(r, notes)) => {
+                stored += 1;
+                let mut line = format!("✓ {shown} → {}", summary(&r.record));
+                for n in notes {
+                    line.push_str(&format!("\n    lưu ý / note: {n}"));
+                }
+                if !r.duplicates.is_empty() {
+                    line.push_str("\n    CẢNH BÁO trùng số / WARNING duplicate number");
+                }
+                bar.println(line);
+            }
+            Ok(Outcome::Skipped(why)) => {
+                skipped += 1;
+                bar.println(format!("– {shown}: {why}"));
+            }
+            Err(e) => {
+                failed += 1;
+                bar.println(format!("✗ {shown}: {e:#}"));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!("Đã lưu / stored: {stored}; bỏ qua / skipped: {skipped}; lỗi / failed: {failed}");
+    Ok(failed == 0)
+}
+
+// ----------------------------------------------------------------------------------
+// files, export, registers
+// ----------------------------------------------------------------------------------
+
+fn parse_file_code(ctx: &Ctx, code: &str, year: Option<u16>) -> Result<FileCode> {
+    if let Ok(c) = FileCode::parse(code) {
+        return Ok(c);
+    }
+    let year = year.unwrap_or_else(|| u16::try_from(vietnam_now().1.year()).unwrap_or(2000));
+    FileCode::new(ctx.agency.clone(), year, code).map_err(office_error)
+}
+
+fn this_year() -> u16 {
+    u16::try_from(vietnam_now().1.year()).unwrap_or(2000)
+}
+
+fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match out {
+        Some(path) => crate::store::write_atomic(path, bytes, false),
+        None => {
+            std::io::stdout().lock().write_all(bytes)?;
+            Ok(())
+        }
+    }
+}
+
+fn file_list_sheet(ctx: &Ctx, year: u16, files: &[RecordFile]) -> RegisterSheet {
+    let mut rows = Vec::new();
+    let mut heading = String::new();
+    for f in files {
+        if f.heading != heading && !f.heading.is_empty() {
+            heading = f.heading.clone();
+            rows.push(vec![
+                String::new(),
+                heading.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        rows.push(vec![
+            f.file_code.notation().to_string(),
+            f.title.clone(),
+            f.maintenance.clone(),
+            f.creator.clone(),
+            f.description.clone(),
+        ]);
+    }
+    let permanent = files.iter().filter(|f| f.is_permanent()).count();
+    rows.push(vec![
+        String::new(),
+        format!(
+            "Tổng số: {} hồ sơ, trong đó {} vĩnh viễn, {} có thời hạn",
+            files.len(),
+            permanent,
+            files.len() - permanent
+        ),
+        String::new(),
+        String::new(),
+        String::new(),
+    ]);
+    RegisterSheet {
+        title: format!("DANH MỤC HỒ SƠ NĂM {year}"),
+        subtitle: format!("{} ({})", ctx.agency_name, ctx.agency),
+        columns: [
+            "Số và ký hiệu hồ sơ",
+            "Tên đề mục và tiêu đề hồ sơ",
+            "Thời hạn bảo quản",
+            "Đơn vị/người lập hồ sơ",
+            "Ghi chú",
+        ]
+        .map(String::from)
+        .to_vec(),
+        widths: vec![12.0, 45.0, 12.0, 16.0, 15.0],
+        rows,
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn json_to_xml(name: &str, value: &Value, indent: usize, out: &mut String) {
+    let pad = "  ".repeat(indent);
+    match value {
+        Value::Null => {}
+        Value::Object(map) => {
+            out.push_str(&format!("{pad}<{name}>\n"));
+            for (k, v) in map {
+                json_to_xml(k, v, indent + 1, out);
+            }
+            out.push_str(&format!("{pad}</{name}>\n"));
+        }
+        Value::Array(items) => {
+            for item in items {
+                json_to_xml(name, item, indent, out);
+            }
+        }
+        Value::String(s) => out.push_str(&format!("{pad}<{name}>{}</{name}>\n", xml_escape(s))),
+        other => out.push_str(&format!("{pad}<{name}>{other}</{name}>\n")),
+    }
+}
+
+fn export(ctx: &Ctx, a: &ExportArgs) -> Result<()> {
+    let code = parse_file_code(ctx, &a.code, None)?;
+    let file = ctx
+        .block(ctx.archive().record_file(&code))?
+        .ok_or_else(|| anyhow!("không có hồ sơ / no file {code}"))?;
+    let mut docs = ctx.block(ctx.archive().file_documents(&code))?;
+    chronological(&mut docs);
+    let out = a.out.join(kyso_office::safe_segment(&code.to_string()));
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut xml_docs = String::new();
+    let mut rows = Vec::new();
+    let mut pages = 0u32;
+    for (i, d) in docs.iter().enumerate() {
+        let position = i + 1;
+        let mut exported = Vec::new();
+        if let (Some(path), Some(original)) = (ctx.archive().original_path(d), &d.original) {
+            let folder = d
+                .archive_dir
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .unwrap_or("van-ban");
+            let ext = original.document.name.trim_start_matches("document");
+            let name = format!("{position:03}_{folder}{ext}");
+            fs::copy(&path, out.join(&name))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+            exported.push(name.clone());
+            if let Some(sig) = &original.signature {
+                let sig_name = format!("{name}.p7s");
+                fs::copy(path.with_file_name(&sig.name), out.join(&sig_name))?;
+                exported.push(sig_name);
+            }
+        }
+        pages += d.metadata.page_amount.unwrap_or(0);
+        let mut value = serde_json::to_value(&d.metadata)?;
+        if let Value::Object(map) = &mut value {
+            map.insert("DocOrdinal".into(), json!(position));
+            map.insert("Files".into(), json!(exported));
+            if let Some(o) = &d.original {
+                map.insert("Sha256".into(), json!(o.document.sha256));
+            }
+        }
+        json_to_xml("VanBan", &value, 1, &mut xml_docs);
+        rows.push(vec![
+            position.to_string(),
+            d.metadata.number_notation().unwrap_or_default(),
+            d.metadata
+                .issued_date
+                .map(kyso_office::date_opt::format_date)
+                .unwrap_or_default(),
+            format!("{}: {}", d.metadata.type_name, d.metadata.subject),
+            d.metadata.organ_name.clone(),
+            d.metadata
+                .page_amount
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            exported.first().cloned().unwrap_or_default(),
+        ]);
+    }
+    let mut file_value = serde_json::to_value(&file)?;
+    if let Value::Object(map) = &mut file_value {
+        map.insert("DocTotal".into(), json!(docs.len()));
+        map.insert("PageTotal".into(), json!(pages));
+        if let Some(first) = docs.first().and_then(|d| d.metadata.issued_date) {
+            map.insert(
+                "StartDate".into(),
+                json!(kyso_office::date_opt::format_date(first)),
+            );
+        }
+        if let Some(last) = docs.last().and_then(|d| d.metadata.issued_date) {
+            map.insert(
+                "EndDate".into(),
+                json!(kyso_office::date_opt::format_date(last)),
+            );
+        }
+    }
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<HoSo>\n");
+    let mut file_xml = String::new();
+    json_to_xml("ThongTinHoSo", &file_value, 1, &mut file_xml);
+    xml.push_str(&file_xml);
+    xml.push_str(&xml_docs);
+    xml.push_str("</HoSo>\n");
+    crate::store::write_atomic(&out.join("ho-so.xml"), xml.as_bytes(), false)?;
+    let sheet = RegisterSheet {
+        title: "MỤC LỤC VĂN BẢN".into(),
+        subtitle: format!("Hồ sơ {}: {}", code, file.title),
+        columns: [
+            "STT",
+            "Số, ký hiệu",
+            "Ngày tháng",
+            "Tên loại và trích yếu",
+            "Tác giả",
+            "Số trang",
+            "Tệp",
+        ]
+        .map(String::from)
+        .to_vec(),
+        widths: vec![5.0, 12.0, 9.0, 34.0, 16.0, 6.0, 18.0],
+        rows,
+    };
+    crate::store::write_atomic(
+        &out.join("muc-luc.pdf"),
+        &to_pdf(&sheet).map_err(office_error)?,
+        false,
+    )?;
+    println!(
+        "Đã xuất hồ sơ / exported {code}: {} văn bản / documents → {}",
+        docs.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn print_register(ctx: &Ctx, a: &PrintArgs) -> Result<()> {
+    let year = a.year.unwrap_or_else(this_year);
+    let kind = RegisterKind::parse(&a.register).map_err(|e| anyhow!("{e}"))?;
+    let key: SeriesKey = series(&ctx.agency, year, kind).map_err(office_error)?;
+    let entries = ctx.block(ctx.archive().documents(&DocumentQuery {
+        series: Some(key.clone()),
+        ..DocumentQuery::default()
+    }))?;
+    let sheet = register_sheet(&key, &ctx.agency_name, &entries);
+    match a.format {
+        PrintFormat::Csv => write_output(a.out.as_deref(), to_csv(&sheet).as_bytes()),
+        PrintFormat::Pdf => {
+            let out = a.out.as_deref().context("--out FILE is required for pdf")?;
+            write_output(Some(out), &to_pdf(&sheet).map_err(office_error)?)?;
+            eprintln!("{} mục / entries → {}", entries.len(), out.display());
+            Ok(())
+        }
+    }
+}
+
+fn number(ctx: &Ctx, a: &NumberArgs) -> Result<()> {
+    let doc_type = parse_type(a.doc.doc_type.as_deref().context("--type is required")?)?;
+    let (now, today) = vietnam_now();
+    let date = a
+        .doc
+        .date
+        .as_deref()
+        .map(parse_date)
+        .transpose()?
+        .unwrap_or(today);
+    let secret = secrecy(a.doc.secrecy);
+    let registered = ctx
+        .block(ctx.office.register_outgoing(
+            OutgoingRequest {
+                agency: ctx.agency.clone(),
+                date,
+                document_type: doc_type,
+                secrecy: secret,
+                urgency: urgency(a.doc.urgency),
+                electronic: !a.paper && !secret.is_secret(),
+                number: OutgoingNumber::Allocate {
+                    issuer: a.issuer.clone(),
+                    units: a.units.clone(),
+                    advisory_body: a.advisory.clone(),
+                },
+                state: OutgoingState::Numbered,
+                metadata: metadata_from(&a.doc, ctx.agency_name.clone()),
+                original: None,
+            },
+            None,
+            now,
+        ))
+        .map_err(office_error)?;
+    print_record(&registered.record, &registered.duplicates, a.json)
+}
+
+fn policy(ctx: &Ctx, a: &PolicyArgs) -> Result<()> {
+    let (now, _) = vietnam_now();
+    if a.reset {
+        ctx.block(
+            ctx.office
+                .set_policy(&ctx.agency, &ElectronicPolicy::default(), now),
+        )
+        .map_err(office_error)?;
+    } else if let Some(list) = &a.set {
+        let types = list
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .map(parse_type)
+            .collect::<Result<Vec<_>>>()?;
+        ctx.block(
+            ctx.office
+                .set_policy(&ctx.agency, &ElectronicPolicy::new(types), now),
+        )
+        .map_err(office_error)?;
+    }
+    let current = ctx
+        .block(ctx.office.policy(&ctx.agency))
+        .map_err(office_error)?;
+    println!(
+        "Loại văn bản ký số và gửi điện tử / types issued electronically ({}):",
+        ctx.agency
+    );
+    for t in current.types() {
+        println!(
+            "  {} — {}",
+            kyso_office::type_folder(t),
+            t.vietnamese_name()
+        );
+    }
+    println!("Văn bản mật không bao giờ được ký số, gửi điện tử / secret documents never are.");
+    Ok(())
+}
+
+fn step(ctx: &Ctx, a: &StepArgs) -> Result<()> {
+    let key = a.event.replace('-', "_");
+    let event = Event::from_key(&key).ok_or_else(|| anyhow!("unknown event {:?}", a.event))?;
+    let (now, today) = vietnam_now();
+    let record = ctx
+        .block(ctx.archive().document(a.id))?
+        .ok_or_else(|| anyhow!("no document {}", a.id))?;
+    let template = match (&a.issuer, event) {
+        (Some(issuer), Event::Number) => {
+            let units: Vec<&str> = a.units.iter().map(String::as_str).collect();
+            Some(
+                NotationTemplate::new(record.document_type, issuer, &units)
+                    .map_err(office_error)?,
+            )
+        }
+        _ => None,
+    };
+    let updated = ctx
+        .block(ctx.office.advance(
+            a.id,
+            Step {
+                event,
+                note: a.note.clone(),
+                template,
+                advisory_body: a.advisory.clone(),
+                at: now,
+                date: today,
+            },
+        ))
+        .map_err(office_error)?;
+    index_documents(ctx, std::slice::from_ref(&updated));
+    println!("{}", summary(&updated));
+    Ok(())
+}
+
+// ----------------------------------------------------------------------------------
+// search index
+// ----------------------------------------------------------------------------------
+
+fn search_doc(ctx: &Ctx, d: &DocumentRecord) -> Option<kyso_search::SearchDoc> {
+    let id = d.id?;
+    if matches!(d.state, DocState::Incoming(IncomingState::Recalled)) {
+        return None;
+    }
+    let full_text = ctx
+        .archive()
+        .original_path(d)
+        .filter(|p| is_pdf(p))
+        .and_then(|p| fs::read(p).ok())
+        .and_then(|bytes| {
+            let doc = lopdf::Document::load_mem(&bytes).ok()?;
+            let pages: Vec<u32> = doc.get_pages().keys().copied().take(50).collect();
+            doc.extract_text(&pages).ok()
+        })
+        .unwrap_or_default();
+    Some(kyso_search::SearchDoc {
+        id: id.to_string(),
+        agency_id: d.agency.to_string(),
+        year: d.year,
+        doc_type: kyso_search::type_code(d.document_type).to_string(),
+        number: d
+            .metadata
+            .code_number
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        notation: d.metadata.number_notation().unwrap_or_default(),
+        issued_date: d
+            .metadata
+            .issued_date
+            .or(d.metadata.arrival_date)
+            .unwrap_or_else(|| d.created_at.date()),
+        issuer: d.metadata.organ_name.clone(),
+        subject: d.metadata.subject.clone(),
+        signer: d
+            .metadata
+            .signer_info
+            .iter()
+            .map(|s| s.full_name.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+        full_text,
+        path: d.archive_dir.clone().unwrap_or_default(),
+    })
+}
+
+fn index_dir(ctx: &Ctx) -> PathBuf {
+    crate::search::index_dir(&ctx.data)
+}
+
+/// Adds documents to the search index after they are stored. The index is derived
+/// data: a failure here is reported, never undoes the archive; `kyso archive reindex`
+/// rebuilds it.
+fn index_documents(ctx: &Ctx, docs: &[DocumentRecord]) {
+    let result = (|| -> Result<()> {
+        let index = kyso_search::Index::open(&index_dir(ctx))?;
+        for d in docs {
+            if d.secrecy.is_secret() {
+                continue;
+            }
+            match search_doc(ctx, d) {
+                Some(doc) => index.add(&doc)?,
+                None => {
+                    if let Some(id) = d.id {
+                        index.delete(&id.to_string())?;
+                    }
+                }
+            }
+        }
+        index.commit()?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        eprintln!(
+            "kyso: lưu ý / note: search index not updated ({e:#}); run `kyso archive reindex`"
+        );
+    }
+}
+
+fn reindex(ctx: &Ctx) -> Result<()> {
+    let docs = ctx.block(ctx.archive().documents(&DocumentQuery {
+        agency: Some(ctx.agency.clone()),
+        ..DocumentQuery::default()
+    }))?;
+    let search_docs: Vec<Result<kyso_search::SearchDoc, std::io::Error>> = docs
+        .iter()
+        .filter(|d| !d.secrecy.is_secret())
+        .filter_map(|d| search_doc(ctx, d))
+        .map(Ok)
+        .collect();
+    let count = search_docs.len();
+    crate::search::rebuild_with_progress(&ctx.data, search_docs)?;
+    println!("Đã lập lại chỉ mục tìm kiếm / search index rebuilt: {count} văn bản / documents");
+    Ok(())
+}
+
+// ----------------------------------------------------------------------------------
+// entry points
+// ----------------------------------------------------------------------------------
+
+/// `kyso archive …`. Returns false when something was not done (exit 1).
+pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bool> {
+    match command {
+        ArchiveCommand::Add(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            add(&ctx, &a)?;
+            Ok(true)
+        }
+        ArchiveCommand::Import(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            import(&ctx, &a)
+        }
+        ArchiveCommand::List(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            let docs = ctx.block(ctx.archive().documents(&DocumentQuery {
+                agency: Some(ctx.agency.clone()),
+                year: a.year,
+                direction: if a.incoming {
+                    Some(kyso_office::Direction::Incoming)
+                } else if a.outgoing {
+                    Some(kyso_office::Direction::Outgoing)
+                } else {
+                    None
+                },
+                document_type: a.doc_type.as_deref().map(parse_type).transpose()?,
+                series: None,
+            }))?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+            } else {
+                for d in &docs {
+                    println!("{}", summary(d));
+                }
+            }
+            Ok(true)
+        }
+        ArchiveCommand::Show { office, id } => {
+            let ctx = Ctx::open(data, &office)?;
+            let d = ctx
+                .block(ctx.archive().document(id))?
+                .ok_or_else(|| anyhow!("no document {id}"))?;
+            let history = ctx.block(ctx.archive().history(id))?;
+            let mut value = serde_json::to_value(&d)?;
+            if let Value::Object(map) = &mut value {
+                map.insert("history".into(), serde_json::to_value(&history)?);
+                if let Some(path) = ctx.archive().original_path(&d) {
+                    map.insert("path".into(), json!(path));
+                }
+                map.insert(
+                    "verification".into(),
+                    ctx.block(ctx.archive().verification(id))?
+                        .unwrap_or(Value::Null),
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(true)
+        }
+        ArchiveCommand::Step(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            step(&ctx, &a)?;
+            Ok(true)
+        }
+        ArchiveCommand::File(FileCommand::Create(a)) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            let code = parse_file_code(&ctx, &a.code, a.year)?;
+            let file = RecordFile {
+                file_code: code.clone(),
+                heading: a.heading.clone(),
+                title: a.title.clone(),
+                maintenance: a.maintenance.clone(),
+                rights: a.rights.clone(),
+                creator: a.creator.clone(),
+                language: "vi".into(),
+                start_date: None,
+                end_date: None,
+                doc_total: 0,
+                page_total: 0,
+                description: a.note.clone(),
+            };
+            ctx.block(ctx.archive().create_file(&file))?;
+            println!("Đã lập hồ sơ / file opened: {code} — {}", a.title);
+            Ok(true)
+        }
+        ArchiveCommand::File(FileCommand::Add {
+            office,
+            code,
+            id,
+            year,
+        }) => {
+            let ctx = Ctx::open(data, &office)?;
+            let code = parse_file_code(&ctx, &code, year)?;
+            let ordinal = ctx.block(ctx.archive().file_document(&code, id))?;
+            println!("Văn bản {id} → hồ sơ / file {code}, thứ tự / no. {ordinal}");
+            Ok(true)
+        }
+        ArchiveCommand::Files(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            let year = a.year.unwrap_or_else(this_year);
+            let files = ctx.block(ctx.archive().record_files(&ctx.agency, year))?;
+            let sheet = file_list_sheet(&ctx, year, &files);
+            match a.format {
+                ListFormat::Text => {
+                    let mut text = format!("{}\n{}\n", sheet.title, sheet.subtitle);
+                    for row in &sheet.rows {
+                        text.push_str(&format!("{}\n", row.join("\t").trim_end()));
+                    }
+                    write_output(a.out.as_deref(), text.as_bytes())?;
+                }
+                ListFormat::Csv => write_output(a.out.as_deref(), to_csv(&sheet).as_bytes())?,
+                ListFormat::Pdf => {
+                    let out = a.out.as_deref().context("--out FILE is required for pdf")?;
+                    write_output(Some(out), &to_pdf(&sheet).map_err(office_error)?)?;
+                }
+            }
+            Ok(true)
+        }
+        ArchiveCommand::Export(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            export(&ctx, &a)?;
+            Ok(true)
+        }
+        ArchiveCommand::Check { office } => {
+            let ctx = Ctx::open(data, &office)?;
+            let problems = ctx.block(ctx.archive().check())?;
+            if problems.is_empty() {
+                println!("Kho lưu trữ nhất quán / archive consistent");
+                Ok(true)
+            } else {
+                for p in &problems {
+                    println!("✗ {p}");
+                }
+                Ok(false)
+            }
+        }
+        ArchiveCommand::Reindex { office } => {
+            let ctx = Ctx::open(data, &office)?;
+            reindex(&ctx)?;
+            Ok(true)
+        }
+    }
+}
+
+/// `kyso register …`.
+pub(crate) fn register_command(data: &Path, command: RegisterCommand) -> Result<bool> {
+    match command {
+        RegisterCommand::Number(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            number(&ctx, &a)?;
+            Ok(true)
+        }
+        RegisterCommand::Print(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            print_register(&ctx, &a)?;
+            Ok(true)
+        }
+        RegisterCommand::Policy(a) => {
+            let ctx = Ctx::open(data, &a.office)?;
+            policy(&ctx, &a)?;
+            Ok(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_first_page() {
+        let lines: Vec<String> = [
+            "ỦY BAN NHÂN DÂN",
+            "THÀNH PHỐ CẦN THƠ",
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "Độc lập - Tự do - Hạnh phúc",
+            "Số: 15/QĐ-UBND",
+            "Cần Thơ, ngày 05 tháng 01 năm 2025",
+            "QUYẾT ĐỊNH",
+            "Về việc bổ nhiệm cán bộ",
+        ]
+        .map(String::from)
+        .to_vec();
+        let page = read_first_page(&lines);
+        assert_eq!(page.number.as_deref(), Some("15/QĐ-UBND"));
+        assert_eq!(page.date, Some(time::macros::date!(2025 - 01 - 05)));
+        assert_eq!(page.doc_type, Some(DocumentType::QuyetDinh));
+        assert_eq!(page.subject.as_deref(), Some("Về việc bổ nhiệm cán bộ"));
+        let cv = read_first_page(&["Số: 120/SNV-VP".into(), "V/v báo cáo".into()]);
+        assert_eq!(cv.doc_type, Some(DocumentType::CongVan));
+        assert_eq!(cv.subject.as_deref(), Some("V/v báo cáo"));
+        assert_eq!(
+            read_first_page(&["nothing here".into()]),
+            FirstPage::default()
+        );
+    }
+
+    #[test]
+    fn types_are_read_leniently() {
+        assert_eq!(parse_type("QĐ").unwrap(), DocumentType::QuyetDinh);
+        assert_eq!(parse_type("cv").unwrap(), DocumentType::CongVan);
+        assert_eq!(parse_type("Quyết định").unwrap(), DocumentType::QuyetDinh);
+        assert_eq!(parse_type("thong_bao").unwrap(), DocumentType::ThongBao);
+        assert_eq!(parse_type("GM").unwrap(), DocumentType::GiayMoi);
+        assert!(parse_type("XYZ").is_err());
+    }
+}

@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+
+mod archive;
+mod error;
+mod lifecycle;
+mod memory;
+mod office;
+mod policy;
+mod record;
+mod register;
+mod report;
+mod store;
+
+pub use archive::{
+    FileCode, MAX_SEGMENT_CHARS, RecordFile, candidate_dir, chronological, document_dir,
+    document_folder, original_name, safe_segment, type_folder,
+};
+pub use error::{OfficeError, Refusal, StoreError};
+pub use lifecycle::{DocState, Event, IncomingState, Lifecycle, OutgoingState};
+pub use memory::MemoryStore;
+pub use office::{
+    IncomingRequest, Office, OutgoingNumber, OutgoingRequest, Registered, Step, split_number,
+};
+pub use policy::{ElectronicPolicy, check_not_secret};
+pub use record::{
+    Direction, DocumentRecord, DuplicateKey, Metadata, Original, Recipient, SignerInfo, StoredFile,
+    date_opt,
+};
+pub use register::{
+    INCOMING_COLUMNS, NotationTemplate, Numbering, OUTGOING_COLUMNS, RegisterSheet,
+    outgoing_register, register_sheet, series,
+};
+pub use report::{text_pdf, to_csv, to_pdf};
+pub use store::{DocumentQuery, HistoryEntry, NewDocument, Store, Transition};

@@ -1,0 +1,418 @@
+//! The office: the operations clerks do, with the rules applied in one place.
+
+use kyso_model::{AgencyId, DocumentType, Notation, RegisterKind, Secrecy, Urgency};
+use time::{Date, OffsetDateTime};
+
+use crate::error::{OfficeError, StoreError};
+use crate::lifecycle::{DocState, Event, IncomingState, Lifecycle, OutgoingState};
+use crate::policy::{ElectronicPolicy, check_not_secret};
+use crate::record::{Direction, DocumentRecord, Metadata, Original};
+use crate::register::{NotationTemplate, Numbering, outgoing_register, series};
+use crate::store::{NewDocument, Store, Transition};
+
+/// How an outgoing document gets its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutgoingNumber {
+    /// Not numbered yet (a draft).
+    None,
+    /// Take the next number of the register (the clerk numbering through kyso).
+    Allocate {
+        /// Issuer abbreviation in the notation (`UBND`, or the advisory body's).
+        issuer: String,
+        /// Unit groups (a Công văn's drafting unit).
+        units: Vec<String>,
+        /// The advisory body issuing it, for its own series.
+        advisory_body: Option<String>,
+    },
+    /// Already numbered elsewhere (paper register, an older system, an import): the
+    /// number and notation as written (`15/QĐ-UBND`); kept as text when it does not
+    /// follow ND30 (`30/2020/NĐ-CP`).
+    Existing(String),
+}
+
+/// A request to register an outgoing document.
+#[derive(Debug, Clone)]
+pub struct OutgoingRequest {
+    /// The issuing agency (its archive and registers).
+    pub agency: AgencyId,
+    /// The document date (local); its year is the register year.
+    pub date: Date,
+    /// Type.
+    pub document_type: DocumentType,
+    /// Secrecy level.
+    pub secrecy: Secrecy,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Whether kyso signs and sends it electronically: then the agency's policy applies.
+    pub electronic: bool,
+    /// Numbering.
+    pub number: OutgoingNumber,
+    /// State it enters in (`draft` without a number; `numbered` or `issued` with one).
+    pub state: OutgoingState,
+    /// Metadata filled by the caller (subject, signers, recipients…). Type name, dates,
+    /// number, notation and priority are filled in here.
+    pub metadata: Metadata,
+    /// The archived original (its hashes), when one is given to the store.
+    pub original: Option<Original>,
+}
+
+/// A request to register an incoming document.
+#[derive(Debug, Clone)]
+pub struct IncomingRequest {
+    /// The receiving agency.
+    pub agency: AgencyId,
+    /// The arrival date (local); its year is the register year.
+    pub arrival_date: Date,
+    /// Type.
+    pub document_type: DocumentType,
+    /// Secrecy level.
+    pub secrecy: Secrecy,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// The sender's number and notation, as written.
+    pub sender_number: Option<String>,
+    /// `received`, `verified` or `accepted` (accepted takes the arrival number now).
+    pub state: IncomingState,
+    /// Metadata (sender name in `organ_name`, subject…).
+    pub metadata: Metadata,
+    /// The archived original (its hashes).
+    pub original: Option<Original>,
+}
+
+/// A stored document and the alerts raised when storing it.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The stored record.
+    pub record: DocumentRecord,
+    /// Other documents with the same (number, notation, issuer) in the same year: the
+    /// clerk is alerted (ND30 App. VI §III.1.h); storing is not blocked, because an
+    /// incoming duplicate is evidence, not an error.
+    pub duplicates: Vec<DocumentRecord>,
+}
+
+/// A lifecycle step asked for by a user.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The event.
+    pub event: Event,
+    /// Reason (required to refuse), instruction, or note.
+    pub note: String,
+    /// Notation template, for `number`.
+    pub template: Option<NotationTemplate>,
+    /// Advisory body whose series numbers it, for `number`.
+    pub advisory_body: Option<String>,
+    /// Now (UTC), for the history.
+    pub at: OffsetDateTime,
+    /// Today (local date), for the register year and dates.
+    pub date: Date,
+}
+
+/// The clerk's office over a store.
+#[derive(Debug)]
+pub struct Office<S> {
+    store: S,
+}
+
+fn year_of(date: Date) -> Result<u16, OfficeError> {
+    u16::try_from(date.year())
+        .ok()
+        .filter(|y| (1000..=9999).contains(y))
+        .ok_or_else(|| OfficeError::Invalid(format!("year {} out of range", date.year())))
+}
+
+/// Splits `15/QĐ-UBND` into `("15", "QĐ-UBND")`; reads ND30 notations exactly and
+/// keeps anything else as text at the first `/`.
+pub fn split_number(text: &str) -> (String, Option<String>) {
+    if let Ok(n) = Notation::parse(text) {
+        return (n.code_number(), Some(n.code_notation()));
+    }
+    let text = text.trim();
+    let text = text
+        .strip_prefix("Số:")
+        .or_else(|| text.strip_prefix("Số"))
+        .unwrap_or(text)
+        .trim();
+    match text.split_once('/') {
+        Some((n, rest)) => (n.trim().to_string(), Some(rest.trim().to_string())),
+        None => (text.to_string(), None),
+    }
+}
+
+impl<S: Store> Office<S> {
+    /// An office over `store`.
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The agency's electronic policy: the administrator's, else the default.
+    pub async fn policy(&self, agency: &AgencyId) -> Result<ElectronicPolicy, OfficeError> {
+        Ok(self.store.policy(agency).await?.unwrap_or_default())
+    }
+
+    /// Sets the agency's electronic policy (administrator).
+    pub async fn set_policy(
+        &self,
+        agency: &AgencyId,
+        policy: &ElectronicPolicy,
+        at: OffsetDateTime,
+    ) -> Result<(), OfficeError> {
+        Ok(self.store.set_policy(agency, policy, at).await?)
+    }
+
+    async fn finish(&self, record: DocumentRecord) -> Result<Registered, OfficeError> {
+        let duplicates = match record.duplicate_key() {
+            Some(key) => self
+                .store
+                .duplicates(&key)
+                .await?
+                .into_iter()
+                .filter(|d| d.id != record.id)
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Registered { record, duplicates })
+    }
+
+    /// Registers an outgoing document, taking its number when asked.
+    ///
+    /// Refused: an original (electronic copy) of a secret document; electronic handling
+    /// of a type the agency does not issue electronically, or of a secret document.
+    pub async fn register_outgoing(
+        &self,
+        request: OutgoingRequest,
+        staged: Option<S::Staged>,
+        at: OffsetDateTime,
+    ) -> Result<Registered, OfficeError> {
+        if staged.is_some() || request.original.is_some() {
+            check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
+        }
+        if request.electronic {
+            self.policy(&request.agency)
+                .await?
+                .check(request.document_type, request.secrecy)
+                .map_err(OfficeError::Refused)?;
+        }
+        let numbered = !matches!(request.number, OutgoingNumber::None);
+        if numbered == (request.state == OutgoingState::Draft)
+            || matches!(
+                request.state,
+                OutgoingState::LeaderSigned | OutgoingState::Recalled
+            )
+        {
+            return Err(OfficeError::Invalid(format!(
+                "trạng thái ban đầu {} không phù hợp / initial state {} does not fit the numbering",
+                request.state.key(),
+                request.state.key()
+            )));
+        }
+        let year = year_of(request.date)?;
+        let mut metadata = request.metadata;
+        metadata.organ_id = request.agency.to_string();
+        metadata.type_name = request.document_type.vietnamese_name().to_string();
+        metadata.priority = request.urgency.priority();
+        if metadata.language.is_empty() {
+            metadata.language = "vi".into();
+        }
+        if metadata.issued_date.is_none() {
+            metadata.issued_date = Some(request.date);
+        }
+        let numbering = match &request.number {
+            OutgoingNumber::None => None,
+            OutgoingNumber::Existing(text) => {
+                let (number, notation) = split_number(text);
+                metadata.code_number = Some(number);
+                metadata.code_notation = notation;
+                None
+            }
+            OutgoingNumber::Allocate {
+                issuer,
+                units,
+                advisory_body,
+            } => {
+                let units: Vec<&str> = units.iter().map(String::as_str).collect();
+                let kind = outgoing_register(
+                    request.document_type,
+                    request.secrecy,
+                    advisory_body.as_deref(),
+                )?;
+                Some(Numbering {
+                    series: series(&request.agency, year, kind)?,
+                    template: Some(NotationTemplate::new(
+                        request.document_type,
+                        issuer,
+                        &units,
+                    )?),
+                    date: Some(request.date),
+                })
+            }
+        };
+        let record = DocumentRecord {
+            id: None,
+            direction: Direction::Outgoing,
+            agency: request.agency,
+            year,
+            document_type: request.document_type,
+            secrecy: request.secrecy,
+            urgency: request.urgency,
+            electronic: request.electronic,
+            state: DocState::Outgoing(request.state),
+            series: None,
+            series_number: None,
+            metadata,
+            original: request.original,
+            archive_dir: None,
+            created_at: at,
+        };
+        let stored = self
+            .store
+            .insert(
+                NewDocument {
+                    record,
+                    numbering,
+                    note: String::new(),
+                },
+                staged,
+            )
+            .await?;
+        self.finish(stored).await
+    }
+
+    /// Registers an incoming document; `accepted` takes the arrival number (số đến).
+    pub async fn register_incoming(
+        &self,
+        request: IncomingRequest,
+        staged: Option<S::Staged>,
+        at: OffsetDateTime,
+    ) -> Result<Registered, OfficeError> {
+        if staged.is_some() || request.original.is_some() {
+            check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
+        }
+        if !matches!(
+            request.state,
+            IncomingState::Received | IncomingState::Verified | IncomingState::Accepted
+        ) {
+            return Err(OfficeError::Invalid(format!(
+                "initial state {} is not received, verified or accepted",
+                request.state.key()
+            )));
+        }
+        let year = year_of(request.arrival_date)?;
+        let mut metadata = request.metadata;
+        metadata.organ_id = request.agency.to_string();
+        metadata.type_name = request.document_type.vietnamese_name().to_string();
+        metadata.priority = request.urgency.priority();
+        metadata.arrival_date = Some(request.arrival_date);
+        if metadata.language.is_empty() {
+            metadata.language = "vi".into();
+        }
+        if let Some(text) = &request.sender_number {
+            let (number, notation) = split_number(text);
+            metadata.code_number = Some(number);
+            metadata.code_notation = notation;
+        }
+        let numbering = if request.state == IncomingState::Accepted {
+            Some(Numbering {
+                series: series(&request.agency, year, RegisterKind::Incoming)?,
+                template: None,
+                date: Some(request.arrival_date),
+            })
+        } else {
+            None
+        };
+        let record = DocumentRecord {
+            id: None,
+            direction: Direction::Incoming,
+            agency: request.agency,
+            year,
+            document_type: request.document_type,
+            secrecy: request.secrecy,
+            urgency: request.urgency,
+            electronic: !request.secrecy.is_secret(),
+            state: DocState::Incoming(request.state),
+            series: None,
+            series_number: None,
+            metadata,
+            original: request.original,
+            archive_dir: None,
+            created_at: at,
+        };
+        let stored = self
+            .store
+            .insert(
+                NewDocument {
+                    record,
+                    numbering,
+                    note: String::new(),
+                },
+                staged,
+            )
+            .await?;
+        self.finish(stored).await
+    }
+
+    /// Moves a document one step along its lifecycle.
+    pub async fn advance(&self, id: i64, step: Step) -> Result<DocumentRecord, OfficeError> {
+        let record = self
+            .store
+            .document(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+        let policy = self.policy(&record.agency).await?;
+        let machine = Lifecycle {
+            document_type: record.document_type,
+            secrecy: record.secrecy,
+            electronic: record.electronic,
+            policy: &policy,
+        };
+        let to = machine.apply(record.state, step.event)?;
+        if step.event == Event::Refuse && step.note.trim().is_empty() {
+            return Err(OfficeError::Invalid(
+                "từ chối cần nêu lý do / refusing needs a reason".into(),
+            ));
+        }
+        let year = year_of(step.date)?;
+        let numbering = match (to, step.event) {
+            (DocState::Outgoing(_), Event::Number) => {
+                let template = step.template.clone().ok_or_else(|| {
+                    OfficeError::Invalid(
+                        "cấp số cần ký hiệu cơ quan ban hành / numbering needs the issuer abbreviation"
+                            .into(),
+                    )
+                })?;
+                let kind = outgoing_register(
+                    record.document_type,
+                    record.secrecy,
+                    step.advisory_body.as_deref(),
+                )?;
+                Some(Numbering {
+                    series: series(&record.agency, year, kind)?,
+                    template: Some(template),
+                    date: Some(step.date),
+                })
+            }
+            (DocState::Incoming(IncomingState::Accepted), Event::Accept) => Some(Numbering {
+                series: series(&record.agency, year, RegisterKind::Incoming)?,
+                template: None,
+                date: Some(step.date),
+            }),
+            _ => None,
+        };
+        Ok(self
+            .store
+            .transition(Transition {
+                id,
+                from: record.state,
+                to,
+                event: step.event,
+                numbering,
+                note: step.note,
+                at: step.at,
+            })
+            .await?)
+    }
+}

@@ -1,0 +1,627 @@
+//! The archive tree on disk: staging, moving originals into place, sidecar files,
+//! recovery after a crash, and the consistency check.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use kyso_office::{DocumentRecord, Original, StoreError, StoredFile, original_name};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{Archive, backend_error, io_error};
+
+/// Staging directory under the archive root; never holds documents.
+pub(crate) const STAGING: &str = ".staging";
+/// Staged files of a dead process are swept after this long even where liveness of
+/// the process cannot be told.
+const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone)]
+pub(crate) struct StagedFile {
+    pub(crate) staging_name: String,
+    pub(crate) stored: StoredFile,
+}
+
+/// An original (and its detached signature) written and synced under
+/// `archive/.staging/`, ready to become a document. Dropped without being stored, it
+/// deletes its files.
+#[derive(Debug)]
+pub struct Staged {
+    pub(crate) dir: PathBuf,
+    pub(crate) document: StagedFile,
+    pub(crate) signature: Option<StagedFile>,
+    pub(crate) source_name: String,
+    pub(crate) verification: Option<Value>,
+    pub(crate) consumed: bool,
+}
+
+impl Staged {
+    /// The hashes and names the document will have.
+    pub fn original(&self) -> Original {
+        Original {
+            document: self.document.stored.clone(),
+            signature: self.signature.as_ref().map(|s| s.stored.clone()),
+            source_name: self.source_name.clone(),
+        }
+    }
+
+    /// SHA-256 (hex) of the original.
+    pub fn sha256(&self) -> &str {
+        &self.document.stored.sha256
+    }
+
+    pub(crate) fn verification_json(&self) -> Option<String> {
+        self.verification.as_ref().map(Value::to_string)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.consumed {
+            for f in std::iter::once(&self.document).chain(self.signature.as_ref()) {
+                let _ = fs::remove_file(self.dir.join(&f.staging_name));
+            }
+        }
+    }
+}
+
+/// What [`Archive::recover`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Documents whose files were completed.
+    pub completed: Vec<i64>,
+    /// Staged files of dead processes removed.
+    pub swept: usize,
+    /// Documents that could not be completed (their staged original is gone).
+    pub failed: Vec<(i64, String)>,
+}
+
+fn random_hex() -> String {
+    let bytes: [u8; 12] = rand::random();
+    hex::encode(bytes)
+}
+
+fn sync_dir(dir: &Path) {
+    // Directory fsync makes the rename durable; not every platform allows it.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Copies `source` into `dir/name`, hashing on the way, and syncs it.
+fn copy_synced(source: &Path, dir: &Path, name: &str) -> Result<StoredFile, StoreError> {
+    let mut input = fs::File::open(source).map_err(|e| io_error("cannot read", source, e))?;
+    let target = dir.join(name);
+    let mut output = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+        .map_err(|e| io_error("cannot write", &target, e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = input
+            .read(&mut buffer)
+            .map_err(|e| io_error("cannot read", source, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        output
+            .write_all(&buffer[..n])
+            .map_err(|e| io_error("cannot write", &target, e))?;
+        size += n as u64;
+    }
+    output
+        .sync_all()
+        .map_err(|e| io_error("cannot sync", &target, e))?;
+    Ok(StoredFile {
+        name: String::new(),
+        sha256: hex::encode(hasher.finalize()),
+        size,
+    })
+}
+
+/// SHA-256 (hex) and size of a file.
+pub fn sha256_file(path: &Path) -> Result<(String, u64), StoreError> {
+    let mut input = fs::File::open(path).map_err(|e| io_error("cannot read", path, e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = input
+            .read(&mut buffer)
+            .map_err(|e| io_error("cannot read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Writes `bytes` to `path` atomically (hidden temp file in the same folder, fsync,
+/// rename).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        random_hex()
+    ));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp).map_err(|e| io_error("cannot write", &tmp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| io_error("cannot write", &tmp, e))?;
+        f.sync_all().map_err(|e| io_error("cannot sync", &tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| io_error("cannot move into place", path, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The metadata.json of a record: the ND30 App. VI fields at the top level, kyso's own
+/// under `Kyso`.
+pub fn metadata_json(record: &DocumentRecord) -> Value {
+    let mut value = serde_json::to_value(&record.metadata).unwrap_or_else(|_| json!({}));
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "Kyso".into(),
+            json!({
+                "Id": record.id,
+                "Direction": record.direction,
+                "DocumentType": record.document_type,
+                "Secrecy": record.secrecy,
+                "Urgency": record.urgency,
+                "Electronic": record.electronic,
+                "State": record.state.key(),
+                "Series": record.series,
+                "SeriesNumber": record.series_number,
+                "Original": record.original,
+                "CreatedAt": record.created_at.format(&time::format_description::well_known::Rfc3339).ok(),
+            }),
+        );
+    }
+    value
+}
+
+/// Removes `.NAME.tmp-<pid>-…` files of [`write_atomic`] left by dead processes.
+fn remove_dead_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((_, rest)) = name.split_once(".tmp-") else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if name.starts_with('.')
+            && pid.is_some_and(|p| p != std::process::id() && pid_is_dead(p).unwrap_or(false))
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn pid_is_dead(pid: u32) -> Option<bool> {
+    let proc = Path::new("/proc");
+    proc.is_dir().then(|| !proc.join(pid.to_string()).exists())
+}
+
+impl Archive {
+    fn staging_dir(&self) -> PathBuf {
+        self.root.join(STAGING)
+    }
+
+    /// Copies an original (and its detached signature) into the staging area and syncs
+    /// it, hashing on the way. `verification` is kept with the document as
+    /// `verification.json`. Never modifies the source.
+    pub async fn stage(
+        &self,
+        document: &Path,
+        signature: Option<&Path>,
+        verification: Option<Value>,
+    ) -> Result<Staged, StoreError> {
+        let dir = self.staging_dir();
+        let document = document.to_path_buf();
+        let signature = signature.map(Path::to_path_buf);
+        tokio::task::spawn_blocking(move || {
+            fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))?;
+            let token = format!("{}.{}", std::process::id(), random_hex());
+            let source_name = document
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut staged = Staged {
+                dir: dir.clone(),
+                document: StagedFile {
+                    staging_name: format!("{token}.document"),
+                    stored: StoredFile {
+                        name: original_name(&source_name),
+                        sha256: String::new(),
+                        size: 0,
+                    },
+                },
+                signature: None,
+                source_name,
+                verification,
+                // Nothing to clean up until the first file exists.
+                consumed: true,
+            };
+            let written = copy_synced(&document, &dir, &staged.document.staging_name)?;
+            staged.consumed = false;
+            staged.document.stored.sha256 = written.sha256;
+            staged.document.stored.size = written.size;
+            if let Some(sig) = &signature {
+                let staging_name = format!("{token}.signature");
+                let written = copy_synced(sig, &dir, &staging_name);
+                staged.signature = Some(StagedFile {
+                    staging_name,
+                    stored: StoredFile {
+                        name: format!("{}.p7s", staged.document.stored.name),
+                        ..written?
+                    },
+                });
+            }
+            sync_dir(&dir);
+            Ok(staged)
+        })
+        .await
+        .map_err(|e| StoreError::Io(format!("staging task: {e}")))?
+    }
+
+    /// The path of a stored document's original.
+    pub fn original_path(&self, record: &DocumentRecord) -> Option<PathBuf> {
+        let dir = record.archive_dir.as_ref()?;
+        let name = &record.original.as_ref()?.document.name;
+        Some(self.root.join(dir).join(name))
+    }
+
+    /// The verification report kept with a document.
+    pub async fn verification(&self, id: i64) -> Result<Option<Value>, StoreError> {
+        let row = sqlx::query("SELECT verification_json FROM document WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        let text: Option<String> = match row {
+            Some(row) => row.try_get(0).map_err(backend_error)?,
+            None => None,
+        };
+        text.map(|t: String| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
+    /// Brings the files of a pending document into place (idempotent; safe to run from
+    /// two processes at once): staged files renamed into the folder, metadata.json and
+    /// verification.json rewritten from the database, then the row marked `done`.
+    pub(crate) async fn finalize(&self, id: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT sync_state, archive_dir, staging_document, staging_signature, record_json, verification_json \
+             FROM document WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        let Some(row) = row else { return Ok(false) };
+        let state: String = row.try_get(0).map_err(backend_error)?;
+        if state != "pending" {
+            return Ok(false);
+        }
+        let archive_dir: Option<String> = row.try_get(1).map_err(backend_error)?;
+        let staging_document: Option<String> = row.try_get(2).map_err(backend_error)?;
+        let staging_signature: Option<String> = row.try_get(3).map_err(backend_error)?;
+        let record_json: String = row.try_get(4).map_err(backend_error)?;
+        let verification: Option<String> = row.try_get(5).map_err(backend_error)?;
+        let mut record: DocumentRecord = serde_json::from_str(&record_json)
+            .map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
+        record.id = Some(id);
+        let root = self.root.clone();
+        let staging = self.staging_dir();
+        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            let Some(rel) = archive_dir else {
+                return Ok(());
+            };
+            let dir = root.join(&rel);
+            fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))?;
+            if let Some(parent) = dir.parent() {
+                sync_dir(parent);
+            }
+            remove_dead_temporaries(&dir);
+            let original = record.original.clone();
+            let pairs = [
+                (
+                    staging_document,
+                    original.as_ref().map(|o| o.document.clone()),
+                ),
+                (
+                    staging_signature,
+                    original.as_ref().and_then(|o| o.signature.clone()),
+                ),
+            ];
+            for (staged_name, stored) in pairs {
+                let (Some(staged_name), Some(stored)) = (staged_name, stored) else {
+                    continue;
+                };
+                let from = staging.join(&staged_name);
+                let to = dir.join(&stored.name);
+                match fs::rename(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        // Moved already (a crash after the rename, or another process).
+                        let size = fs::metadata(&to).map(|m| m.len()).map_err(|_| {
+                            StoreError::Io(format!(
+                                "the staged original {} of document {id} is gone and {} is missing",
+                                from.display(),
+                                to.display()
+                            ))
+                        })?;
+                        if size != stored.size {
+                            return Err(StoreError::Io(format!(
+                                "{} has {size} bytes, expected {}",
+                                to.display(),
+                                stored.size
+                            )));
+                        }
+                    }
+                    Err(e) => return Err(io_error("cannot move into place", &to, e)),
+                }
+            }
+            sync_dir(&dir);
+            let metadata = serde_json::to_vec_pretty(&metadata_json(&record))
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            write_atomic(&dir.join("metadata.json"), &metadata)?;
+            if let Some(v) = verification.map(String::into_bytes) {
+                let pretty = serde_json::from_slice::<Value>(&v)
+                    .and_then(|value| serde_json::to_vec_pretty(&value))
+                    .unwrap_or(v);
+                write_atomic(&dir.join("verification.json"), &pretty)?;
+            }
+            sync_dir(&dir);
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Io(format!("archive task: {e}")))??;
+        sqlx::query(
+            "UPDATE document SET sync_state = 'done', staging_document = NULL, staging_signature = NULL \
+             WHERE id = $1 AND sync_state = 'pending'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(true)
+    }
+
+    /// Finishes every pending document and sweeps staged files left by dead processes.
+    /// Runs on every [`Archive::open`].
+    pub async fn recover(&self) -> Result<Recovery, StoreError> {
+        let mut report = Recovery::default();
+        let rows = sqlx::query("SELECT id FROM document WHERE sync_state = 'pending' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        for row in rows {
+            let id: i64 = row.try_get(0).map_err(backend_error)?;
+            match self.finalize(id).await {
+                Ok(true) => report.completed.push(id),
+                Ok(false) => {}
+                Err(e) => report.failed.push((id, e.to_string())),
+            }
+        }
+        // Staged files still referenced by a pending row are kept whatever their age.
+        let referenced: std::collections::HashSet<String> = sqlx::query(
+            "SELECT staging_document, staging_signature FROM document WHERE sync_state = 'pending'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .into_iter()
+        .flat_map(|row| {
+            [
+                row.try_get::<Option<String>, _>(0).ok().flatten(),
+                row.try_get::<Option<String>, _>(1).ok().flatten(),
+            ]
+        })
+        .flatten()
+        .collect();
+        let staging = self.staging_dir();
+        let me = std::process::id();
+        report.swept = tokio::task::spawn_blocking(move || {
+            let mut swept = 0;
+            let Ok(entries) = fs::read_dir(&staging) else {
+                return 0;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if referenced.contains(&name) {
+                    continue;
+                }
+                let pid = name.split('.').next().and_then(|p| p.parse::<u32>().ok());
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > STALE_AFTER);
+                let dead = match pid {
+                    Some(pid) if pid == me => false,
+                    Some(pid) => pid_is_dead(pid).unwrap_or(false),
+                    None => true,
+                };
+                if (dead || old) && fs::remove_file(entry.path()).is_ok() {
+                    swept += 1;
+                }
+            }
+            swept
+        })
+        .await
+        .unwrap_or(0);
+        Ok(report)
+    }
+
+    /// Checks the archive against the database: every stored document has its files
+    /// with the recorded SHA-256 and size, no row is left pending, no folder of the tree
+    /// is unknown to the database, numbers of every series run 1..N without gap or
+    /// duplicate. Returns the problems found (empty: consistent). Reads every original.
+    pub async fn check(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let rows = sqlx::query(
+            "SELECT id, sync_state, archive_dir, record_json FROM document ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        let mut known_dirs = std::collections::HashSet::new();
+        for row in rows {
+            let id: i64 = row.try_get(0).map_err(backend_error)?;
+            let state: String = row.try_get(1).map_err(backend_error)?;
+            let dir: Option<String> = row.try_get(2).map_err(backend_error)?;
+            let json: String = row.try_get(3).map_err(backend_error)?;
+            if state == "pending" {
+                problems.push(format!("document {id}: files still pending"));
+            }
+            let record: DocumentRecord = match serde_json::from_str(&json) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(format!("document {id}: unreadable record: {e}"));
+                    continue;
+                }
+            };
+            let Some(dir) = dir else { continue };
+            known_dirs.insert(dir.clone());
+            let folder = self.root.join(&dir);
+            let Some(original) = &record.original else {
+                problems.push(format!(
+                    "document {id}: folder {dir} but no original recorded"
+                ));
+                continue;
+            };
+            for stored in std::iter::once(&original.document).chain(original.signature.as_ref()) {
+                let path = folder.join(&stored.name);
+                let p = path.clone();
+                match tokio::task::spawn_blocking(move || sha256_file(&p)).await {
+                    Ok(Ok((sha, size))) if sha == stored.sha256 && size == stored.size => {}
+                    Ok(Ok((sha, size))) => problems.push(format!(
+                        "document {id}: {} has SHA-256 {sha} ({size} bytes), expected {} ({} bytes)",
+                        path.display(),
+                        stored.sha256,
+                        stored.size
+                    )),
+                    Ok(Err(e)) => problems.push(format!("document {id}: {e}")),
+                    Err(e) => problems.push(format!("document {id}: {e}")),
+                }
+            }
+            if !folder.join("metadata.json").is_file() {
+                problems.push(format!("document {id}: {dir}/metadata.json missing"));
+            }
+            let expected: Vec<&str> = std::iter::once(original.document.name.as_str())
+                .chain(original.signature.as_ref().map(|s| s.name.as_str()))
+                .chain(["metadata.json", "verification.json", "attachments"])
+                .collect();
+            if let Ok(entries) = fs::read_dir(&folder) {
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !expected.contains(&name.as_str()) {
+                        problems.push(format!("document {id}: stray file {dir}/{name}"));
+                    }
+                }
+            }
+        }
+        // Folders at <OrganId>/<year>/<type>/<doc> depth unknown to the database.
+        let root = self.root.clone();
+        let on_disk = tokio::task::spawn_blocking(move || document_folders(&root))
+            .await
+            .unwrap_or_default();
+        for dir in on_disk {
+            if !known_dirs.contains(&dir) {
+                problems.push(format!("folder {dir} is not a known document"));
+            }
+        }
+        problems.extend(self.check_numbers().await?);
+        Ok(problems)
+    }
+
+    async fn check_numbers(&self) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let counters =
+            sqlx::query("SELECT series, last_number FROM series_counter ORDER BY series")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_error)?;
+        for row in counters {
+            let series: String = row.try_get(0).map_err(backend_error)?;
+            let last: i64 = row.try_get(1).map_err(backend_error)?;
+            let numbers: Vec<i64> = sqlx::query(
+                "SELECT series_number FROM document WHERE series = $1 ORDER BY series_number",
+            )
+            .bind(series.clone())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .into_iter()
+            .filter_map(|r| r.try_get::<i64, _>(0).ok())
+            .collect();
+            let expected: Vec<i64> = (1..=last).collect();
+            if numbers != expected {
+                problems.push(format!(
+                    "series {series}: numbers {} are not 1..{last} without gap or duplicate",
+                    summarize(&numbers)
+                ));
+            }
+        }
+        Ok(problems)
+    }
+}
+
+fn summarize(numbers: &[i64]) -> String {
+    if numbers.len() <= 12 {
+        format!("{numbers:?}")
+    } else {
+        format!(
+            "[{} numbers from {:?} to {:?}]",
+            numbers.len(),
+            numbers.first(),
+            numbers.last()
+        )
+    }
+}
+
+/// Relative paths of the document folders of the tree (four levels below the root,
+/// hidden names skipped).
+fn document_folders(root: &Path) -> Vec<String> {
+    fn children(dir: &Path) -> Vec<(String, PathBuf)> {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(name, _)| !name.starts_with('.'))
+            .collect()
+    }
+    let mut out = Vec::new();
+    for (organ, p1) in children(root) {
+        for (year, p2) in children(&p1) {
+            for (kind, p3) in children(&p2) {
+                for (doc, _) in children(&p3) {
+                    out.push(format!("{organ}/{year}/{kind}/{doc}"));
+                }
+            }
+        }
+    }
+    out
+}

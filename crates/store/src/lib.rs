@@ -1,0 +1,166 @@
+#![doc = include_str!("../README.md")]
+
+//! kyso-store: the storage adapter of the clerk's office. It implements
+//! [`kyso_office::Store`] with `sqlx` on **SQLite** (default: one file `kyso.db` in the
+//! data directory, WAL, zero set-up) or **PostgreSQL** (for many agencies and replicas),
+//! chosen by URL, with the same SQL and separate migration directories per backend; and
+//! it keeps the **archive tree** of originals on disk, byte-exact and readable without
+//! kyso.
+//!
+//! Crash safety (docs/ARCHITECTURE.md "Archive"): an original is written to
+//! `archive/.staging/`, synced, and only then is the document row committed — with its
+//! number, in one transaction — as `sync_state = 'pending'` naming the staged file; the
+//! file is then renamed into its folder, `metadata.json` and `verification.json` are
+//! written atomically, and the row becomes `done`. Every open finishes pending rows
+//! ([`Archive::recover`]), so a kill at any point leaves either nothing (number given
+//! back) or a document that completes.
+
+mod files;
+mod sql;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use files::{Recovery, Staged, metadata_json, sha256_file};
+pub use kyso_office::StoreError;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+/// The database behind an [`Archive`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, one file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The office's storage: database plus archive tree.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    pool: AnyPool,
+    backend: Backend,
+    root: PathBuf,
+}
+
+/// Name of the SQLite database file inside the data directory.
+pub const SQLITE_FILE: &str = "kyso.db";
+
+pub(crate) fn backend_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict(db.message().to_string());
+    }
+    StoreError::Backend(error.to_string())
+}
+
+pub(crate) fn io_error(what: &str, path: &Path, error: std::io::Error) -> StoreError {
+    StoreError::Io(format!("{what} {}: {error}", path.display()))
+}
+
+/// A `sqlite://` URL for a path (percent-encoding what a URL cannot hold).
+pub fn sqlite_url(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::from("sqlite://");
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/._-~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out.push_str("?mode=rwc");
+    out
+}
+
+impl Archive {
+    /// Opens the default store of a data directory: `<data>/kyso.db` (created on first
+    /// use) and the archive tree `<data>/archive`; or, when `database_url` is given
+    /// (`postgres://…`), that database with the same archive tree.
+    pub async fn open_data_dir(
+        data: &Path,
+        database_url: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data).map_err(|e| io_error("cannot create", data, e))?;
+        let url = match database_url {
+            Some(url) => url.to_string(),
+            None => sqlite_url(&data.join(SQLITE_FILE)),
+        };
+        Self::open(&url, &data.join("archive")).await
+    }
+
+    /// Opens (and migrates) the database at `url` — `sqlite://PATH?mode=rwc` or
+    /// `postgres://…` — with the archive tree at `root`, then finishes any document
+    /// left pending by a crash ([`Archive::recover`]).
+    pub async fn open(url: &str, root: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Backend(format!(
+                "unsupported database URL (sqlite:// or postgres://): {}",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let mut options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(60))
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            });
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL: readers never block the writer; FULL: a committed number
+                    // survives power loss; writers wait instead of failing at once.
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await.map_err(backend_error)?;
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration: {e}")))?;
+        let archive = Self {
+            pool,
+            backend,
+            root: root.to_path_buf(),
+        };
+        archive.recover().await?;
+        Ok(archive)
+    }
+
+    /// Which database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The archive tree root (`<data>/archive`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The connection pool (for tools and tests).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
