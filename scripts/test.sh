@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # --- system packages --------------------------------------------------------------
-apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15)
+apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15 softhsm2 opensc)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
