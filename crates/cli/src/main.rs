@@ -75,7 +75,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 (None, None, Some(_)) => {
                     let key = token::open_key(&a.token, a.pss)?;
-                    let chain = vec![key.certificate().clone()];
+                    let mut chain = vec![key.certificate().clone()];
+                    // Tokens often hold only the signer's certificate: fetch the rest
+                    // of the chain (AIA caIssuers) so verifiers need only the root.
+                    for w in signing::complete_chain(&mut chain, &net) {
+                        eprintln!("kyso: lưu ý / note: {w}");
+                    }
                     signing::Identity::from_signer(Box::new(key), chain)
                 }
                 _ => bail!(

@@ -170,16 +170,13 @@ pub(crate) fn sign_file(
         );
     }
     let mut warnings = Vec::new();
-    let mut chain = identity.chain.clone();
-    if chain.len() == 1 {
-        warnings.extend(complete_chain(&mut chain, net));
-    }
+    let chain = &identity.chain;
     let digest = identity.key.algorithm().digest();
     let message_digest = digest_file(job.file, digest)?;
 
     let mut crls = Vec::new();
     if job.embed_revocation {
-        for cert in &chain {
+        for cert in chain {
             for url in kyso_cades::verify::crl_urls(cert) {
                 match net.get(&url) {
                     Ok(c) if !crls.contains(&c) => crls.push(c),

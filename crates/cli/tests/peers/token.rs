@@ -227,3 +227,53 @@ fn wrong_pin_is_a_clear_error() {
         "the PIN must never be printed: {err}"
     );
 }
+
+#[test]
+fn token_signed_pdf_validates_in_pyhanko() {
+    let hsm = softhsm();
+    let shared = crate::support::workspace().join("../shared/testdata");
+    let input = shared.join("documents/quyet-dinh.pdf");
+    assert!(input.exists(), "missing {}", input.display());
+    for (label, image) in [
+        ("lanh-dao", "signature-blue.png"),
+        ("con-dau", "seal-red.png"),
+    ] {
+        let from = if label == "lanh-dao" {
+            input.clone()
+        } else {
+            hsm.data.join("lanh-dao.pdf")
+        };
+        let out = hsm.data.join(format!("{label}.pdf"));
+        let mut cmd = hsm.kyso();
+        cmd.arg("sign")
+            .arg(&from)
+            .args(["--pkcs11", MODULE, "--key-label", label, "--image"]);
+        cmd.arg(shared.join("images").join(image))
+            .arg("--out")
+            .arg(&out);
+        if label == "lanh-dao" {
+            cmd.args(["--anchor", "Nguyễn Văn Hùng"]);
+        } else {
+            cmd.args(["--role", "seal"]);
+        }
+        success(&mut cmd);
+    }
+    let signed = hsm.data.join("con-dau.pdf");
+    let mut check = pyhanko();
+    check
+        .args(["sign", "validate", "--pretty-print", "--trust"])
+        .arg(&hsm.root)
+        .args(["--trust-replace", "--no-revocation-check"])
+        .arg(&signed);
+    let out = run(&mut check);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let valid = text
+        .lines()
+        .filter(|l| l.trim() == "The signature is judged VALID.")
+        .count();
+    assert!(
+        out.status.success() && valid == 2,
+        "pyHanko did not validate both token signatures: {}",
+        describe(&check, &out)
+    );
+}
