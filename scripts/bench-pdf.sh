@@ -25,7 +25,7 @@ for tool in python3 openssl pdfsig certutil hyperfine; do
 done
 pyhanko=${KYSO_PYHANKO:-$root/.venv/bin/pyhanko}
 [ -x "$pyhanko" ] || { echo "missing pyHanko at $pyhanko (run scripts/test.sh)" >&2; exit 2; }
-[ "$build" = 1 ] && cargo build --release -p kyso-cli
+[ "$build" = 1 ] && cargo build --release -p kyso-cli -p kyso-pades --example sign_timing
 kyso=$root/target/release/kyso
 work=${out:-$(mktemp -d)}
 mkdir -p "$work"
@@ -88,4 +88,31 @@ hyperfine -N --warmup 2 --runs 10 --export-markdown bench-100mb.md \
   "pdfsig -nssdir sql:nss -no-ocsp 100mb-signed.pdf"
 /usr/bin/time -f "kyso peak RSS on $(stat -c%s 100mb-signed.pdf)-byte file: %M KB" \
   "$kyso" verify 100mb-signed.pdf --trust root.pem --no-revocation-check --json >/dev/null
+
+# Signing in process, key object reused, same files: kyso (invisible P-256, B-B) beside
+# pyHanko's API (SimpleSigner loaded once, sign_pdf into memory).
+sign_timing=$root/target/release/examples/sign_timing
+cat > pyhanko_sign.py <<'PY'
+import io, sys, time
+from pyhanko.sign import signers
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+path, runs = sys.argv[1], int(sys.argv[2])
+signer = signers.SimpleSigner.load("ee.key", "ee.pem")
+data = open(path, "rb").read()
+times = []
+for i in range(runs):
+    start = time.perf_counter()
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)),
+                           signers.PdfSignatureMetadata(field_name="KysoBench"), signer=signer)
+    times.append((time.perf_counter() - start) * 1e3)
+times.sort()
+print(f"pyHanko in-process sign ({len(data)} bytes, {runs} runs): median {times[runs // 2]:.2f} ms, "
+      f"min {times[0]:.2f} ms, max {times[-1]:.2f} ms")
+PY
+for f in 1mb:30 100mb:5; do
+  "$sign_timing" "${f%%:*}.pdf" "${f##*:}"
+  "${pyhanko%/pyhanko}/python" pyhanko_sign.py "${f%%:*}.pdf" "${f##*:}"
+done
+/usr/bin/time -f "kyso sign peak RSS on $(stat -c%s 100mb.pdf)-byte file: %M KB" \
+  "$sign_timing" 100mb.pdf 1 >/dev/null
 echo "work files: $work"
