@@ -1329,7 +1329,6 @@ fn ring_algorithm(d: DigestAlgorithm) -> Option<&'static ring::digest::Algorithm
         DigestAlgorithm::Sha256 => Some(&ring::digest::SHA256),
         DigestAlgorithm::Sha384 => Some(&ring::digest::SHA384),
         DigestAlgorithm::Sha512 => Some(&ring::digest::SHA512),
-        #[allow(unreachable_patterns)]
         _ => None,
     }
 }

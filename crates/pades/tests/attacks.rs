@@ -171,6 +171,33 @@ fn usf_encapsulated_content_in_a_detached_signature_is_invalid() {
 }
 
 #[test]
+fn legacy_sha1_sub_filter_is_reported_and_never_valid() {
+    let pdf = append_signature(
+        signed_table(),
+        "Legacy",
+        "/SubFilter /adbe.pkcs7.sha1",
+        Fill::Sha1Legacy,
+        0,
+    );
+    let r = verify(&pdf);
+    assert_eq!(
+        r.signatures[1].sub_filter.as_deref(),
+        Some("adbe.pkcs7.sha1")
+    );
+    assert_eq!(
+        r.signatures[1].cms.integrity,
+        kyso_cades::report::Check::Passed,
+        "{r:#?}"
+    );
+    expect(&r, Verdict::Indeterminate, "legacy_sha1_subfilter");
+    // …and a changed document under it is invalid, not merely legacy.
+    let mut tampered = pdf.clone();
+    let at = tampered.len() - 40;
+    tampered[at] ^= 1;
+    expect(&verify(&tampered), Verdict::Invalid, "digest_mismatch");
+}
+
+#[test]
 fn usf_malformed_byte_ranges_are_invalid() {
     let base = signed_table();
     let contents = format!("<{}>", "30".repeat(8));

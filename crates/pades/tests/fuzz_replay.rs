@@ -136,9 +136,8 @@ fn mutate(rng: &mut Rng, seed: &[u8], others: &[(String, Vec<u8>)], tokens: &[&[
 
 fn replay(target: &str, tokens: &[&[u8]], runs: usize, entry: fn(&[u8])) {
     let seeds = corpus(target);
-    for (name, seed) in &seeds {
+    for (_, seed) in &seeds {
         entry(seed);
-        let _ = name;
     }
     let mut rng = Rng(0x6b79_736f_2d66_757a); // "kyso-fuz"
     for i in 0..runs {

@@ -723,7 +723,7 @@ impl<'a> Parser<'a> {
                 what: format!("unexpected keyword `{}`", String::from_utf8_lossy(k)),
             }),
             Token::ArrayOpen => {
-                self.enter(start)?;
+                self.enter()?;
                 let mut items = Vec::new();
                 loop {
                     let at = self.pos;
@@ -745,7 +745,7 @@ impl<'a> Parser<'a> {
                 Ok(Object::Array(items))
             }
             Token::DictOpen => {
-                self.enter(start)?;
+                self.enter()?;
                 let mut dict = Dict::default();
                 loop {
                     let at = self.pos;
@@ -791,7 +791,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn enter(&mut self, at: usize) -> Result<(), PdfError> {
+    fn enter(&mut self) -> Result<(), PdfError> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
             return Err(PdfError::Limit {
@@ -799,7 +799,6 @@ impl<'a> Parser<'a> {
                 max: self.limits.max_depth,
             });
         }
-        let _ = at;
         Ok(())
     }
 }

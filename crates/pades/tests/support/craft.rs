@@ -140,6 +140,8 @@ pub(crate) enum Fill {
     Cms { encapsulate: bool },
     /// These bytes.
     Bytes(Vec<u8>),
+    /// adbe.pkcs7.sha1: a CMS by the leader encapsulating the SHA-1 of the ranges.
+    Sha1Legacy,
 }
 
 /// Append a signature revision with field `name`: `keys` go into the signature
@@ -170,7 +172,12 @@ pub(crate) fn append_signature(
         (
             n + 1,
             format!(
-                "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached {keys} /ByteRange [0 0000000000 0000000000 0000000000] /Contents <{placeholder}> >>"
+                "<< /Type /Sig /Filter /Adobe.PPKLite {} {keys} /ByteRange [0 0000000000 0000000000 0000000000] /Contents <{placeholder}> >>",
+                if keys.contains("/SubFilter") {
+                    ""
+                } else {
+                    "/SubFilter /adbe.pkcs7.detached"
+                }
             ),
         ),
     ];
@@ -187,6 +194,11 @@ pub(crate) fn append_signature(
     let value = match fill {
         Fill::Cms { encapsulate } => cms_over(&[&out[..a], &out[b..b + c]], encapsulate),
         Fill::Bytes(v) => v,
+        Fill::Sha1Legacy => {
+            let digest =
+                kyso_signer::DigestAlgorithm::Sha1.digest(&[&out[..a], &out[b..b + c]].concat());
+            crate::fixture::cms_over(&[&digest], true)
+        }
     };
     let hex: String = value.iter().map(|x| format!("{x:02X}")).collect();
     out[a + 1..a + 1 + hex.len()].copy_from_slice(hex.as_bytes());
