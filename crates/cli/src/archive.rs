@@ -600,43 +600,22 @@ fn verify_original(
     let (now, _) = vietnam_now();
     match signature {
         Some(sig) => {
+            // The same verification as `kyso verify` (streams the content, fetches CRLs
+            // and OCSP unless offline).
             let (anchors, _) =
                 crate::store::load_anchors(&[data.join("trust")]).unwrap_or_default();
-            let content_bytes =
-                fs::read(content).with_context(|| format!("cannot read {}", content.display()))?;
-            let sig_bytes =
-                fs::read(sig).with_context(|| format!("cannot read {}", sig.display()))?;
-            let mut crls = Vec::new();
-            let mut notes = Vec::new();
-            if !offline && let Ok(list) = kyso_cades::verify::needs(&sig_bytes) {
-                let net = kyso_net::Client::default();
-                for need in list {
-                    if let kyso_cades::verify::Need::Crl(url) = need {
-                        match net.get(&url) {
-                            Ok(crl) => crls.push(crl),
-                            Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
-                        }
-                    }
-                }
-            }
-            let options = kyso_cades::verify::VerifyOptions {
-                anchors: &anchors,
-                extra_certificates: &[],
-                extra_crls: &crls,
-                extra_ocsp: &[],
-                validation_time: now,
+            let job = crate::verifying::VerifyJob {
+                content: content.to_path_buf(),
+                signature: sig.to_path_buf(),
+                anchors,
+                extra_crls: Vec::new(),
+                extra_certs: Vec::new(),
+                at: now,
+                offline,
                 revocation: kyso_pki::path::RevocationMode::Require,
-                limits: kyso_cades::verify::Limits::default(),
             };
-            let report = kyso_cades::verify::verify_detached(
-                &sig_bytes,
-                Some(&[content_bytes.as_slice()]),
-                &options,
-            );
-            let mut value = match report {
-                Ok(r) => serde_json::to_value(&r)?,
-                Err(e) => json!({"verdict": "invalid", "format": "cades", "error": e.to_string()}),
-            };
+            let (report, notes) = crate::verifying::run(&job, &kyso_net::Client::default())?;
+            let mut value = serde_json::to_value(&report)?;
             if let Value::Object(map) = &mut value {
                 map.insert("notes".into(), json!(notes));
             }
