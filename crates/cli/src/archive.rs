@@ -421,16 +421,16 @@ pub(crate) struct PolicyArgs {
 // Context
 // ----------------------------------------------------------------------------------
 
-struct Ctx {
-    rt: tokio::runtime::Runtime,
-    office: Office<Archive>,
-    agency: AgencyId,
-    agency_name: String,
-    data: PathBuf,
+pub(crate) struct Ctx {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) office: Office<Archive>,
+    pub(crate) agency: AgencyId,
+    pub(crate) agency_name: String,
+    pub(crate) data: PathBuf,
 }
 
 impl Ctx {
-    fn open(data: &Path, args: &OfficeArgs) -> Result<Self> {
+    pub(crate) fn open(data: &Path, args: &OfficeArgs) -> Result<Self> {
         let agency = AgencyId::parse_with(&args.agency_id, kyso_model::AgencyIdFormat::Lenient)
             .with_context(|| format!("invalid agency id {:?}", args.agency_id))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -453,16 +453,53 @@ impl Ctx {
         })
     }
 
-    fn archive(&self) -> &Archive {
+    pub(crate) fn archive(&self) -> &Archive {
         self.office.store()
     }
 
-    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+    pub(crate) fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
 }
 
-fn vietnam_now() -> (OffsetDateTime, Date) {
+/// The actor of office commands run without a kyso login: the operating-system user.
+pub(crate) fn os_actor() -> String {
+    let name = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("os:{name}")
+}
+
+/// Records an event about a stored document in the audit log.
+fn audit_document(
+    ctx: &Ctx,
+    action: &str,
+    record: &DocumentRecord,
+    outcome: kyso_audit::Outcome,
+    details: &[(&str, String)],
+) -> Result<()> {
+    let mut all: Vec<(String, String)> = vec![("agency".into(), ctx.agency.to_string())];
+    if let (Some(n), Some(notation)) = (
+        record.metadata.code_number.as_ref(),
+        record.metadata.code_notation.as_ref(),
+    ) {
+        all.push(("notation".into(), format!("{n}/{notation}")));
+    }
+    if let (Some(series), Some(n)) = (record.series.as_ref(), record.series_number) {
+        all.push(("series".into(), series.to_string()));
+        all.push(("series_number".into(), n.to_string()));
+    }
+    all.extend(details.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+    ctx.audit(crate::audit::Event {
+        actor: os_actor(),
+        action: action.to_string(),
+        object: format!("document:{}", record.id.unwrap_or_default()),
+        outcome,
+        details: all,
+    })
+}
+
+pub(crate) fn vietnam_now() -> (OffsetDateTime, Date) {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(OffsetDateTime::now_utc());
@@ -842,6 +879,20 @@ fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Outcome> {
     let (verification, verdict) =
         verify_original(&ctx.data, job.file, job.signature.as_deref(), job.offline)?;
     if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
+        if job.incoming {
+            ctx.audit(crate::audit::Event {
+                actor: os_actor(),
+                action: "verify_receipt".into(),
+                object: format!("file:{}", job.file.display()),
+                outcome: kyso_audit::Outcome::Failed,
+                details: vec![
+                    ("agency".into(), ctx.agency.to_string()),
+                    ("verdict".into(), verdict.clone()),
+                    ("sha256".into(), sha.clone()),
+                    ("stored".into(), "false".into()),
+                ],
+            })?;
+        }
         return Ok(Outcome::Skipped(format!(
             "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
         )));
@@ -963,6 +1014,24 @@ fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Outcome> {
         ))
     }
     .map_err(office_error)?;
+    let record = &registered.record;
+    if job.incoming {
+        let outcome = if verdict == "valid" || verdict == "valid_with_changes" {
+            kyso_audit::Outcome::Succeeded
+        } else {
+            kyso_audit::Outcome::Failed
+        };
+        audit_document(
+            ctx,
+            "verify_receipt",
+            record,
+            outcome,
+            &[("verdict", verdict.clone()), ("sha256", sha.clone())],
+        )?;
+    }
+    if record.series_number.is_some() {
+        audit_document(ctx, "number", record, kyso_audit::Outcome::Succeeded, &[])?;
+    }
     index_documents(ctx, std::slice::from_ref(&registered.record));
     Ok(Outcome::Stored(Box::new(registered), notes))
 }
@@ -1436,6 +1505,13 @@ fn number(ctx: &Ctx, a: &NumberArgs) -> Result<()> {
             now,
         ))
         .map_err(office_error)?;
+    audit_document(
+        ctx,
+        "number",
+        &registered.record,
+        kyso_audit::Outcome::Succeeded,
+        &[],
+    )?;
     print_record(&registered.record, &registered.duplicates, a.json)
 }
 
@@ -1458,6 +1534,18 @@ fn policy(ctx: &Ctx, a: &PolicyArgs) -> Result<()> {
                 .set_policy(&ctx.agency, &ElectronicPolicy::new(types), now),
         )
         .map_err(office_error)?;
+    }
+    if a.reset || a.set.is_some() {
+        ctx.audit(crate::audit::Event {
+            actor: os_actor(),
+            action: "permission".into(),
+            object: format!("policy:{}", ctx.agency),
+            outcome: kyso_audit::Outcome::Succeeded,
+            details: vec![(
+                "electronic_types".into(),
+                a.set.clone().unwrap_or_else(|| "default".into()),
+            )],
+        })?;
     }
     let current = ctx
         .block(ctx.office.policy(&ctx.agency))
@@ -1494,19 +1582,38 @@ fn step(ctx: &Ctx, a: &StepArgs) -> Result<()> {
         }
         _ => None,
     };
-    let updated = ctx
-        .block(ctx.office.advance(
-            a.id,
-            Step {
-                event,
-                note: a.note.clone(),
-                template,
-                advisory_body: a.advisory.clone(),
-                at: now,
-                date: today,
-            },
-        ))
-        .map_err(office_error)?;
+    let updated = match ctx.block(ctx.office.advance(
+        a.id,
+        Step {
+            event,
+            note: a.note.clone(),
+            template,
+            advisory_body: a.advisory.clone(),
+            at: now,
+            date: today,
+        },
+    )) {
+        Ok(updated) => updated,
+        Err(e) => {
+            if let OfficeError::Refused(refusal) = &e {
+                audit_document(
+                    ctx,
+                    event.key(),
+                    &record,
+                    kyso_audit::Outcome::Refused,
+                    &[("reason", refusal.code.to_string())],
+                )?;
+            }
+            return Err(office_error(e));
+        }
+    };
+    audit_document(
+        ctx,
+        event.key(),
+        &updated,
+        kyso_audit::Outcome::Succeeded,
+        &[("note", a.note.clone())],
+    )?;
     index_documents(ctx, std::slice::from_ref(&updated));
     println!("{}", summary(&updated));
     Ok(())

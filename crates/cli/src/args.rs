@@ -53,6 +53,15 @@ pub(crate) enum Command {
     /// Search the archive, accents optional: kyso search "quyet dinh bo nhiem" --year 2026
     /// --type QĐ.
     Search(crate::search::SearchArgs),
+    /// The tamper-evident audit log: verify, prove, export for an inspector.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
+    /// Agency users and roles.
+    #[command(subcommand)]
+    User(crate::custody::UserCommand),
+    /// The agency's signing devices: registry, custody and handover with minutes.
+    #[command(subcommand)]
+    Device(crate::custody::DeviceCommand),
 }
 
 /// Where a token key is: module, token and key selectors.
@@ -113,6 +122,10 @@ pub(crate) struct SignArgs {
     /// Sign with a key on a PKCS#11 token (PIN from KYSO_PIN, else asked).
     #[command(flatten)]
     pub(crate) token: TokenArgs,
+    /// Who signs, when the token is the agency's registered device (only its current
+    /// custodian may use it; every attempt is recorded in the audit log).
+    #[command(flatten)]
+    pub(crate) auth: crate::custody::AuthArgs,
     /// PKCS#12 file (.p12/.pfx) holding the key and certificate.
     #[arg(long, value_name = "FILE")]
     pub(crate) p12: Option<PathBuf>,

@@ -3,7 +3,9 @@
 
 mod archive;
 mod args;
+mod audit;
 mod ca;
+mod custody;
 mod demo;
 mod pdf_sign;
 mod pdf_verify;
@@ -64,70 +66,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Sign(a) => {
-            let identity = match (&a.key, &a.p12, &a.token.module) {
-                (Some(name), None, None) => {
-                    let pass = store::passphrase("Mật khẩu khóa bí mật (passphrase): ")?;
-                    signing::Identity::from_keystore(&data, name, a.pss, &pass)?
-                }
-                (None, Some(p12), None) => {
-                    let pass = store::passphrase("Mật khẩu tệp .p12 (passphrase): ")?;
-                    signing::Identity::from_p12(p12, a.pss, &pass)?
-                }
-                (None, None, Some(_)) => {
-                    let key = token::open_key(&a.token, a.pss)?;
-                    let mut chain = vec![key.certificate().clone()];
-                    // Tokens often hold only the signer's certificate: fetch the rest
-                    // of the chain (AIA caIssuers) so verifiers need only the root.
-                    for w in signing::complete_chain(&mut chain, &net) {
-                        eprintln!("kyso: lưu ý / note: {w}");
-                    }
-                    signing::Identity::from_signer(Box::new(key), chain)
-                }
-                _ => bail!(
-                    "choose one key: --key NAME (keystore), --p12 FILE or --pkcs11 MODULE (token)"
-                ),
-            };
-            if pdf_sign::is_pdf(&a.file) {
-                return pdf_sign::sign(&identity, &a, &net);
-            }
-            let out = a
-                .out
-                .clone()
-                .or_else(|| a.cosign.clone())
-                .unwrap_or_else(|| PathBuf::from(format!("{}.p7s", a.file.display())));
-            let signed = signing::sign_file(
-                &identity,
-                &signing::SignJob {
-                    file: &a.file,
-                    out,
-                    cosign: a.cosign.as_deref(),
-                    tsa: a.tsa.as_deref(),
-                    embed_revocation: !a.no_embed_revocation,
-                    force: a.force,
-                },
+            let guard = custody::DeviceGuard::check(&data, &a.token, &a.auth, &a.file)?;
+            let identity = guard.opened(signing::load_identity(
+                &data,
+                a.key.as_deref(),
+                a.p12.as_deref(),
+                &a.token,
+                a.pss,
                 &net,
-            )?;
-            for w in &signed.warnings {
-                eprintln!("kyso: lưu ý / note: {w}");
-            }
-            let subject = identity
-                .certificate()
-                .tbs_certificate()
-                .subject()
-                .to_string();
-            out!(
-                "Đã ký / signed: {} → {}\n  người ký / signer: {subject}\n  thời điểm / time: {}{}\n  CRL đính kèm / embedded CRLs: {}",
-                a.file.display(),
-                signed.out.display(),
-                kyso_cades::report::vietnam_time(signed.signing_time),
-                if signed.timestamped {
-                    " (dấu thời gian / time-stamped, B-T)"
-                } else {
-                    " (B-B)"
-                },
-                signed.embedded_crls
-            );
-            Ok(ExitCode::SUCCESS)
+            ))?;
+            let result = if pdf_sign::is_pdf(&a.file) {
+                pdf_sign::sign(&identity, &a, &net)
+            } else {
+                sign_detached(&identity, &a, &net)
+            };
+            guard.finished(&identity, &result)?;
+            result
         }
         Command::Verify(a) => {
             let inputs = verifying::Inputs::resolve(&a, &data)?;
@@ -171,6 +125,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Archive(c) => Ok(exit_ok(archive::archive_command(&data, c)?)),
         Command::Register(c) => Ok(exit_ok(archive::register_command(&data, c)?)),
         Command::Search(a) => search::run(&data, &a),
+        Command::User(c) => Ok(exit_ok(custody::user_command(&data, c)?)),
+        Command::Device(c) => Ok(exit_ok(custody::device_command(&data, c, &net)?)),
+        Command::Audit(c) => Ok(exit_ok(audit::audit_command(&data, c)?)),
         Command::Token(args::TokenCommand::List { token, keys }) => {
             out!("{}", token::list(&token, keys)?.trim_end());
             Ok(ExitCode::SUCCESS)
@@ -446,4 +403,50 @@ fn exit_ok(ok: bool) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `kyso sign FILE` for a non-PDF file: detached CAdES.
+fn sign_detached(
+    identity: &signing::Identity,
+    a: &args::SignArgs,
+    net: &kyso_net::Client,
+) -> Result<ExitCode> {
+    let out = a
+        .out
+        .clone()
+        .or_else(|| a.cosign.clone())
+        .unwrap_or_else(|| PathBuf::from(format!("{}.p7s", a.file.display())));
+    let signed = signing::sign_file(
+        identity,
+        &signing::SignJob {
+            file: &a.file,
+            out,
+            cosign: a.cosign.as_deref(),
+            tsa: a.tsa.as_deref(),
+            embed_revocation: !a.no_embed_revocation,
+            force: a.force,
+        },
+        net,
+    )?;
+    for w in &signed.warnings {
+        eprintln!("kyso: lưu ý / note: {w}");
+    }
+    let subject = identity
+        .certificate()
+        .tbs_certificate()
+        .subject()
+        .to_string();
+    out!(
+        "Đã ký / signed: {} → {}\n  người ký / signer: {subject}\n  thời điểm / time: {}{}\n  CRL đính kèm / embedded CRLs: {}",
+        a.file.display(),
+        signed.out.display(),
+        kyso_cades::report::vietnam_time(signed.signing_time),
+        if signed.timestamped {
+            " (dấu thời gian / time-stamped, B-T)"
+        } else {
+            " (B-B)"
+        },
+        signed.embedded_crls
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -241,3 +241,36 @@ pub(crate) fn sign_file(
         warnings,
     })
 }
+
+/// The signing identity chosen on the command line: `--key NAME` (keystore),
+/// `--p12 FILE` or `--pkcs11 MODULE` (token; the chain is completed through AIA).
+pub(crate) fn load_identity(
+    data: &Path,
+    key: Option<&str>,
+    p12: Option<&Path>,
+    token: &crate::args::TokenArgs,
+    pss: bool,
+    net: &kyso_net::Client,
+) -> Result<Identity> {
+    match (key, p12, &token.module) {
+        (Some(name), None, None) => {
+            let pass = store::passphrase("Mật khẩu khóa bí mật (passphrase): ")?;
+            Identity::from_keystore(data, name, pss, &pass)
+        }
+        (None, Some(p12), None) => {
+            let pass = store::passphrase("Mật khẩu tệp .p12 (passphrase): ")?;
+            Identity::from_p12(p12, pss, &pass)
+        }
+        (None, None, Some(_)) => {
+            let key = crate::token::open_key(token, pss)?;
+            let mut chain = vec![key.certificate().clone()];
+            // Tokens often hold only the signer's certificate: fetch the rest of the
+            // chain (AIA caIssuers) so verifiers need only the root.
+            for w in complete_chain(&mut chain, net) {
+                eprintln!("kyso: lưu ý / note: {w}");
+            }
+            Ok(Identity::from_signer(Box::new(key), chain))
+        }
+        _ => bail!("choose one key: --key NAME (keystore), --p12 FILE or --pkcs11 MODULE (token)"),
+    }
+}

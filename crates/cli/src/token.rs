@@ -23,7 +23,7 @@ pub(crate) fn module(args: &TokenArgs) -> Result<Module> {
     Ok(Module::open(path)?)
 }
 
-fn selector(args: &TokenArgs) -> Result<KeySelector> {
+pub(crate) fn selector(args: &TokenArgs) -> Result<KeySelector> {
     Ok(match (&args.key_id, &args.key_label, &args.cert_serial) {
         (Some(id), None, None) => {
             KeySelector::Id(hex::decode(id).with_context(|| format!("--key-id {id} is not hex"))?)

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 mod archive;
+mod custody;
 mod error;
 mod lifecycle;
 mod memory;
+mod minutes;
 mod office;
 mod policy;
 mod record;
@@ -15,9 +17,16 @@ pub use archive::{
     FileCode, MAX_SEGMENT_CHARS, RecordFile, candidate_dir, chronological, document_dir,
     document_folder, original_name, safe_segment, type_folder,
 };
+pub use custody::{
+    Action, CHALLENGE_SECONDS, Device, Handover, HandoverState, LoginFailure, MAX_USER_NAME,
+    MIN_PASSWORD_CHARS, MinutesSigner, Role, User, algorithm_der, authorize,
+    check_certificate_login, check_handover_request, check_password, check_user_name,
+    hash_password, login_challenge,
+};
 pub use error::{OfficeError, Refusal, StoreError};
 pub use lifecycle::{DocState, Event, IncomingState, Lifecycle, OutgoingState};
 pub use memory::MemoryStore;
+pub use minutes::{CertificateFacts, DeviceFacts, HandoverMinutes, MinutesParty, minutes_pdf};
 pub use office::{
     IncomingRequest, Office, OutgoingNumber, OutgoingRequest, Registered, Step, split_number,
 };

@@ -28,6 +28,12 @@ pub enum OutgoingNumber {
     /// number and notation as written (`15/QĐ-UBND`); kept as text when it does not
     /// follow ND30 (`30/2020/NĐ-CP`).
     Existing(String),
+    /// Take the next number of the agency's minutes register (biên bản kept apart, e.g.
+    /// device handovers: `03/BB-STTTT`).
+    Minutes {
+        /// Issuer abbreviation in the notation.
+        issuer: String,
+    },
 }
 
 /// A request to register an outgoing document.
@@ -191,7 +197,9 @@ impl<S: Store> Office<S> {
         if staged.is_some() || request.original.is_some() {
             check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
         }
-        if request.electronic {
+        // The agency's electronic policy lists the types it *issues* electronically to
+        // others; internal minutes (device handovers) are always electronic.
+        if request.electronic && !matches!(request.number, OutgoingNumber::Minutes { .. }) {
             self.policy(&request.agency)
                 .await?
                 .check(request.document_type, request.secrecy)
@@ -247,6 +255,14 @@ impl<S: Store> Office<S> {
                         issuer,
                         &units,
                     )?),
+                    date: Some(request.date),
+                })
+            }
+            OutgoingNumber::Minutes { issuer } => {
+                check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
+                Some(Numbering {
+                    series: series(&request.agency, year, RegisterKind::Minutes)?,
+                    template: Some(NotationTemplate::new(request.document_type, issuer, &[])?),
                     date: Some(request.date),
                 })
             }
@@ -362,7 +378,17 @@ impl<S: Store> Office<S> {
             .document(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
-        let policy = self.policy(&record.agency).await?;
+        let mut policy = self.policy(&record.agency).await?;
+        // Internal minutes (numbered in the minutes register) are always electronic:
+        // the list of types issued electronically to others does not govern them.
+        if record
+            .series
+            .as_ref()
+            .is_some_and(|s| *s.register() == RegisterKind::Minutes)
+            && !policy.allows_type(record.document_type)
+        {
+            policy = ElectronicPolicy::new(policy.types().chain([record.document_type]));
+        }
         let machine = Lifecycle {
             document_type: record.document_type,
             secrecy: record.secrecy,

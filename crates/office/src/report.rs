@@ -12,7 +12,7 @@ use crate::register::RegisterSheet;
 
 /// Liberation Serif 2 (SIL OFL 1.1; metric-compatible with Times New Roman), the font of
 /// kyso's PDFs, shared with kyso-pades.
-const FONT: &[u8] = include_bytes!("../../pades/assets/LiberationSerif-Regular.ttf");
+pub(crate) const FONT: &[u8] = include_bytes!("../../pades/assets/LiberationSerif-Regular.ttf");
 
 /// CSV (RFC 4180, UTF-8 with a byte-order mark so spreadsheet programs show Vietnamese,
 /// CRLF line ends): title line, subtitle line, headings, rows.
@@ -46,10 +46,10 @@ const TITLE_SIZE: f32 = 14.0;
 const LINE: f32 = 11.0;
 const PAD: f32 = 3.0;
 
-struct Font<'a> {
-    face: ttf_parser::Face<'a>,
-    units: f32,
-    used: BTreeMap<u16, char>,
+pub(crate) struct Font<'a> {
+    pub(crate) face: ttf_parser::Face<'a>,
+    pub(crate) units: f32,
+    pub(crate) used: BTreeMap<u16, char>,
 }
 
 impl Font<'_> {
@@ -75,7 +75,7 @@ impl Font<'_> {
             / self.units
     }
 
-    fn width(&self, text: &str, size: f32) -> f32 {
+    pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
         text.chars().map(|c| self.advance(c)).sum::<f32>() * size
     }
 
@@ -115,7 +115,7 @@ impl Font<'_> {
 }
 
 /// Glyph ids as big-endian 16-bit codes (Identity-H).
-fn encode(font: &mut Font<'_>, text: &str) -> Vec<u8> {
+pub(crate) fn encode(font: &mut Font<'_>, text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() * 2);
     for c in text.chars() {
         out.extend_from_slice(&font.glyph(c).to_be_bytes());
@@ -418,7 +418,7 @@ pub fn text_pdf(lines: &[&str]) -> Result<Vec<u8>, OfficeError> {
     assemble(font, &contents, W, H)
 }
 
-fn load_font() -> Result<Font<'static>, OfficeError> {
+pub(crate) fn load_font() -> Result<Font<'static>, OfficeError> {
     let face = ttf_parser::Face::parse(FONT, 0)
         .map_err(|e| OfficeError::Invalid(format!("embedded font: {e}")))?;
     let units = f32::from(face.units_per_em());
@@ -429,7 +429,7 @@ fn load_font() -> Result<Font<'static>, OfficeError> {
     })
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing to a Vec cannot fail.

@@ -15,14 +15,19 @@
 //! ([`Archive::recover`]), so a kill at any point leaves either nothing (number given
 //! back) or a document that completes.
 
+mod audit;
+mod custody;
 mod files;
 mod sql;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use audit::{AuditDraft, AuditHeadRow, AuditRow, audit_time};
 pub use files::{Recovery, Staged, metadata_json, sha256_file};
 pub use kyso_office::StoreError;
+/// The sqlx of [`Archive::pool`], for tools and tests that query the database directly.
+pub use sqlx;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 

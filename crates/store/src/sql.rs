@@ -46,7 +46,7 @@ impl Archive {
     /// A transaction that writes: on SQLite it holds the database write lock from its
     /// first statement (`BEGIN IMMEDIATE`), so concurrent numbering serialises instead
     /// of failing on a lock upgrade.
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
@@ -56,7 +56,11 @@ impl Archive {
 
     /// Serialises writers on `key` until the transaction ends (PostgreSQL; SQLite's
     /// write transactions are serial already).
-    async fn lock(&self, tx: &mut Transaction<'static, Any>, key: &str) -> Result<(), StoreError> {
+    pub(crate) async fn lock(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        key: &str,
+    ) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind(key.to_string())

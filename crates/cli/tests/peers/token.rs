@@ -8,24 +8,56 @@ use std::process::Command;
 
 use crate::support::{describe, kyso, pyhanko, run, success, verify_with};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-const PIN: &str = "246810";
+pub(crate) const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+pub(crate) const PIN: &str = "246810";
 
-struct SoftHsm {
+/// A SoftHSM2 token directory of its own and a kyso data directory with a fresh CA.
+pub(crate) struct SoftHsm {
     _dir: tempfile::TempDir,
-    root: PathBuf,
-    conf: PathBuf,
-    data: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) conf: PathBuf,
+    pub(crate) data: PathBuf,
 }
 
 impl SoftHsm {
-    fn tool(&self, program: &str) -> Command {
+    /// An empty token directory and a kyso CA.
+    pub(crate) fn new() -> Self {
+        assert!(
+            Path::new(MODULE).exists(),
+            "SoftHSM2 is required: apt-get install softhsm2 opensc ({MODULE} missing)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("softhsm2.conf");
+        std::fs::create_dir_all(dir.path().join("tokens")).unwrap();
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.path().join("tokens").display()
+            ),
+        )
+        .unwrap();
+        let data = dir.path().join("data");
+        let hsm = SoftHsm {
+            root: data.join("ca/root.crt.pem"),
+            conf,
+            data,
+            _dir: dir,
+        };
+        success(
+            hsm.kyso()
+                .args(["ca", "init", "--name", "CA thử nghiệm thiết bị"]),
+        );
+        hsm
+    }
+
+    pub(crate) fn tool(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         c.env("SOFTHSM2_CONF", &self.conf);
         c
     }
 
-    fn kyso(&self) -> Command {
+    pub(crate) fn kyso(&self) -> Command {
         let mut c = kyso();
         c.env("SOFTHSM2_CONF", &self.conf)
             .env("KYSO_PIN", PIN)
@@ -33,62 +65,44 @@ impl SoftHsm {
             .arg(&self.data);
         c
     }
-}
 
-/// A token with a P-256 key "lanh-dao" (id 01) and an RSA-2048 key "con-dau" (id 02),
-/// each certified by a fresh kyso CA.
-fn softhsm() -> SoftHsm {
-    assert!(
-        Path::new(MODULE).exists(),
-        "SoftHSM2 is required: apt-get install softhsm2 opensc ({MODULE} missing)"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::create_dir_all(dir.path().join("tokens")).unwrap();
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.path().join("tokens").display()
-        ),
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    let hsm = SoftHsm {
-        root: data.join("ca/root.crt.pem"),
-        conf,
-        data,
-        _dir: dir,
-    };
-    success(hsm.tool("softhsm2-util").args([
-        "--init-token",
-        "--free",
-        "--label",
-        "thiet-bi-ky-so",
-        "--so-pin",
-        "13572468",
-        "--pin",
-        PIN,
-    ]));
-    success(
-        hsm.kyso()
-            .args(["ca", "init", "--name", "CA thử nghiệm thiết bị"]),
-    );
-    for (id, label, kind, cn) in [
-        ("01", "lanh-dao", "EC:prime256v1", "Trần Văn Bình"),
-        (
-            "02",
-            "con-dau",
-            "rsa:2048",
-            "Ủy ban nhân dân thành phố Cần Thơ",
-        ),
-    ] {
-        success(hsm.tool("pkcs11-tool").args([
-            "--module",
-            MODULE,
+    /// Initialises a token in the next free slot.
+    pub(crate) fn init_token(&self, label: &str, pin: &str) {
+        success(self.tool("softhsm2-util").args([
+            "--init-token",
+            "--free",
+            "--label",
+            label,
+            "--so-pin",
+            "13572468",
+            "--pin",
+            pin,
+        ]));
+    }
+
+    /// Generates a key pair on token `token`, certifies it with the kyso CA (`profile`,
+    /// common name `cn`) and writes the certificate back to the token.
+    #[allow(clippy::too_many_arguments, reason = "test set-up, named at each call")]
+    pub(crate) fn token_key(
+        &self,
+        token: &str,
+        pin: &str,
+        id: &str,
+        label: &str,
+        kind: &str,
+        profile: &str,
+        cn: &str,
+    ) -> PathBuf {
+        let pkcs11 = |extra: &[&str]| {
+            let mut c = self.tool("pkcs11-tool");
+            c.args(["--module", MODULE, "--token-label", token])
+                .args(extra);
+            c
+        };
+        success(&mut pkcs11(&[
             "--login",
             "--pin",
-            PIN,
+            pin,
             "--keypairgen",
             "--key-type",
             kind,
@@ -98,29 +112,20 @@ fn softhsm() -> SoftHsm {
             label,
             "--usage-sign",
         ]));
-        let public = hsm.data.join(format!("{label}.pub.der"));
+        let public = self.data.join(format!("{label}.pub.der"));
         success(
-            hsm.tool("pkcs11-tool")
-                .args([
-                    "--module",
-                    MODULE,
-                    "--read-object",
-                    "--type",
-                    "pubkey",
-                    "--id",
-                    id,
-                ])
+            pkcs11(&["--read-object", "--type", "pubkey", "--id", id])
                 .arg("--output-file")
                 .arg(&public),
         );
-        let chain = hsm.data.join(format!("{label}.chain.pem"));
+        let chain = self.data.join(format!("{label}.chain.pem"));
         success(
-            hsm.kyso()
+            self.kyso()
                 .args([
                     "ca",
                     "issue",
                     "--profile",
-                    "seal",
+                    profile,
                     "--name",
                     label,
                     "--cn",
@@ -131,7 +136,7 @@ fn softhsm() -> SoftHsm {
                 .arg("--cert-out")
                 .arg(&chain),
         );
-        let leaf_der = hsm.data.join(format!("{label}.crt.der"));
+        let leaf_der = self.data.join(format!("{label}.crt.der"));
         success(
             Command::new("openssl")
                 .args(["x509", "-outform", "DER", "-in"])
@@ -140,18 +145,29 @@ fn softhsm() -> SoftHsm {
                 .arg(&leaf_der),
         );
         success(
-            hsm.tool("pkcs11-tool")
-                .args([
-                    "--module",
-                    MODULE,
-                    "--login",
-                    "--pin",
-                    PIN,
-                    "--write-object",
-                ])
+            pkcs11(&["--login", "--pin", pin, "--write-object"])
                 .arg(&leaf_der)
                 .args(["--type", "cert", "--id", id, "--label", label]),
         );
+        chain
+    }
+}
+
+/// A token with a P-256 key "lanh-dao" (id 01) and an RSA-2048 key "con-dau" (id 02),
+/// each certified by a fresh kyso CA.
+fn softhsm() -> SoftHsm {
+    let hsm = SoftHsm::new();
+    hsm.init_token("thiet-bi-ky-so", PIN);
+    for (id, label, kind, cn) in [
+        ("01", "lanh-dao", "EC:prime256v1", "Trần Văn Bình"),
+        (
+            "02",
+            "con-dau",
+            "rsa:2048",
+            "Ủy ban nhân dân thành phố Cần Thơ",
+        ),
+    ] {
+        hsm.token_key("thiet-bi-ky-so", PIN, id, label, kind, "seal", cn);
     }
     hsm
 }

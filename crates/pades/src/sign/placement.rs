@@ -247,7 +247,14 @@ fn area_for(lines: &[TextLine], name: TextLine, media: Rect) -> SignatureArea {
         .map(|l| l.bbox[2])
         .fold(name.bbox[2], f64::max)
         .min(media[2]);
-    let half = (right - cx).max(half_name + 10.0);
+    // … and its left edge: a signer in the left column (the giver of minutes, the
+    // first of two co-signers) gets an area centred on their own column.
+    let left = lines
+        .iter()
+        .map(|l| l.bbox[0])
+        .fold(name.bbox[0], f64::min)
+        .max(media[0]);
+    let half = (right - cx).min(cx - left).max(half_name + 10.0);
     let x0 = (cx - half).max(media[0]);
     let x1 = (cx + half).min(media[2]);
     SignatureArea {
