@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/backends.rs"]
+mod backends;
+
+use backends::environments;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,8 +20,7 @@ use kyso_office::{
     Metadata, NotationTemplate, Office, OfficeError, OutgoingNumber, OutgoingRequest,
     OutgoingState, RecordFile, Step, Store,
 };
-use kyso_store::{Archive, Backend};
-use sqlx::Executor;
+use kyso_store::Archive;
 use tempfile::TempDir;
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
@@ -26,74 +29,6 @@ const AT: OffsetDateTime = datetime!(2025-03-04 02:00 UTC);
 
 fn h13() -> AgencyId {
     AgencyId::parse("000.00.00.H13").unwrap()
-}
-
-struct Env {
-    name: &'static str,
-    archive: Archive,
-    _dir: TempDir,
-}
-
-fn postgres_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("KYSO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-}
-
-/// A fresh database on the test server, named for the test.
-async fn postgres_database() -> Option<String> {
-    let url = match std::env::var("KYSO_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                !postgres_required(),
-                "KYSO_TEST_POSTGRES_URL is not set but CI=true or KYSO_REQUIRE_POSTGRES=1: \
-                 the PostgreSQL tests must run (scripts/test.sh starts the server)"
-            );
-            eprintln!("note: KYSO_TEST_POSTGRES_URL not set; PostgreSQL half skipped");
-            return None;
-        }
-    };
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url)
-        .await
-        .expect("connect to KYSO_TEST_POSTGRES_URL");
-    let name = format!("kyso_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create test database");
-    admin.close().await;
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b.to_string(), format!("?{q}")),
-        None => (url.clone(), String::new()),
-    };
-    let prefix = base.rsplit_once('/').map(|(p, _)| p).unwrap_or(&base);
-    Some(format!("{prefix}/{name}{query}"))
-}
-
-async fn environments() -> Vec<Env> {
-    let mut out = Vec::new();
-    let dir = TempDir::new().unwrap();
-    let archive = Archive::open_data_dir(dir.path(), None).await.unwrap();
-    assert_eq!(archive.backend(), Backend::Sqlite);
-    out.push(Env {
-        name: "sqlite",
-        archive,
-        _dir: dir,
-    });
-    if let Some(url) = postgres_database().await {
-        let dir = TempDir::new().unwrap();
-        let archive = Archive::open_data_dir(dir.path(), Some(&url))
-            .await
-            .unwrap();
-        assert_eq!(archive.backend(), Backend::Postgres);
-        out.push(Env {
-            name: "postgres",
-            archive,
-            _dir: dir,
-        });
-    }
-    out
 }
 
 fn request(document_type: DocumentType, date: Date, secrecy: Secrecy) -> OutgoingRequest {
