@@ -362,7 +362,20 @@ pub(crate) fn authenticate(ctx: &Ctx, auth: &AuthArgs) -> Result<User> {
         .user
         .as_deref()
         .context("this action needs a logged-in user: give --user NAME")?;
-    let user = ctx.block(ctx.archive().user(&ctx.agency, name))?;
+    let mut user = ctx.block(ctx.archive().user(&ctx.agency, name))?;
+    let (now, _) = vietnam_now();
+    if let Some(u) = user.as_ref().filter(|u| u.is_locked(now)) {
+        ctx.audit(with(
+            event(name, "login", name, Outcome::Refused),
+            "reason",
+            "locked",
+        ))?;
+        bail!(
+            "tài khoản {name} tạm khóa đến {} do đăng nhập sai nhiều lần / account {name} is locked until {} after repeated failed logins",
+            kyso_cades::report::vietnam_time(u.locked_until.unwrap_or(now)),
+            kyso_cades::report::vietnam_time(u.locked_until.unwrap_or(now))
+        );
+    }
     let (result, method) = match &auth.login_module {
         None => {
             let password = secret_from_env("KYSO_PASSWORD", "Mật khẩu / password: ")?;
@@ -373,6 +386,15 @@ pub(crate) fn authenticate(ctx: &Ctx, auth: &AuthArgs) -> Result<User> {
             "certificate",
         ),
     };
+    // Count the attempt on the account (failures in a row lock it for a while).
+    let mut locked = false;
+    if let Some(u) = user.as_mut() {
+        let before = (u.failed_logins, u.locked_until);
+        locked = u.note_login(result.is_ok(), now);
+        if (u.failed_logins, u.locked_until) != before {
+            ctx.block(ctx.archive().update_user(u, now))?;
+        }
+    }
     match result {
         Ok(()) => {
             ctx.audit(with(
@@ -392,6 +414,13 @@ pub(crate) fn authenticate(ctx: &Ctx, auth: &AuthArgs) -> Result<User> {
                 "reason",
                 failure.reason,
             ))?;
+            if locked {
+                ctx.audit(with(
+                    event(name, "login_lock", name, Outcome::Succeeded),
+                    "minutes",
+                    kyso_office::LOCK_MINUTES.to_string(),
+                ))?;
+            }
             Err(failure.into())
         }
     }
@@ -650,6 +679,8 @@ fn user_set(data: &Path, a: UserSetArgs) -> Result<bool> {
     }
     if a.enable {
         user.active = true;
+        user.failed_logins = 0;
+        user.locked_until = None;
         changes.push("enabled".into());
     }
     if a.password {

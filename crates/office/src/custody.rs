@@ -123,7 +123,19 @@ pub struct User {
     pub certificate: Option<String>,
     /// Disabled users can do nothing.
     pub active: bool,
+    /// Consecutive failed logins since the last success or lock.
+    #[serde(default)]
+    pub failed_logins: u32,
+    /// Logins are refused until then, after [`MAX_FAILED_LOGINS`] failures in a row.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub locked_until: Option<OffsetDateTime>,
 }
+
+/// Failed logins in a row that lock an account for [`LOCK_MINUTES`].
+pub const MAX_FAILED_LOGINS: u32 = 5;
+
+/// How long an account stays locked after too many failed logins.
+pub const LOCK_MINUTES: i64 = 15;
 
 /// Checks a login name.
 pub fn check_user_name(name: &str) -> Result<(), OfficeError> {
@@ -166,7 +178,32 @@ impl User {
             password_hash: None,
             certificate: None,
             active: true,
+            failed_logins: 0,
+            locked_until: None,
         })
+    }
+
+    /// Whether logins are refused at `now` after repeated failures.
+    pub fn is_locked(&self, now: OffsetDateTime) -> bool {
+        self.locked_until.is_some_and(|until| now < until)
+    }
+
+    /// Counts a login attempt: a success clears the counter; the
+    /// [`MAX_FAILED_LOGINS`]th failure in a row locks the account for
+    /// [`LOCK_MINUTES`]. Returns whether this attempt locked it.
+    pub fn note_login(&mut self, succeeded: bool, now: OffsetDateTime) -> bool {
+        if succeeded {
+            self.failed_logins = 0;
+            self.locked_until = None;
+            return false;
+        }
+        self.failed_logins = self.failed_logins.saturating_add(1);
+        if self.failed_logins >= MAX_FAILED_LOGINS {
+            self.failed_logins = 0;
+            self.locked_until = Some(now + time::Duration::minutes(LOCK_MINUTES));
+            return true;
+        }
+        false
     }
 
     /// Has `role`.
@@ -815,6 +852,23 @@ mod tests {
             registered_at: OffsetDateTime::UNIX_EPOCH,
             registered_by: "admin".into(),
         }
+    }
+
+    #[test]
+    fn repeated_failures_lock_the_account() {
+        let mut u = user("an", &[Role::Clerk]);
+        let t = OffsetDateTime::UNIX_EPOCH;
+        for _ in 1..MAX_FAILED_LOGINS {
+            assert!(!u.note_login(false, t));
+        }
+        assert!(!u.is_locked(t));
+        assert!(u.note_login(false, t));
+        assert!(u.is_locked(t + time::Duration::minutes(LOCK_MINUTES - 1)));
+        assert!(!u.is_locked(t + time::Duration::minutes(LOCK_MINUTES)));
+        u.note_login(false, t);
+        u.note_login(true, t);
+        assert_eq!(u.failed_logins, 0);
+        assert!(!u.is_locked(t));
     }
 
     fn handover(state: HandoverState) -> Handover {

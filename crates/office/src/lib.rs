@@ -18,9 +18,9 @@ pub use archive::{
     document_folder, original_name, safe_segment, type_folder,
 };
 pub use custody::{
-    Action, CHALLENGE_SECONDS, Device, Handover, HandoverState, LoginFailure, MAX_USER_NAME,
-    MIN_PASSWORD_CHARS, MinutesSigner, Role, User, algorithm_der, authorize,
-    check_certificate_login, check_handover_request, check_password, check_user_name,
+    Action, CHALLENGE_SECONDS, Device, Handover, HandoverState, LOCK_MINUTES, LoginFailure,
+    MAX_FAILED_LOGINS, MAX_USER_NAME, MIN_PASSWORD_CHARS, MinutesSigner, Role, User, algorithm_der,
+    authorize, check_certificate_login, check_handover_request, check_password, check_user_name,
     hash_password, login_challenge,
 };
 pub use error::{OfficeError, Refusal, StoreError};

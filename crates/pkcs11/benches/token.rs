@@ -19,7 +19,7 @@ use kyso_signer::Signer;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const PIN: &str = "123456";
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 12;
 const PER_ROUND: usize = 300;
 
 fn main() {
@@ -228,18 +228,32 @@ fn run() {
         };
         let mut raw_times = Vec::new();
         let mut kyso_times = Vec::new();
-        for _ in 0..ROUNDS {
-            // Interleave so machine noise hits both alike.
+        let raw_round = || {
             let start = Instant::now();
             for _ in 0..PER_ROUND {
                 std::hint::black_box(raw_session.sign(&mechanism, handle, &input).unwrap());
             }
-            raw_times.push(start.elapsed() / PER_ROUND as u32);
+            start.elapsed() / PER_ROUND as u32
+        };
+        let kyso_round = || {
             let start = Instant::now();
             for _ in 0..PER_ROUND {
                 std::hint::black_box(key.sign(&message).unwrap());
             }
-            kyso_times.push(start.elapsed() / PER_ROUND as u32);
+            start.elapsed() / PER_ROUND as u32
+        };
+        // Warm both paths, then interleave rounds, alternating which goes first, so
+        // machine noise and warm-up hit both alike.
+        raw_round();
+        kyso_round();
+        for round in 0..ROUNDS {
+            if round % 2 == 0 {
+                raw_times.push(raw_round());
+                kyso_times.push(kyso_round());
+            } else {
+                kyso_times.push(kyso_round());
+                raw_times.push(raw_round());
+            }
         }
         let (r, k) = (median(raw_times), median(kyso_times));
         println!(

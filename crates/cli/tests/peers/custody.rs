@@ -489,6 +489,17 @@ fn password_and_certificate_logins_are_recorded() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("login failed"), "{err}");
     assert!(!err.contains("not-the-password"), "{err}");
+    // Five failures in a row lock the account; then even the right password is refused
+    // until an administrator re-enables it.
+    for _ in 0..5 {
+        let mut wrong = office.user_arg("an", &["user", "login"]);
+        wrong.env("KYSO_PASSWORD", "sai-mat-khau");
+        assert_eq!(run(&mut wrong).status.code(), Some(2));
+    }
+    let err = refused(&mut office.user_arg("an", &["user", "login"]), "locked");
+    assert!(err.contains("tạm khóa"), "{err}");
+    success(&mut office.user_arg("admin", &["user", "set", "an", "--enable"]));
+    success(&mut office.user_arg("an", &["user", "login"]));
     // Certificate login on the personal token.
     let mut cert = office.as_user("binh");
     cert.args(["user", "login", "--user", "binh", "--login-pkcs11", MODULE])
@@ -527,6 +538,7 @@ fn password_and_certificate_logins_are_recorded() {
         ("dung", "failed", "password"),
         ("binh", "succeeded", "certificate"),
         ("an", "failed", "certificate"),
+        ("an", "refused", ""),
     ] {
         assert!(
             logins.contains(&(
