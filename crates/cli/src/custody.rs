@@ -466,8 +466,12 @@ fn certificate_login(
         eprintln!("kyso: {e:#}");
         fail("token_login_failed")
     })?;
-    let nonce: [u8; 32] = rand::random();
     let (now, _) = vietnam_now();
+    certificate_trusted(&ctx.data, &cert, now).map_err(|e| {
+        eprintln!("kyso: {e:#}");
+        fail("certificate_untrusted")
+    })?;
+    let nonce: [u8; 32] = rand::random();
     let issued = now.unix_timestamp();
     let challenge = login_challenge(&ctx.agency, &user.name, &nonce, issued);
     let signature = key.sign(&challenge).map_err(|_| fail("bad_signature"))?;
@@ -479,6 +483,61 @@ fn certificate_login(
         &signature,
         now,
     )
+}
+
+/// When the data directory has a trust store (`kyso trust add`), a login certificate
+/// must chain to one of its roots and be unrevoked now (CRLs fetched from the chain's
+/// distribution points). Without a trust store the administrator's registration of the
+/// certificate is the only trust decision.
+fn certificate_trusted(data: &Path, cert: &Certificate, now: OffsetDateTime) -> Result<()> {
+    let trust = data.join("trust");
+    if !trust.is_dir() {
+        return Ok(());
+    }
+    let (anchors, count) = crate::store::load_anchors(&[trust])?;
+    if count == 0 {
+        return Ok(());
+    }
+    let net = kyso_net::Client::default();
+    let mut chain = vec![cert.clone()];
+    let _ = crate::signing::complete_chain(&mut chain, &net);
+    let mut crls = Vec::new();
+    for c in &chain {
+        for url in kyso_pki::locations::crl_urls(c) {
+            if let Ok(crl) = net.get(&url) {
+                crls.push(crl);
+                break;
+            }
+        }
+    }
+    let intermediates = chain[1..]
+        .iter()
+        .map(|c| c.to_der())
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = kyso_pki::validate_path(
+        &anchors,
+        &kyso_pki::path::PathInput {
+            end_entity: &cert.to_der()?,
+            intermediates: &intermediates,
+            crls: &crls,
+            ocsp_responses: &[],
+            time: now,
+        },
+        &kyso_pki::path::PathPolicy::default(),
+    )?;
+    if !outcome.status.is_valid() {
+        bail!(
+            "chứng thư số đăng nhập không hợp lệ / the login certificate is not valid: {:?}",
+            outcome.status
+        );
+    }
+    if matches!(
+        outcome.end_entity_revocation,
+        kyso_pki::path::RevocationInfo::Revoked { .. }
+    ) {
+        bail!("chứng thư số đăng nhập đã bị thu hồi / the login certificate is revoked");
+    }
+    Ok(())
 }
 
 /// Checks `action` for `user`; records a refusal and returns it as an error.

@@ -8,13 +8,12 @@
 //! In the body the names are always followed by punctuation on the same line, so no
 //! body line reads exactly as a name (the finder prefers whole-line matches).
 
-use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use time::{OffsetDateTime, UtcOffset};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::OfficeError;
-use crate::report::{FONT, Font, deflate, encode, load_font};
+use crate::report::{FONT, Font, deflate, embed_font, encode, load_font};
 
 /// Liberation Serif Bold (SIL OFL 1.1), shared with kyso-pades.
 const BOLD_FONT: &[u8] = include_bytes!("../../pades/assets/LiberationSerif-Bold.ttf");
@@ -998,108 +997,6 @@ fn assemble(fonts: Fonts, contents: &[Vec<u8>]) -> Result<Vec<u8>, OfficeError> 
         true,
     )?;
     Ok(pdf.finish())
-}
-
-/// A Type0 / CIDFontType2 font with the used glyphs as a subset; CIDs are the original
-/// glyph ids (Identity-H), mapped by a CIDToGIDMap.
-fn embed_font(
-    pdf: &mut Pdf,
-    alloc: &mut impl FnMut() -> Ref,
-    font: &Font<'_>,
-    data: &[u8],
-    base: &[u8],
-    type0_id: Ref,
-    bold: bool,
-) -> Result<(), OfficeError> {
-    let cid_id = alloc();
-    let descriptor_id = alloc();
-    let file_id = alloc();
-    let cmap_id = alloc();
-    let map_id = alloc();
-    let units = font.units;
-    let glyphs: Vec<u16> = font.used.keys().copied().collect();
-    let remapper = subsetter::GlyphRemapper::new_from_glyphs_sorted(&glyphs);
-    let subset = subsetter::subset(data, 0, &remapper)
-        .map_err(|e| OfficeError::Invalid(format!("font subset: {e}")))?;
-    let max_gid = glyphs.last().copied().unwrap_or(0);
-    let mut cid_to_gid = vec![0u8; (usize::from(max_gid) + 1) * 2];
-    for g in &glyphs {
-        let new = remapper.get(*g).unwrap_or(0);
-        let i = usize::from(*g) * 2;
-        cid_to_gid[i..i + 2].copy_from_slice(&new.to_be_bytes());
-    }
-    let base = Name(base);
-    pdf.type0_font(type0_id)
-        .base_font(base)
-        .encoding_predefined(Name(b"Identity-H"))
-        .descendant_font(cid_id)
-        .to_unicode(cmap_id);
-    let system_info = SystemInfo {
-        registry: Str(b"Adobe"),
-        ordering: Str(b"Identity"),
-        supplement: 0,
-    };
-    {
-        let mut cid = pdf.cid_font(cid_id);
-        cid.subtype(CidFontType::Type2)
-            .base_font(base)
-            .system_info(system_info)
-            .font_descriptor(descriptor_id)
-            .default_width(0.0)
-            .cid_to_gid_map_stream(map_id);
-        let mut w = cid.widths();
-        for g in &glyphs {
-            let adv = font
-                .face
-                .glyph_hor_advance(ttf_parser::GlyphId(*g))
-                .map(f32::from)
-                .unwrap_or(0.0)
-                / units
-                * 1000.0;
-            w.consecutive(*g, [adv]);
-        }
-        w.finish();
-        cid.finish();
-    }
-    let bbox = font.face.global_bounding_box();
-    let scale = |v: i16| f32::from(v) / units * 1000.0;
-    let mut flags = FontFlags::SERIF | FontFlags::NON_SYMBOLIC;
-    if bold {
-        flags |= FontFlags::FORCE_BOLD;
-    }
-    pdf.font_descriptor(descriptor_id)
-        .name(base)
-        .flags(flags)
-        .bbox(Rect::new(
-            scale(bbox.x_min),
-            scale(bbox.y_min),
-            scale(bbox.x_max),
-            scale(bbox.y_max),
-        ))
-        .italic_angle(0.0)
-        .ascent(scale(font.face.ascender()))
-        .descent(scale(font.face.descender()))
-        .cap_height(scale(
-            font.face.capital_height().unwrap_or(font.face.ascender()),
-        ))
-        .stem_v(if bold { 140.0 } else { 80.0 })
-        .font_file2(file_id);
-    let compressed_font = deflate(&subset);
-    pdf.stream(file_id, &compressed_font)
-        .filter(Filter::FlateDecode)
-        .pair(
-            Name(b"Length1"),
-            i32::try_from(subset.len()).unwrap_or(i32::MAX),
-        );
-    let compressed_map = deflate(&cid_to_gid);
-    pdf.stream(map_id, &compressed_map)
-        .filter(Filter::FlateDecode);
-    let mut cmap = UnicodeCmap::new(Name(b"Custom"), system_info);
-    for (g, c) in &font.used {
-        cmap.pair(*g, *c);
-    }
-    pdf.cmap(cmap_id, &cmap.finish());
-    Ok(())
 }
 
 #[cfg(test)]

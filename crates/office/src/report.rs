@@ -265,7 +265,6 @@ fn assemble(
     page_w: f32,
     page_h: f32,
 ) -> Result<Vec<u8>, OfficeError> {
-    let units = font.units;
     let count = contents.len();
     let mut next = 1;
     let mut alloc = || {
@@ -276,10 +275,6 @@ fn assemble(
     let catalog_id = alloc();
     let tree_id = alloc();
     let type0_id = alloc();
-    let cid_id = alloc();
-    let descriptor_id = alloc();
-    let file_id = alloc();
-    let cmap_id = alloc();
     let page_ids: Vec<(Ref, Ref)> = (0..count).map(|_| (alloc(), alloc())).collect();
 
     let mut pdf = Pdf::new();
@@ -299,13 +294,39 @@ fn assemble(
             .filter(Filter::FlateDecode);
     }
 
-    // Subset the font; the content streams use the original glyph ids as CIDs.
+    embed_font(
+        &mut pdf,
+        &mut alloc,
+        &font,
+        FONT,
+        b"KYSOAA+LiberationSerif",
+        type0_id,
+        false,
+    )?;
+    Ok(pdf.finish())
+}
+
+/// A Type0 / CIDFontType2 font with the used glyphs as a subset; CIDs are the original
+/// glyph ids (Identity-H), mapped by a CIDToGIDMap.
+pub(crate) fn embed_font(
+    pdf: &mut Pdf,
+    alloc: &mut impl FnMut() -> Ref,
+    font: &Font<'_>,
+    data: &[u8],
+    base: &[u8],
+    type0_id: Ref,
+    bold: bool,
+) -> Result<(), OfficeError> {
+    let cid_id = alloc();
+    let descriptor_id = alloc();
+    let file_id = alloc();
+    let cmap_id = alloc();
+    let map_id = alloc();
+    let units = font.units;
     let glyphs: Vec<u16> = font.used.keys().copied().collect();
     let remapper = subsetter::GlyphRemapper::new_from_glyphs_sorted(&glyphs);
-    let subset = subsetter::subset(FONT, 0, &remapper)
+    let subset = subsetter::subset(data, 0, &remapper)
         .map_err(|e| OfficeError::Invalid(format!("font subset: {e}")))?;
-    // Content streams used original glyph ids; a CIDToGIDMap stream maps them
-    // (CID = original gid → new gid).
     let max_gid = glyphs.last().copied().unwrap_or(0);
     let mut cid_to_gid = vec![0u8; (usize::from(max_gid) + 1) * 2];
     for g in &glyphs {
@@ -313,9 +334,7 @@ fn assemble(
         let i = usize::from(*g) * 2;
         cid_to_gid[i..i + 2].copy_from_slice(&new.to_be_bytes());
     }
-    let map_id = alloc();
-
-    let base = Name(b"KYSOAA+LiberationSerif");
+    let base = Name(base);
     pdf.type0_font(type0_id)
         .base_font(base)
         .encoding_predefined(Name(b"Identity-H"))
@@ -350,9 +369,13 @@ fn assemble(
     }
     let bbox = font.face.global_bounding_box();
     let scale = |v: i16| f32::from(v) / units * 1000.0;
+    let mut flags = FontFlags::SERIF | FontFlags::NON_SYMBOLIC;
+    if bold {
+        flags |= FontFlags::FORCE_BOLD;
+    }
     pdf.font_descriptor(descriptor_id)
         .name(base)
-        .flags(FontFlags::SERIF | FontFlags::NON_SYMBOLIC)
+        .flags(flags)
         .bbox(Rect::new(
             scale(bbox.x_min),
             scale(bbox.y_min),
@@ -365,7 +388,7 @@ fn assemble(
         .cap_height(scale(
             font.face.capital_height().unwrap_or(font.face.ascender()),
         ))
-        .stem_v(80.0)
+        .stem_v(if bold { 140.0 } else { 80.0 })
         .font_file2(file_id);
     let compressed_font = deflate(&subset);
     pdf.stream(file_id, &compressed_font)
@@ -382,7 +405,7 @@ fn assemble(
         cmap.pair(*g, *c);
     }
     pdf.cmap(cmap_id, &cmap.finish());
-    Ok(pdf.finish())
+    Ok(())
 }
 
 /// A plain A4 portrait page (or more) of text lines in Liberation Serif 13 pt, with

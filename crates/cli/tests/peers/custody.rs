@@ -127,6 +127,8 @@ fn office() -> (Office, String) {
             ])
             .arg(&export),
     );
+    // The office trusts the CA root: certificate logins must chain to it, unrevoked.
+    success(hsm.kyso().args(["trust", "add"]).arg(&hsm.root));
     let office = Office { hsm };
 
     let mut admin = office.as_user("admin");
@@ -518,7 +520,30 @@ fn password_and_certificate_logins_are_recorded() {
         .env_remove("KYSO_PASSWORD");
     let out = run(&mut other);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&other, &out));
+    // Once binh's certificate is revoked, it no longer logs in.
+    success(
+        office
+            .hsm
+            .kyso()
+            .args(["ca", "revoke", "--reason", "key-compromise", "--cert"])
+            .arg(office.hsm.data.join("binh.chain.pem")),
+    );
+    let mut revoked = office.as_user("binh");
+    revoked
+        .args(["user", "login", "--user", "binh", "--login-pkcs11", MODULE])
+        .args(["--login-token-serial"])
+        .arg(office.token_serial(PERSONAL))
+        .env("KYSO_LOGIN_PIN", PERSONAL_PIN)
+        .env_remove("KYSO_PASSWORD");
+    let out = run(&mut revoked);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&revoked, &out));
     let entries = office.audit_entries();
+    assert!(
+        entries.iter().any(|e| e["actor"] == "binh"
+            && e["action"] == "login"
+            && e["details"]["reason"] == "certificate_untrusted"),
+        "{entries:#?}"
+    );
     let logins: Vec<(String, String, String)> = entries
         .iter()
         .filter(|e| e["action"] == "login")
