@@ -1095,6 +1095,10 @@ fn append(data: &Path, a: &AppendArgs) -> Result<()> {
             .ok_or_else(|| anyhow!("--detail {d:?}: KEY=VALUE expected"))?;
         details.push((k.to_string(), v.to_string()));
     }
+    // A manual note is marked as such, with who typed it, so it cannot pass for an
+    // event kyso recorded itself.
+    details.push(("source".into(), "manual".into()));
+    details.push(("recorded_by".into(), crate::archive::os_actor()));
     let event = Event {
         actor: a.actor.clone(),
         action: a.action.clone(),

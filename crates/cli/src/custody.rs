@@ -14,10 +14,10 @@ use der::Encode;
 use kyso_audit::Outcome;
 use kyso_model::{AgencyId, DocumentType, Secrecy, Urgency};
 use kyso_office::{
-    Action, CertificateFacts, Device, DeviceFacts, Event as DocEvent, Handover, HandoverMinutes,
-    HandoverState, Metadata, MinutesParty, MinutesSigner, OutgoingNumber, OutgoingRequest,
-    OutgoingState, Role, Step, User, authorize, check_certificate_login, check_handover_request,
-    check_password, hash_password, login_challenge, minutes_pdf,
+    Action, CertificateFacts, Device, DeviceFacts, DocumentQuery, Event as DocEvent, Handover,
+    HandoverMinutes, HandoverState, Metadata, MinutesParty, MinutesSigner, OutgoingNumber,
+    OutgoingRequest, OutgoingState, Role, Step, Store, User, authorize, check_certificate_login,
+    check_handover_request, check_password, hash_password, login_challenge, minutes_pdf,
 };
 use kyso_pades::sign::{self as pades, PdfSignRequest, Role as PdfRole};
 use kyso_pkcs11::Pin;
@@ -575,11 +575,56 @@ fn device_dir(data: &Path, serial: &str) -> PathBuf {
     data.join("devices").join(safe)
 }
 
+/// The minutes as they stand: `handover-<id>-minutes-<n>.pdf` with `n` signatures. Each
+/// signature writes the next file first and only then records it (with its SHA-256) in
+/// the handover row, the commit point; so a crash leaves the recorded file intact.
 fn minutes_path(data: &Path, handover: &Handover) -> PathBuf {
+    device_dir(data, &handover.device).join(format!(
+        "handover-{}-minutes-{}.pdf",
+        handover.id.unwrap_or_default(),
+        handover.minutes_signatures.len()
+    ))
+}
+
+/// The sealed minutes: `handover-<id>-minutes.pdf`.
+fn final_minutes_path(data: &Path, handover: &Handover) -> PathBuf {
     device_dir(data, &handover.device).join(format!(
         "handover-{}-minutes.pdf",
         handover.id.unwrap_or_default()
     ))
+}
+
+/// Saves the next version of the minutes and records it in the handover row
+/// (compare-and-set from `accepted`), then removes the previous version.
+fn save_minutes(
+    ctx: &Ctx,
+    data: &Path,
+    h: &mut Handover,
+    signer: MinutesSigner,
+    signed: &[u8],
+    now: OffsetDateTime,
+) -> Result<PathBuf> {
+    let previous = minutes_path(data, h);
+    let mut next = h.clone();
+    next.minutes_signatures.push(signer);
+    next.minutes_sha256 = Some(sha256_hex(signed));
+    if signer == MinutesSigner::Seal {
+        next.state = HandoverState::Completed;
+        next.completed_at = Some(now);
+    }
+    let path = if signer == MinutesSigner::Seal {
+        final_minutes_path(data, &next)
+    } else {
+        minutes_path(data, &next)
+    };
+    write_atomic(&path, signed, false)?;
+    ctx.block(
+        ctx.archive()
+            .update_handover(&next, HandoverState::Accepted, now),
+    )?;
+    *h = next;
+    let _ = std::fs::remove_file(previous);
+    Ok(path)
 }
 
 fn copy_png(from: &Path, to: &Path) -> Result<()> {
@@ -1078,10 +1123,25 @@ fn party(user: &User) -> MinutesParty {
 
 fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
     let ctx = Ctx::open(data, &a.office)?;
-    let (now, today) = vietnam_now();
+    let (now, _) = vietnam_now();
     let receiver = authenticate(&ctx, &a.auth)?;
     let (mut h, device) = load_handover(&ctx, a.id)?;
+    // Custody already moved but the minutes were not drawn up (a crash in between):
+    // finish them, without touching the token again.
+    if h.state == HandoverState::Accepted
+        && h.minutes_notation.is_none()
+        && h.receiver == receiver.name
+    {
+        eprintln!(
+            "kyso: tiếp tục lập biên bản của việc bàn giao đã nhận / resuming the minutes of an accepted handover"
+        );
+        return draw_up_minutes(&ctx, data, &a, &mut h, &device, &receiver);
+    }
     allow(&ctx, &receiver, Action::AcceptHandover(&h), &h.device)?;
+    let new = new_secret("KYSO_NEW_PIN", "Mã PIN mới của thiết bị / new device PIN: ")?;
+    if new.chars().count() < 6 {
+        bail!("mã PIN mới phải có ít nhất 6 ký tự / the new PIN needs at least 6 characters");
+    }
 
     // 1. The token in hand is the registered device, and the giver's PIN opens it.
     let token = TokenArgs {
@@ -1120,10 +1180,6 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
         }
     };
     // 2. The receiver sets a new PIN: the previous holder's stops working.
-    let new = new_secret("KYSO_NEW_PIN", "Mã PIN mới của thiết bị / new device PIN: ")?;
-    if new.chars().count() < 6 {
-        bail!("mã PIN mới phải có ít nhất 6 ký tự / the new PIN needs at least 6 characters");
-    }
     let new = Pin::new(new.to_string());
     session
         .change_pin(&old, &new)
@@ -1159,6 +1215,25 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
         "true",
     ))?;
 
+    draw_up_minutes(&ctx, data, &a, &mut h, &device, &receiver)
+}
+
+/// The text that links a minutes register entry to its handover (its notes field).
+fn minutes_link(id: i64) -> String {
+    format!("kyso-handover:{id}")
+}
+
+/// Steps after custody moved: number the minutes (once, even across a crash: an entry
+/// already linked to this handover is reused) and render them.
+fn draw_up_minutes(
+    ctx: &Ctx,
+    data: &Path,
+    a: &AcceptArgs,
+    h: &mut Handover,
+    device: &Device,
+    receiver: &User,
+) -> Result<bool> {
+    let (now, today) = vietnam_now();
     // 4. The minutes take the next number of the minutes register (…/BB-<agency>).
     let giver = ctx
         .block(ctx.archive().user(&ctx.agency, &h.giver))?
@@ -1183,51 +1258,24 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
         "Biên bản bàn giao thiết bị chữ ký số {} từ {} cho {}",
         device.serial, giver.full_name, receiver.full_name
     );
-    let registered = ctx.block(ctx.office.register_outgoing(
-        OutgoingRequest {
-            agency: ctx.agency.clone(),
-            date: today,
-            document_type: DocumentType::BienBan,
-            secrecy: Secrecy::None,
-            urgency: Urgency::Thuong,
-            // Signed electronically; as internal minutes the agency's list of types
-            // issued electronically does not apply (kyso-office).
-            electronic: true,
-            number: OutgoingNumber::Minutes {
-                issuer: a.issuer.clone(),
-            },
-            state: OutgoingState::Numbered,
-            metadata: Metadata {
-                organ_name: ctx.agency_name.clone(),
-                subject: subject.clone(),
-                ..Metadata::default()
-            },
-            original: None,
-        },
-        None,
-        now,
-    ))?;
-    let record = registered.record;
+    let link = minutes_link(a.id);
+    let existing = ctx
+        .block(ctx.archive().documents(&DocumentQuery {
+            agency: Some(ctx.agency.clone()),
+            document_type: Some(DocumentType::BienBan),
+            ..DocumentQuery::default()
+        }))?
+        .into_iter()
+        .find(|d| d.metadata.description.as_deref() == Some(link.as_str()));
+    let record = match existing {
+        Some(record) => record,
+        None => number_minutes(ctx, a, &subject, &link, now, today, &receiver.name)?,
+    };
     let notation = format!(
         "{}/{}",
         record.metadata.code_number.clone().unwrap_or_default(),
         record.metadata.code_notation.clone().unwrap_or_default()
     );
-    ctx.audit(with(
-        with(
-            event(
-                &receiver.name,
-                "number",
-                &record.id.unwrap_or_default().to_string(),
-                Outcome::Succeeded,
-            ),
-            "notation",
-            notation.clone(),
-        ),
-        "register",
-        "minutes",
-    ))?;
-
     // 5. Draw up the minutes.
     let cert = device.certificate()?;
     let validity = cert.tbs_certificate().validity();
@@ -1285,6 +1333,64 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
         a.id
     );
     Ok(true)
+}
+
+/// Takes the next number of the agency's minutes register for a handover's minutes.
+#[allow(clippy::too_many_arguments, reason = "one call site, all named")]
+fn number_minutes(
+    ctx: &Ctx,
+    a: &AcceptArgs,
+    subject: &str,
+    link: &str,
+    now: OffsetDateTime,
+    today: time::Date,
+    actor: &str,
+) -> Result<kyso_office::DocumentRecord> {
+    let registered = ctx.block(ctx.office.register_outgoing(
+        OutgoingRequest {
+            agency: ctx.agency.clone(),
+            date: today,
+            document_type: DocumentType::BienBan,
+            secrecy: Secrecy::None,
+            urgency: Urgency::Thuong,
+            // Signed electronically; as internal minutes the agency's list of types
+            // issued electronically does not apply (kyso-office).
+            electronic: true,
+            number: OutgoingNumber::Minutes {
+                issuer: a.issuer.clone(),
+            },
+            state: OutgoingState::Numbered,
+            metadata: Metadata {
+                organ_name: ctx.agency_name.clone(),
+                subject: subject.to_string(),
+                description: Some(link.to_string()),
+                ..Metadata::default()
+            },
+            original: None,
+        },
+        None,
+        now,
+    ))?;
+    let record = registered.record;
+    ctx.audit(with(
+        with(
+            event(
+                actor,
+                "number",
+                &record.id.unwrap_or_default().to_string(),
+                Outcome::Succeeded,
+            ),
+            "notation",
+            format!(
+                "{}/{}",
+                record.metadata.code_number.clone().unwrap_or_default(),
+                record.metadata.code_notation.clone().unwrap_or_default()
+            ),
+        ),
+        "register",
+        "minutes",
+    ))?;
+    Ok(record)
 }
 
 /// Adds one PAdES signature to the minutes and saves them.
@@ -1389,21 +1495,25 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
         MinutesSigner::Giver => "Bên giao ký biên bản bàn giao thiết bị chữ ký số",
         _ => "Bên nhận ký biên bản bàn giao thiết bị chữ ký số",
     };
-    let signed = sign_minutes(
+    let signed = match sign_minutes(
         &pdf,
         &identity,
         role,
         image.as_deref(),
         Some(user.full_name.clone()),
         reason,
-    )?;
-    write_atomic(&minutes_path(data, &h), &signed, false)?;
-    h.minutes_signatures.push(who);
-    h.minutes_sha256 = Some(sha256_hex(&signed));
-    ctx.block(
-        ctx.archive()
-            .update_handover(&h, HandoverState::Accepted, now),
-    )?;
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.audit(with(
+                event(&user.name, "handover_sign", &h.device, Outcome::Failed),
+                "reason",
+                "signing_failed",
+            ))?;
+            return Err(e);
+        }
+    };
+    let path = save_minutes(&ctx, data, &mut h, who, &signed, now)?;
     ctx.audit(with(
         with(
             event(&user.name, "handover_sign", &h.device, Outcome::Succeeded),
@@ -1420,7 +1530,7 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
             MinutesSigner::Giver => "bên giao / giver",
             _ => "bên nhận / receiver",
         },
-        minutes_path(data, &h).display()
+        path.display()
     );
     Ok(true)
 }
@@ -1489,8 +1599,7 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
             return Err(e);
         }
     };
-    let path = minutes_path(data, &h);
-    write_atomic(&path, &signed, false)?;
+    let path = save_minutes(&ctx, data, &mut h, MinutesSigner::Seal, &signed, now)?;
     ctx.audit(with(
         with(
             event(&user.name, "sign", &device.serial, Outcome::Succeeded),
@@ -1500,14 +1609,6 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
         "sha256",
         sha256_hex(&signed),
     ))?;
-    h.minutes_signatures.push(MinutesSigner::Seal);
-    h.minutes_sha256 = Some(sha256_hex(&signed));
-    h.state = HandoverState::Completed;
-    h.completed_at = Some(now);
-    ctx.block(
-        ctx.archive()
-            .update_handover(&h, HandoverState::Accepted, now),
-    )?;
     if let Some(id) = h.minutes_document {
         for event in [DocEvent::SealSign, DocEvent::Issue] {
             ctx.block(ctx.office.advance(
