@@ -1296,7 +1296,7 @@ fn draw_up_minutes(
         permission_reference: h.permission_reference.clone(),
         approver: party(&approver),
         giver: party(&giver),
-        receiver: party(&receiver),
+        receiver: party(receiver),
         witnesses,
         device: DeviceFacts {
             label: device.label.clone(),
@@ -1315,14 +1315,14 @@ fn draw_up_minutes(
         condition: h.condition.clone(),
     };
     let pdf = minutes_pdf(&minutes)?;
-    let path = minutes_path(data, &h);
+    let path = minutes_path(data, h);
     write_atomic(&path, &pdf, false)?;
     h.minutes_notation = Some(notation.clone());
     h.minutes_document = record.id;
     h.minutes_sha256 = Some(sha256_hex(&pdf));
     ctx.block(
         ctx.archive()
-            .update_handover(&h, HandoverState::Accepted, now),
+            .update_handover(h, HandoverState::Accepted, now),
     )?;
     println!(
         "Đã nhận bàn giao / handover accepted: {} giữ thiết bị / now holds device {}; mã PIN đã đổi / PIN changed\n  biên bản / minutes: Số: {notation} → {}\n  tiếp theo / next: bên giao và bên nhận ký (kyso device handover sign {} --as giver|receiver), rồi đóng dấu (kyso device handover seal {})",
