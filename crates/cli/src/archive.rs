@@ -628,7 +628,7 @@ fn summary(d: &DocumentRecord) -> String {
 // ----------------------------------------------------------------------------------
 
 /// The verification report (JSON) and verdict key of an original.
-fn verify_original(
+pub(crate) fn verify_original(
     data: &Path,
     content: &Path,
     signature: Option<&Path>,

@@ -14,10 +14,11 @@ use der::Encode;
 use kyso_audit::Outcome;
 use kyso_model::{AgencyId, DocumentType, Secrecy, Urgency};
 use kyso_office::{
-    Action, CertificateFacts, Device, DeviceFacts, DocumentQuery, Event as DocEvent, Handover,
-    HandoverMinutes, HandoverState, Metadata, MinutesParty, MinutesSigner, OutgoingNumber,
-    OutgoingRequest, OutgoingState, Role, Step, Store, User, authorize, check_certificate_login,
-    check_handover_request, check_password, hash_password, login_challenge, minutes_pdf,
+    Action, CertificateFacts, Device, DeviceFacts, DocState, DocumentQuery, Event as DocEvent,
+    Handover, HandoverMinutes, HandoverState, Metadata, MinutesParty, MinutesSigner,
+    OutgoingNumber, OutgoingRequest, OutgoingState, Role, Step, Store, User, authorize,
+    check_certificate_login, check_handover_request, check_password, hash_password,
+    login_challenge, minutes_pdf,
 };
 use kyso_pades::sign::{self as pades, PdfSignRequest, Role as PdfRole};
 use kyso_pkcs11::Pin;
@@ -1537,9 +1538,19 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
 
 fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool> {
     let ctx = Ctx::open(data, &a.office)?;
-    let (now, today) = vietnam_now();
+    let (now, _) = vietnam_now();
     let user = authenticate(&ctx, &a.auth)?;
     let (mut h, device) = load_handover(&ctx, a.id)?;
+    if h.state == HandoverState::Completed && h.receiver == user.name {
+        // Sealed before; finish archiving if a failure interrupted it.
+        let path = archive_minutes(&ctx, data, &h)?;
+        println!(
+            "Biên bản đã đóng dấu / the minutes are sealed: Số: {} → {}",
+            h.minutes_notation.clone().unwrap_or_default(),
+            path.display()
+        );
+        return Ok(true);
+    }
     allow(
         &ctx,
         &user,
@@ -1609,21 +1620,12 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
         "sha256",
         sha256_hex(&signed),
     ))?;
-    if let Some(id) = h.minutes_document {
-        for event in [DocEvent::SealSign, DocEvent::Issue] {
-            ctx.block(ctx.office.advance(
-                id,
-                Step {
-                    event,
-                    note: format!("biên bản bàn giao {}", a.id),
-                    template: None,
-                    advisory_body: None,
-                    at: now,
-                    date: today,
-                },
-            ))?;
-        }
-    }
+    let path = archive_minutes(&ctx, data, &h).unwrap_or_else(|e| {
+        eprintln!(
+            "kyso: biên bản đã đóng dấu nhưng chưa vào kho lưu trữ; chạy lại lệnh seal / the minutes are sealed but not yet archived; run seal again: {e:#}"
+        );
+        path
+    });
     ctx.audit(with(
         event(&user.name, "handover_seal", &h.device, Outcome::Succeeded),
         "handover",
@@ -1635,6 +1637,73 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
         path.display()
     );
     Ok(true)
+}
+
+/// Files the sealed minutes in the archive as the original of their register entry
+/// (verified with the data directory's trust store, report kept beside it), moves the
+/// entry to `issued`, and returns where the original now lives. Idempotent.
+fn archive_minutes(ctx: &Ctx, data: &Path, h: &Handover) -> Result<PathBuf> {
+    let sealed = final_minutes_path(data, h);
+    let Some(id) = h.minutes_document else {
+        return Ok(sealed);
+    };
+    let (now, today) = vietnam_now();
+    let mut record = ctx
+        .block(ctx.archive().document(id))?
+        .with_context(|| format!("the minutes' register entry {id} is missing"))?;
+    let note = format!("biên bản bàn giao {}", h.id.unwrap_or_default());
+    if record.archive_dir.is_none() {
+        let (verification, verdict) = crate::archive::verify_original(data, &sealed, None, false)?;
+        let staged = ctx.block(ctx.archive().stage(&sealed, None, Some(verification)))?;
+        record = ctx.block(ctx.archive().attach_original(id, staged, &note, now))?;
+        ctx.audit(with(
+            with(
+                event(
+                    &h.receiver,
+                    "archive",
+                    &format!("document:{id}"),
+                    Outcome::Succeeded,
+                ),
+                "verdict",
+                verdict,
+            ),
+            "notation",
+            h.minutes_notation.clone().unwrap_or_default(),
+        ))?;
+    }
+    for event in [DocEvent::SealSign, DocEvent::Issue] {
+        let due = matches!(
+            (event, record.state),
+            (
+                DocEvent::SealSign,
+                DocState::Outgoing(OutgoingState::Numbered)
+            ) | (
+                DocEvent::Issue,
+                DocState::Outgoing(OutgoingState::SealSigned)
+            )
+        );
+        if due {
+            record = ctx.block(ctx.office.advance(
+                id,
+                Step {
+                    event,
+                    note: note.clone(),
+                    template: None,
+                    advisory_body: None,
+                    at: now,
+                    date: today,
+                },
+            ))?;
+        }
+    }
+    let archived = ctx
+        .archive()
+        .original_path(&record)
+        .context("the archived minutes have no path")?;
+    if archived.is_file() {
+        let _ = std::fs::remove_file(&sealed);
+    }
+    Ok(archived)
 }
 
 // ----------------------------------------------------------------------------------

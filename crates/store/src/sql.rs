@@ -226,6 +226,77 @@ impl Archive {
         Ok(record)
     }
 
+    /// Gives a document registered without an original (numbered first, signed later —
+    /// e.g. handover minutes, whose number is printed in them) its original, through
+    /// the same protocol as [`Store::insert`]: in one transaction the row becomes
+    /// `pending` with the staged file names and a free folder, then the files are
+    /// placed (recovery completes them after a crash). `Conflict` if the document has
+    /// an original already.
+    pub async fn attach_original(
+        &self,
+        id: i64,
+        mut staged: Staged,
+        note: &str,
+        at: OffsetDateTime,
+    ) -> Result<DocumentRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT id, record_json, archive_dir, sync_state FROM document WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+        let archive_dir: Option<String> = row.try_get("archive_dir").map_err(backend_error)?;
+        let sync_state: String = row.try_get("sync_state").map_err(backend_error)?;
+        if archive_dir.is_some() || sync_state != "none" {
+            return Err(StoreError::Conflict(format!(
+                "document {id} has an original already"
+            )));
+        }
+        let mut record = record_from(&row)?;
+        record.original = Some(staged.original());
+        let base = document_dir(&record, Some(staged.sha256()));
+        let dir = self.free_dir(&mut tx, &base).await?;
+        record.archive_dir = Some(dir.clone());
+        let mut stored = record.clone();
+        stored.id = None;
+        let done = sqlx::query(
+            "UPDATE document SET sha256 = $1, archive_dir = $2, sync_state = 'pending',              staging_document = $3, staging_signature = $4, record_json = $5,              verification_json = $6, updated_at = $7              WHERE id = $8 AND archive_dir IS NULL AND sync_state = 'none'",
+        )
+        .bind(staged.sha256().to_string())
+        .bind(dir)
+        .bind(staged.document.staging_name.clone())
+        .bind(staged.signature.as_ref().map(|x| x.staging_name.clone()))
+        .bind(to_json(&stored)?)
+        .bind(staged.verification_json())
+        .bind(rfc3339(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "document {id} has an original already"
+            )));
+        }
+        Self::insert_event(
+            &mut tx,
+            id,
+            at,
+            "attach_original",
+            &record.state.key(),
+            note,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_error)?;
+        // The row owns the staged files now; recovery finishes them after a crash.
+        staged.consumed = true;
+        self.finalize(id).await?;
+        Ok(record)
+    }
+
     async fn apply_transition(&self, t: Transition) -> Result<DocumentRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         let row =

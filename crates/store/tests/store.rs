@@ -564,3 +564,64 @@ async fn recovery_completes_pending_documents() {
     );
     reopened.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_original_can_follow_its_number() {
+    for env in environments().await {
+        let office = Office::new(env.archive.clone());
+        let tmp = env._dir.path();
+        // Numbered first (its number is printed in it), signed and filed afterwards.
+        let record = office
+            .register_outgoing(
+                request(DocumentType::CongVan, date!(2025 - 03 - 04), Secrecy::None),
+                None,
+                AT,
+            )
+            .await
+            .unwrap()
+            .record;
+        let id = record.id.unwrap();
+        assert!(record.archive_dir.is_none());
+        let pdf = b"%PDF-1.7\n% signed later\n%%EOF\n".to_vec();
+        let source = write(tmp, "bien-ban.pdf", &pdf);
+        let staged = env
+            .archive
+            .stage(&source, None, Some(serde_json::json!({"verdict": "valid"})))
+            .await
+            .unwrap();
+        let filed = env
+            .archive
+            .attach_original(id, staged, "ký xong", AT)
+            .await
+            .unwrap();
+        let path = env.archive.original_path(&filed).unwrap();
+        assert!(
+            path.ends_with("000.00.00.H13/2025/CV/01-UBND-VP/document.pdf"),
+            "{}: {}",
+            env.name,
+            path.display()
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), pdf);
+        let stored = env.archive.document(id).await.unwrap().unwrap();
+        assert_eq!(stored.archive_dir, filed.archive_dir);
+        assert_eq!(
+            env.archive.verification(id).await.unwrap().unwrap()["verdict"],
+            "valid"
+        );
+        assert!(
+            env.archive
+                .history(id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|h| h.event == "attach_original")
+        );
+        // Only once.
+        let again = env.archive.stage(&source, None, None).await.unwrap();
+        assert!(matches!(
+            env.archive.attach_original(id, again, "", AT).await,
+            Err(kyso_office::StoreError::Conflict(_))
+        ));
+        assert_eq!(env.archive.check().await.unwrap(), Vec::<String>::new());
+    }
+}

@@ -74,6 +74,19 @@ impl Office {
     }
 }
 
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn refused(cmd: &mut Command, code: &str) -> String {
     let out = run(cmd);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -342,16 +355,36 @@ fn device_handover_end_to_end() {
     seal.args(["--pkcs11", MODULE]).env("KYSO_PIN", NEW_PIN);
     success(&mut seal);
 
-    let pdfs: Vec<PathBuf> = std::fs::read_dir(data.join("devices"))
+    // The sealed minutes are filed in the archive as the original of their register
+    // entry (…/<year>/BB/01-BB-STTTT/), nothing is left in the device folder.
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(data.join("devices"))
         .unwrap()
         .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
         .collect();
-    // Only the sealed minutes remain; the intermediate versions are gone.
-    assert_eq!(pdfs.len(), 1, "{pdfs:?}");
-    let minutes = pdfs[0].clone();
-    assert!(minutes.ends_with("handover-1-minutes.pdf"), "{minutes:?}");
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let archived: Vec<PathBuf> = walk(&data.join("archive").join(AGENCY))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .collect();
+    assert_eq!(archived.len(), 1, "{archived:?}");
+    let minutes = archived[0].clone();
+    let folder = minutes.parent().unwrap();
+    assert!(
+        folder.to_string_lossy().contains("BB"),
+        "{}",
+        folder.display()
+    );
+    let verification: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("verification.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        verification["signatures"].as_array().map(Vec::len),
+        Some(3),
+        "{verification:#}"
+    );
+    success(office.as_user("an").args(["archive", "check"]));
     if let Some(keep) = std::env::var_os("KYSO_TEST_KEEP_MINUTES") {
         std::fs::copy(&minutes, keep).unwrap();
     }
