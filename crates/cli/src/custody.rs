@@ -1192,6 +1192,20 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
     h.accepted_at = Some(now);
     let accepted = ctx.block(ctx.archive().accept_handover(&h, now));
     if let Err(e) = accepted {
+        ctx.audit(with(
+            with(
+                event(
+                    &receiver.name,
+                    "handover_accept",
+                    &h.device,
+                    Outcome::Failed,
+                ),
+                "reason",
+                format!("pin_changed_but_not_recorded: {e}"),
+            ),
+            "handover",
+            a.id.to_string(),
+        ))?;
         eprintln!(
             "kyso: MÃ PIN ĐÃ ĐỔI nhưng chưa ghi nhận được việc nhận bàn giao; chạy lại lệnh với KYSO_PIN là mã PIN mới / the PIN WAS CHANGED but the acceptance could not be recorded; run the command again with KYSO_PIN set to the new PIN"
         );
