@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{describe, pyhanko, run, success};
+use crate::support::{describe, run, success};
 use crate::token::{MODULE, PIN, SoftHsm};
 
 const AGENCY: &str = "000.00.12.H13";
@@ -430,23 +430,7 @@ fn device_handover_end_to_end() {
         ],
         "{report:#}"
     );
-    let mut check = pyhanko();
-    check
-        .args(["sign", "validate", "--pretty-print", "--trust"])
-        .arg(&office.hsm.root)
-        .args(["--trust-replace", "--no-revocation-check"])
-        .arg(&minutes);
-    let out = run(&mut check);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let valid = text
-        .lines()
-        .filter(|l| l.trim() == "The signature is judged VALID.")
-        .count();
-    assert!(
-        out.status.success() && valid == 3,
-        "pyHanko did not validate the three signatures of the minutes: {}",
-        describe(&check, &out)
-    );
+    crate::token::assert_pyhanko_valid(&minutes, &office.hsm.root, 3);
     // The minutes say what they are.
     let mut text = Command::new("pdftotext");
     text.arg(&minutes).arg("-");
