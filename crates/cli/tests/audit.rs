@@ -379,8 +379,8 @@ fn truncation_of_entries_and_heads_needs_a_witness() {
     );
     assert!(!out.contains("head-4.json"), "{out}");
 
-    // Someone with the key rewrites entry 1 (text and stored leaf hash), drops every
-    // head and lets kyso sign a fresh one: only the witness shows it.
+    // Someone with root rewrites entry 1 (text and stored leaf hash) and drops every
+    // head. kyso refuses to sign over that (fail closed)…
     let changed = entry_json(&data, 1).replace("\"actor\":\"clerk 1\"", "\"actor\":\"mallory\"");
     let leaf = hex::encode(leaf_hash(changed.as_bytes()));
     tamper(
@@ -392,6 +392,57 @@ fn truncation_of_entries_and_heads_needs_a_witness() {
             ),
             "DELETE FROM audit_head".into(),
         ],
+    );
+    let refused = run(
+        &data,
+        &[
+            "audit",
+            "append",
+            "--actor",
+            "x",
+            "--action",
+            "y",
+            "--object",
+            "z",
+            "--outcome",
+            "succeeded",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("does not match its latest signed head"),
+        "{}",
+        text(&refused)
+    );
+    // …so they sign a fresh head themselves with the log key they can read: the log is
+    // self-consistent again, and only the witness shows the rewrite.
+    let key = {
+        let pem = std::fs::read(data.join("audit/log-key.pem")).unwrap();
+        let (_, der) = der::pem::decode_vec(&pem).unwrap();
+        kyso_signer::SoftKey::from_pkcs8_der(&der, None).unwrap()
+    };
+    let leaves: Vec<kyso_audit::Hash> = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let archive = Archive::open_data_dir(&data, None).await.unwrap();
+            let rows = archive.audit_rows(0, None).await.unwrap();
+            archive.close().await;
+            rows.iter()
+                .map(|r| hex::decode(&r.leaf_hash).unwrap().try_into().unwrap())
+                .collect()
+        })
+    };
+    let time = heads.last().unwrap().time.clone();
+    let forged_head =
+        kyso_audit::sign_tree_head(&key, leaves.len() as u64, &kyso_audit::root(&leaves), &time)
+            .unwrap();
+    tamper(
+        &data,
+        &[format!(
+            "INSERT INTO audit_head (size, head_json) VALUES ({}, {})",
+            leaves.len(),
+            sql_text(&serde_json::to_string(&forged_head).unwrap())
+        )],
     );
     append(&data, 6);
     let (code, out) = verify(&data, &[]);

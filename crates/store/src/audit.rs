@@ -15,7 +15,9 @@
 
 use std::collections::BTreeMap;
 
-use kyso_audit::{Entry, Hash, Outcome, TreeHead, leaf_hash, root, sign_tree_head};
+use kyso_audit::{
+    Entry, Hash, Outcome, TreeHead, leaf_hash, root, sign_tree_head, verify_tree_head,
+};
 use kyso_signer::Signer;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -154,14 +156,43 @@ impl Archive {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(backend_error)?;
-        let mut time = audit_time(at);
-        if let Some(row) = latest {
-            let json: String = row.try_get(0).map_err(backend_error)?;
-            if let Ok(head) = serde_json::from_str::<TreeHead>(&json)
-                && head.time > time
-            {
-                time = head.time;
+        // Never sign over a log that no longer matches its latest signed head: the
+        // stored leaves must be exactly the ones that head covers (no row added,
+        // removed or re-hashed since, no head removed), under the same key. Refusing
+        // (fail closed) leaves the evidence for `kyso audit verify`.
+        let tampered = |why: String| {
+            StoreError::Corrupt(format!(
+                "the audit log does not match its latest signed head ({why}); nothing more is \
+                 recorded until it is examined with `kyso audit verify`"
+            ))
+        };
+        let latest = match latest {
+            None if leaves.is_empty() => None,
+            None => return Err(tampered(format!("{} entries, no head", leaves.len()))),
+            Some(row) => {
+                let json: String = row.try_get(0).map_err(backend_error)?;
+                let head: TreeHead = serde_json::from_str(&json)
+                    .map_err(|e| tampered(format!("unreadable head: {e}")))?;
+                verify_tree_head(&head, signer.public_key())
+                    .map_err(|e| tampered(format!("head of size {}: {e}", head.size)))?;
+                if head.size != leaves.len() as u64 || next != head.size {
+                    return Err(tampered(format!(
+                        "the head covers {} entries, {} are stored",
+                        head.size,
+                        leaves.len()
+                    )));
+                }
+                if head.root != hex::encode(root(&leaves)) {
+                    return Err(tampered("the entries no longer hash to its root".into()));
+                }
+                Some(head)
             }
+        };
+        let mut time = audit_time(at);
+        if let Some(head) = latest
+            && head.time > time
+        {
+            time = head.time;
         }
         let entry = Entry {
             seq: next,

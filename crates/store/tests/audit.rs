@@ -165,6 +165,48 @@ async fn head_times_never_go_back_and_tampering_shows() {
             .unwrap();
         let (e, h) = a.audit_append(draft("d", 3), &key).await.unwrap();
         assert_eq!((e.seq, h.size), (2, 3), "{}", env.name);
+        // kyso never signs a head over tampered leaves: a re-hashed row, a removed
+        // head or another key stops the log (fail closed) until it is examined.
+        let other = SoftKey::generate(KeyKind::P256).unwrap();
+        assert!(
+            matches!(
+                a.audit_append(draft("e", 4), &other).await,
+                Err(kyso_store::StoreError::Corrupt(_))
+            ),
+            "{}: another key",
+            env.name
+        );
+        a.pool()
+            .execute("DELETE FROM audit_head WHERE size = 3")
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                a.audit_append(draft("e", 4), &key).await,
+                Err(kyso_store::StoreError::Corrupt(_))
+            ),
+            "{}: a removed head",
+            env.name
+        );
+        a.pool()
+            .execute(sqlx::AssertSqlSafe(format!(
+                "UPDATE audit_entry SET leaf_hash = '{}' WHERE position = 0",
+                "0".repeat(64)
+            )))
+            .await
+            .unwrap();
+        let refused = a.audit_append(draft("e", 4), &key).await;
+        assert!(
+            matches!(refused, Err(kyso_store::StoreError::Corrupt(_))),
+            "{}: {refused:?}",
+            env.name
+        );
+        assert_eq!(
+            a.audit_rows(0, None).await.unwrap().len(),
+            3,
+            "{}",
+            env.name
+        );
         env.archive.close().await;
     }
 }
