@@ -433,24 +433,45 @@ impl Ctx {
     pub(crate) fn open(data: &Path, args: &OfficeArgs) -> Result<Self> {
         let agency = AgencyId::parse_with(&args.agency_id, kyso_model::AgencyIdFormat::Lenient)
             .with_context(|| format!("invalid agency id {:?}", args.agency_id))?;
+        let (rt, archive) = Self::open_archive(data, args.database_url.as_deref())?;
+        let agency_name = args
+            .agency_name
+            .clone()
+            .unwrap_or_else(|| agency.to_string());
+        Ok(Self::from_parts(rt, archive, agency, agency_name, data))
+    }
+
+    /// The runtime and the store of a data directory, before the agency is known.
+    pub(crate) fn open_archive(
+        data: &Path,
+        database_url: Option<&str>,
+    ) -> Result<(tokio::runtime::Runtime, Archive)> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
         let archive = rt
-            .block_on(Archive::open_data_dir(data, args.database_url.as_deref()))
+            .block_on(Archive::open_data_dir(data, database_url))
             .with_context(|| format!("cannot open the archive in {}", data.display()))?;
-        Ok(Self {
+        Ok((rt, archive))
+    }
+
+    /// A context over an opened store.
+    pub(crate) fn from_parts(
+        rt: tokio::runtime::Runtime,
+        archive: Archive,
+        agency: AgencyId,
+        agency_name: String,
+        data: &Path,
+    ) -> Self {
+        Self {
             rt,
             office: Office::new(archive),
-            agency_name: args
-                .agency_name
-                .clone()
-                .unwrap_or_else(|| agency.to_string()),
             agency,
+            agency_name,
             data: data.to_path_buf(),
-        })
+        }
     }
 
     pub(crate) fn archive(&self) -> &Archive {

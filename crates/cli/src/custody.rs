@@ -502,15 +502,8 @@ fn certificate_trusted(data: &Path, cert: &Certificate, now: OffsetDateTime) -> 
     let net = kyso_net::Client::default();
     let mut chain = vec![cert.clone()];
     let _ = crate::signing::complete_chain(&mut chain, &net);
-    let mut crls = Vec::new();
-    for c in &chain {
-        for url in kyso_pki::locations::crl_urls(c) {
-            if let Ok(crl) = net.get(&url) {
-                crls.push(crl);
-                break;
-            }
-        }
-    }
+    // Unreachable CRLs show as an indeterminate path below.
+    let crls = crate::signing::fetch_crls(&chain, &net, &mut Vec::new());
     let intermediates = chain[1..]
         .iter()
         .map(|c| c.to_der())
@@ -1294,12 +1287,6 @@ fn draw_up_minutes(
     // 5. Draw up the minutes.
     let cert = device.certificate()?;
     let validity = cert.tbs_certificate().validity();
-    let to_time = |t: &x509_cert::time::Time| {
-        OffsetDateTime::from_unix_timestamp(
-            i64::try_from(t.to_unix_duration().as_secs()).unwrap_or_default(),
-        )
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    };
     let minutes = HandoverMinutes {
         parent_agency: a.parent_agency.clone(),
         agency_name: ctx.agency_name.to_uppercase(),
@@ -1324,8 +1311,8 @@ fn draw_up_minutes(
             serial: cert_serial(&cert),
             subject: cert.tbs_certificate().subject().to_string(),
             issuer: cert.tbs_certificate().issuer().to_string(),
-            not_before: to_time(&validity.not_before),
-            not_after: to_time(&validity.not_after),
+            not_before: crate::ca::time_of(&validity.not_before),
+            not_after: crate::ca::time_of(&validity.not_after),
         },
         condition: h.condition.clone(),
     };
@@ -1775,27 +1762,13 @@ impl DeviceGuard {
         let module = crate::token::module(token)?;
         let info =
             module.find_token(token.token_serial.as_deref(), token.token_label.as_deref())?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let device = rt.block_on(async {
-            let archive = Archive::open_data_dir(data, database_url.as_deref()).await?;
-            let device = archive.device(&info.serial).await;
-            archive.close().await;
-            device
-        })?;
-        drop(rt);
-        let Some(device) = device else {
+        let (rt, archive) = Ctx::open_archive(data, database_url.as_deref())?;
+        let Some(device) = rt.block_on(archive.device(&info.serial))? else {
+            rt.block_on(archive.close());
             return Ok(Self(personal));
         };
-        let ctx = Ctx::open(
-            data,
-            &OfficeArgs {
-                agency_id: device.agency.to_string(),
-                agency_name: None,
-                database_url,
-            },
-        )?;
+        let agency = device.agency.clone();
+        let ctx = Ctx::from_parts(rt, archive, agency.clone(), agency.to_string(), data);
         if auth.user.is_none() {
             ctx.audit(with(
                 event("(unknown)", "sign", &device.serial, Outcome::Refused),

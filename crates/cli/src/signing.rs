@@ -117,6 +117,26 @@ pub(crate) fn complete_chain(chain: &mut Vec<Certificate>, net: &kyso_net::Clien
     warnings
 }
 
+/// The CRLs named by the distribution points of `chain`, fetched (each once);
+/// unreachable ones become warnings.
+pub(crate) fn fetch_crls(
+    chain: &[Certificate],
+    net: &kyso_net::Client,
+    warnings: &mut Vec<String>,
+) -> Vec<Vec<u8>> {
+    let mut crls = Vec::new();
+    for cert in chain {
+        for url in kyso_cades::verify::crl_urls(cert) {
+            match net.get(&url) {
+                Ok(c) if !crls.contains(&c) => crls.push(c),
+                Ok(_) => {}
+                Err(e) => warnings.push(format!("could not fetch CRL {url}: {e}")),
+            }
+        }
+    }
+    crls
+}
+
 /// Options of one signing.
 pub(crate) struct SignJob<'a> {
     pub(crate) file: &'a Path,
@@ -174,18 +194,11 @@ pub(crate) fn sign_file(
     let digest = identity.key.algorithm().digest();
     let message_digest = digest_file(job.file, digest)?;
 
-    let mut crls = Vec::new();
-    if job.embed_revocation {
-        for cert in chain {
-            for url in kyso_cades::verify::crl_urls(cert) {
-                match net.get(&url) {
-                    Ok(c) if !crls.contains(&c) => crls.push(c),
-                    Ok(_) => {}
-                    Err(e) => warnings.push(format!("could not fetch CRL {url}: {e}")),
-                }
-            }
-        }
-    }
+    let crls = if job.embed_revocation {
+        fetch_crls(chain, net, &mut warnings)
+    } else {
+        Vec::new()
+    };
     let signing_time = OffsetDateTime::now_utc().replace_nanosecond(0)?;
     let validity = identity.certificate().tbs_certificate().validity();
     let (from, to) = (
