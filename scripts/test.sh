@@ -2,9 +2,25 @@
 # Run every kyso test on a fresh Debian machine (as root): installs the peers the tests
 # check kyso against (OpenSSL, pyHanko in a venv), then formatting, lints and tests.
 # Re-running is cheap: installed pieces are kept.
+#
+#   bash scripts/test.sh                          everything, as CI runs it
+#   bash scripts/test.sh --repeat 20 [ARGS…]      build once, then run `cargo test ARGS` 20
+#                                                 times, stopping at the first failure (to
+#                                                 catch flaky tests before they land; ARGS
+#                                                 default to the signing and verification
+#                                                 crates: -p kyso-pades -p kyso-cades -p kyso-cli)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+
+repeat=""
+if [ "${1:-}" = --repeat ]; then
+  repeat=${2:?"--repeat needs a count"}
+  case $repeat in (*[!0-9]*|'') echo "scripts/test.sh: --repeat takes a number, not '$repeat'" >&2; exit 2;; esac
+  shift 2
+  repeat_args=("$@")
+  [ ${#repeat_args[@]} -gt 0 ] || repeat_args=(-p kyso-pades -p kyso-cades -p kyso-cli)
+fi
 
 # --- system packages --------------------------------------------------------------
 apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15 softhsm2 opensc)
@@ -50,9 +66,43 @@ else
 fi
 export KYSO_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 
+# --- repeat mode --------------------------------------------------------------------
+# The test executables of one build, each run N times from its package's directory (as
+# cargo runs them), so sources edited meanwhile change nothing.
+if [ -n "$repeat" ]; then
+  list=$(mktemp)
+  cargo test --locked --no-run --message-format=json "${repeat_args[@]}" |
+    python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(os.path.dirname(m["manifest_path"]) + "\t" + m["executable"])
+' >"$list"
+  echo "scripts/test.sh: $(wc -l <"$list") test executables, $repeat runs each"
+  started=$(date +%s)
+  for i in $(seq 1 "$repeat"); do
+    t0=$(date +%s)
+    while IFS=$'\t' read -r dir exe; do
+      log="$root/target/repeat.log"
+      if ! (cd "$dir" && "$exe" -q >"$log" 2>&1); then
+        grep -E '^(test .* FAILED|---- |thread .* panicked)' "$log" | head -20 >&2 || true
+        echo "scripts/test.sh: run $i of $repeat FAILED: $exe (log: target/repeat.log)" >&2
+        exit 1
+      fi
+    done <"$list"
+    echo "run $i of $repeat: ok ($(( $(date +%s) - t0 )) s)"
+  done
+  echo "scripts/test.sh: $repeat runs of $(wc -l <"$list") test executables (${repeat_args[*]}): all green in $(( $(date +%s) - started )) s"
+  rm -f "$list"
+  exit 0
+fi
+
 # --- checks ---------------------------------------------------------------------
 cargo fmt --all -- --check
 python3 scripts/check-licences.py
+# A fresh clone is complete: no tracked file refers to a path outside the repository.
+python3 scripts/check-self-contained.py
 # Layers L0-L2 do no I/O: no async runtime, HTTP client or database below the adapters.
 for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades kyso-office; do
   if cargo tree -p "$crate" -e normal --prefix none --locked | grep -E '^(tokio|ureq|reqwest|hyper|sqlx|rusqlite|tiny_http) '; then
@@ -62,3 +112,11 @@ for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades kyso-office; 
 done
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# --- the tests that read testdata/, again in a copy of the repository ---------------------
+# In a temporary directory with nothing beside it, so a test that still reads data from
+# outside the repository fails even on a machine where that data exists. Under CI, or
+# with KYSO_SELF_CONTAINED=1.
+if [ "${CI:-}" = true ] || [ "${KYSO_SELF_CONTAINED:-}" = 1 ]; then
+  bash scripts/test-in-copy.sh
+fi

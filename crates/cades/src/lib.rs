@@ -9,11 +9,13 @@
 //! (`kyso-net`); [`verify::needs`] says what to fetch.
 
 mod asn1;
+pub mod ber;
 pub mod report;
 pub mod sign;
 pub mod tsp;
 pub mod verify;
 
+pub use kyso_pki::AlgorithmPolicy;
 pub use report::{Report, SignatureReport, Verdict};
 pub use sign::{SignRequest, sign};
 pub use verify::{

@@ -88,6 +88,9 @@ pub enum SubIndication {
     ChainConstraintsFailure,
     /// An algorithm is unsupported or too weak.
     CryptoConstraintsFailure,
+    /// An algorithm is no longer acceptable by the algorithm policy and nothing proves
+    /// the signature existed before its cut-off date.
+    CryptoConstraintsFailureNoPoe,
     /// The signer certificate is not in the signature nor provided.
     NoSigningCertificateFound,
     /// Other chain failure.
@@ -227,6 +230,10 @@ pub struct SignatureReport {
     pub reasons: Vec<Reason>,
     /// Things worth knowing that do not change the indication.
     pub warnings: Vec<Reason>,
+    /// The trust list the path's anchor came from ("vn" for the built-in Vietnamese
+    /// list, else the file or store it was loaded from), when a path was built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_anchor_source: Option<String>,
 }
 
 /// The report for a file.
@@ -245,7 +252,8 @@ pub struct Report {
 /// Format a time as RFC 3339 in Vietnam time (+07:00), as Decree 30 displays it.
 pub fn vietnam_time(at: time::OffsetDateTime) -> String {
     let offset = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let local = at.to_offset(offset);
+    // 9999-12-31T23:59:59Z is year 10000 in Vietnam: keep UTC then.
+    let local = at.checked_to_offset(offset).unwrap_or(at);
     local
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| local.to_string())

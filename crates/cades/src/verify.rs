@@ -8,6 +8,14 @@
 //! the signing time**. The signing time is the time-stamp's when one verifies, else the
 //! claimed `signingTime` (then the certificate must also still be valid now and not
 //! revoked since, as nothing proves when the signature existed).
+//!
+//! Real-world input is accepted as CMS allows it: BER is normalised first
+//! ([`crate::ber`]); a `SignerInfo` without signed attributes is verified over the
+//! content digest (RFC 5652 §5.4) and reported as not baseline; every certificate the
+//! signer identifier matches is tried (key rollover: same issuer name and serial). Weak
+//! algorithms (SHA-1, RSA below 2048 bits) are verified and judged by the dated
+//! [`AlgorithmPolicy`] at the proof-of-existence time (time-stamp, else validation
+//! time).
 
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
@@ -16,6 +24,7 @@ use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
 use der::{Decode, Encode, Tagged};
+use kyso_pki::AlgorithmPolicy;
 use kyso_pki::path::{
     PathFailure, PathInput, PathPolicy, PathStatus, RevocationInfo, RevocationMode, TrustAnchors,
     validate_path,
@@ -36,7 +45,7 @@ use crate::report::{
     SubIndication, TimeSource, TimestampReport, Verdict, vietnam_time,
 };
 
-/// Limits on untrusted CMS input.
+/// Limits on untrusted CMS input, and the algorithm policy applied to it.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest CMS structure accepted, in bytes.
@@ -45,6 +54,9 @@ pub struct Limits {
     pub max_signers: usize,
     /// Most certificates considered.
     pub max_certificates: usize,
+    /// The dated algorithm policy (cryptographic constraints): until when SHA-1 is
+    /// acceptable. Weak algorithms are verified and reported, never "unsupported".
+    pub algorithms: AlgorithmPolicy,
 }
 
 impl Default for Limits {
@@ -53,6 +65,7 @@ impl Default for Limits {
             max_size: 16 << 20,
             max_signers: 16,
             max_certificates: 256,
+            algorithms: AlgorithmPolicy::default(),
         }
     }
 }
@@ -76,8 +89,31 @@ pub struct VerifyOptions<'a> {
     pub limits: Limits,
 }
 
-/// Decode a DER `ContentInfo` holding `SignedData`.
+/// Decode a BER or DER `ContentInfo` holding `SignedData`.
 pub(crate) fn decode_signed_data(der: &[u8]) -> Result<SignedData, CadesError> {
+    decode_signed_data_raw(der).map(|(sd, _)| sd)
+}
+
+/// Each signer's signed attributes exactly as encoded (`None` without any).
+type RawAttributes = Vec<Option<Vec<u8>>>;
+
+/// [`decode_signed_data`], also returning each signer's signed attributes exactly as
+/// encoded (after BER → DER normalisation of lengths and strings, order kept).
+pub(crate) fn decode_signed_data_raw(
+    input: &[u8],
+) -> Result<(SignedData, RawAttributes), CadesError> {
+    // CMS is BER (RFC 5652 §1): normalise before the DER-only decoder.
+    let der = crate::ber::to_der(input)
+        .map_err(|e| CadesError::Malformed(format!("not a BER/DER CMS ContentInfo: {e}")))?;
+    let raw = crate::ber::signed_attrs_raw(&der)
+        .into_iter()
+        .map(|a| a.map(<[u8]>::to_vec))
+        .collect();
+    let sd = decode_normalised(&der)?;
+    Ok((sd, raw))
+}
+
+fn decode_normalised(der: &[u8]) -> Result<SignedData, CadesError> {
     let info = ContentInfo::from_der(der)
         .map_err(|e| CadesError::Malformed(format!("not a DER CMS ContentInfo: {e}")))?;
     if info.content_type != ID_SIGNED_DATA {
@@ -123,7 +159,7 @@ pub fn verify_detached_with_hints(
             options.limits.max_size
         )));
     }
-    let signed_data = decode_signed_data(cms_der)?;
+    let (signed_data, raw_attrs) = decode_signed_data_raw(cms_der)?;
     let encapsulated = match &signed_data.encap_content_info.econtent {
         Some(any) => Some(
             any.decode_as::<OctetString>()
@@ -134,10 +170,14 @@ pub fn verify_detached_with_hints(
         None => None,
     };
     let segments: Vec<&[u8]> = match (content, &encapsulated) {
-        (Some(_), Some(_)) => {
-            return Err(CadesError::Malformed(
-                "the signature encapsulates its content but a detached file was also given".into(),
-            ));
+        (Some(c), Some(e)) => {
+            // Accepted when the given content is exactly the encapsulated one.
+            if c.concat() != *e {
+                return Err(CadesError::Malformed(
+                    "the signature encapsulates a content that differs from the given file".into(),
+                ));
+            }
+            vec![e.as_slice()]
         }
         (Some(c), None) => c.to_vec(),
         (None, Some(e)) => vec![e.as_slice()],
@@ -154,7 +194,7 @@ pub fn verify_detached_with_hints(
         }
         Some(h.finish())
     };
-    verify_signers(&signed_data, options, hints, &digest_of)
+    verify_signers(&signed_data, &raw_attrs, options, hints, &digest_of)
 }
 
 /// Verify a detached signature given the content's digests instead of the content,
@@ -183,11 +223,22 @@ pub fn verify_detached_digests_with_hints(
             options.limits.max_size
         )));
     }
-    let signed_data = decode_signed_data(cms_der)?;
-    if signed_data.encap_content_info.econtent.is_some() {
-        return Err(CadesError::Malformed(
-            "the signature encapsulates its content but a detached file was also given".into(),
-        ));
+    let (signed_data, raw_attrs) = decode_signed_data_raw(cms_der)?;
+    if let Some(econtent) = &signed_data.encap_content_info.econtent {
+        // `openssl cms -sign -stream` encapsulates by default: accept the given file
+        // when it is exactly the encapsulated content.
+        let inner = econtent
+            .decode_as::<OctetString>()
+            .map_err(|e| CadesError::Malformed(format!("encapsulated content: {e}")))?;
+        let same = !digests.is_empty()
+            && digests
+                .iter()
+                .all(|(alg, value)| alg.digest(inner.as_bytes()) == *value);
+        if !same {
+            return Err(CadesError::Malformed(
+                "the signature encapsulates a content that differs from the given file".into(),
+            ));
+        }
     }
     let digest_of = |d: DigestAlgorithm| {
         digests
@@ -195,7 +246,7 @@ pub fn verify_detached_digests_with_hints(
             .find(|(alg, _)| *alg == d)
             .map(|(_, value)| value.clone())
     };
-    verify_signers(&signed_data, options, hints, &digest_of)
+    verify_signers(&signed_data, &raw_attrs, options, hints, &digest_of)
 }
 
 /// The digest algorithms the signers of a CMS `SignedData` use over the content.
@@ -214,6 +265,7 @@ pub fn digest_algorithms(cms_der: &[u8]) -> Result<Vec<DigestAlgorithm>, CadesEr
 
 fn verify_signers(
     signed_data: &SignedData,
+    raw_attrs: &[Option<Vec<u8>>],
     options: &VerifyOptions<'_>,
     hints: &ContainerHints,
     digest_of: &dyn Fn(DigestAlgorithm) -> Option<Vec<u8>>,
@@ -232,6 +284,7 @@ fn verify_signers(
         signatures.push(ctx.verify_signer(
             index,
             si,
+            raw_attrs.get(index).and_then(Option::as_deref),
             &signed_data.encap_content_info.econtent_type,
             content_digest.as_deref(),
         ));
@@ -310,7 +363,7 @@ fn verify_token(
             options.limits.max_size
         )));
     }
-    let signed_data = decode_signed_data(token_der)?;
+    let (signed_data, raw_attrs) = decode_signed_data_raw(token_der)?;
     if signed_data.encap_content_info.econtent_type != ID_CT_TST_INFO {
         return Err(CadesError::Malformed(
             "not a time-stamp token (content is not id-ct-TSTInfo)".into(),
@@ -345,7 +398,10 @@ fn verify_token(
     } else {
         let digest =
             DigestAlgorithm::from_oid(&si.digest_alg.oid).map(|d| d.digest(&info.tst_info_der));
-        if let Some(cert) = ctx.check_integrity(si, &ID_CT_TST_INFO, digest.as_deref(), &mut out) {
+        let raw = raw_attrs.first().and_then(Option::as_deref);
+        if let Some(cert) =
+            ctx.check_integrity(si, raw, &ID_CT_TST_INFO, digest.as_deref(), &mut out)
+        {
             tsa = Some(cert.tbs_certificate().subject().to_string());
             let eku_ok = matches!(cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
                 Ok(Some((_, eku))) if eku.0.contains(&ID_KP_TIME_STAMPING));
@@ -381,6 +437,7 @@ fn verify_token(
             }
         }
     }
+    ctx.apply_algorithm_policy(options.validation_time, &mut out);
     out.timestamp = Some(TimestampReport {
         time: vietnam_time(info.gen_time),
         tsa,
@@ -547,14 +604,30 @@ impl<'a> Context<'a> {
         })
     }
 
-    fn find_signer(&self, sid: &SignerIdentifier) -> Option<&Certificate> {
-        self.certificates.iter().find(|c| matches_sid(c, sid))
+    /// Every certificate the signer identifier could name: with issuer-and-serial, two
+    /// CAs with the same name (key rollover) may have issued the same serial; with a
+    /// subject key identifier, several certificates may share a key.
+    fn find_signers(&self, sid: &SignerIdentifier) -> Vec<&Certificate> {
+        let mut out: Vec<&Certificate> = Vec::new();
+        for c in self
+            .certificates
+            .iter()
+            .chain(self.options.anchors.certificates())
+        {
+            if matches_sid(c, sid) && !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
     }
 
-    /// Integrity of one SignerInfo: digest and signature. Returns the signer certificate.
+    /// Integrity of one SignerInfo: digest and signature. Returns the signer certificate:
+    /// the first candidate whose key verifies the signature (and, with signed
+    /// attributes, whose ESS signing-certificate binding matches).
     fn check_integrity<'c>(
         &'c self,
         si: &SignerInfo,
+        raw_attrs: Option<&[u8]>,
         econtent_type: &ObjectIdentifier,
         content_digest: Option<&[u8]>,
         out: &mut Partial,
@@ -572,7 +645,8 @@ impl<'a> Context<'a> {
             return None;
         };
         out.digest_algorithm = digest.name().to_string();
-        let Some(cert) = self.find_signer(&si.sid) else {
+        let candidates = self.find_signers(&si.sid);
+        let Some(first) = candidates.first().copied() else {
             out.fail(
                 Indication::Indeterminate,
                 SubIndication::NoSigningCertificateFound,
@@ -584,21 +658,17 @@ impl<'a> Context<'a> {
             );
             return None;
         };
-        out.signer = Some(summary(cert));
+        out.signer = Some(summary(first));
+        out.algorithm = algorithm_name(&si.signature_algorithm.oid);
         let Some(attrs) = &si.signed_attrs else {
-            // RFC 5652 allows no signed attributes; CAdES does not. Verify the plain
-            // signature over the content digest's input is impossible here (we only
-            // have the digest), so refuse clearly.
-            out.fail(
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                Reason::new(
-                    "no_signed_attributes",
-                    "the signature has no signed attributes (not CAdES); kyso does not accept it",
-                    "chữ ký không có thuộc tính được ký (không phải CAdES)",
-                ),
+            return self.check_without_attributes(
+                si,
+                digest,
+                &candidates,
+                econtent_type,
+                content_digest,
+                out,
             );
-            return Some(cert);
         };
         // messageDigest and contentType: exactly one each (RFC 5652 §11).
         let single = |oid: ObjectIdentifier| {
@@ -619,7 +689,7 @@ impl<'a> Context<'a> {
                     "thiếu hoặc lặp thuộc tính messageDigest",
                 ),
             );
-            return Some(cert);
+            return Some(first);
         };
         match single(ID_CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok()) {
             Some(ct) if ct == *econtent_type => {}
@@ -633,7 +703,7 @@ impl<'a> Context<'a> {
                         "thuộc tính contentType thiếu hoặc không khớp",
                     ),
                 );
-                return Some(cert);
+                return Some(first);
             }
         }
         let digest_matches = content_digest.is_some_and(|d| d == md.as_bytes());
@@ -648,11 +718,26 @@ impl<'a> Context<'a> {
                     "tệp đã bị thay đổi sau khi ký (giá trị băm không khớp)",
                 ),
             );
-            return Some(cert);
+            return Some(first);
         }
-        let tbs = match attrs.to_der() {
-            Ok(t) => t,
-            Err(e) => {
+        // RFC 5652 §5.4: the signature is over the DER encoding of SignedAttrs with an
+        // EXPLICIT SET OF tag. First the attributes as received (lengths made DER by the
+        // normaliser, order kept: some signers do not sort), then the sorted encoding.
+        let mut messages: Vec<Vec<u8>> = Vec::new();
+        if let Some(raw) = raw_attrs
+            && raw.first() == Some(&0xa0)
+        {
+            let mut m = raw.to_vec();
+            m[0] = 0x31;
+            messages.push(m);
+        }
+        match attrs.to_der() {
+            Ok(t) => {
+                if !messages.contains(&t) {
+                    messages.push(t);
+                }
+            }
+            Err(e) if messages.is_empty() => {
                 out.fail(
                     Indication::TotalFailed,
                     SubIndication::FormatFailure,
@@ -662,33 +747,140 @@ impl<'a> Context<'a> {
                         "thuộc tính được ký bị lỗi định dạng",
                     ),
                 );
-                return Some(cert);
+                return Some(first);
             }
+            Err(_) => {}
+        }
+        let mut verified: Vec<&Certificate> = Vec::new();
+        let mut other_error: Option<kyso_signer::VerifyError> = None;
+        for cert in &candidates {
+            let spki = cert.tbs_certificate().subject_public_key_info();
+            for tbs in &messages {
+                match kyso_signer::verify_signature_with_digest(
+                    spki,
+                    &si.signature_algorithm,
+                    Some(digest),
+                    tbs,
+                    si.signature.as_bytes(),
+                ) {
+                    Ok(()) => {
+                        verified.push(cert);
+                        break;
+                    }
+                    Err(kyso_signer::VerifyError::BadSignature) => {}
+                    Err(e) => {
+                        other_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        let Some(&signer) = verified
+            .iter()
+            .find(|c| signing_certificate_binding(attrs, c) != Binding::Mismatch)
+            .or(verified.first())
+        else {
+            return Some(self.signature_failure(first, other_error, out));
         };
-        let spki = cert.tbs_certificate().subject_public_key_info();
-        out.algorithm = algorithm_name(&si.signature_algorithm.oid);
-        match kyso_signer::verify_signature_with_digest(
-            spki,
-            &si.signature_algorithm,
-            Some(digest),
-            &tbs,
-            si.signature.as_bytes(),
-        ) {
-            Ok(()) => out.integrity = Check::Passed,
-            Err(kyso_signer::VerifyError::BadSignature) => {
-                out.integrity = Check::Failed;
-                out.fail(
-                    Indication::TotalFailed,
-                    SubIndication::SigCryptoFailure,
-                    Reason::new(
-                        "bad_signature",
-                        "the signature value does not match the signer's public key",
-                        "giá trị chữ ký không khớp với khóa công khai của người ký",
-                    ),
-                );
-                return Some(cert);
+        out.signer = Some(summary(signer));
+        out.integrity = Check::Passed;
+        self.note_weak_signature(si, digest, signer, out);
+        match signing_certificate_binding(attrs, signer) {
+            Binding::Match => {}
+            Binding::Mismatch => out.fail(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                Reason::new(
+                    "signing_certificate_mismatch",
+                    "the signed signing-certificate attribute names a different certificate",
+                    "thuộc tính signing-certificate không trỏ tới chứng thư số của người ký",
+                ),
+            ),
+            Binding::Absent => out.warnings.push(Reason::new(
+                "no_signing_certificate_attribute",
+                "no signing-certificate attribute: the signature is plain CMS, not CAdES; the certificate is bound only by the unsigned signer identifier",
+                "không có thuộc tính signing-certificate (CMS thường, không phải CAdES)",
+            )),
+        }
+        Some(signer)
+    }
+
+    /// RFC 5652 §5.4 without signed attributes: the signature is over the content's
+    /// digest itself (legacy adbe.pkcs7.detached, `openssl cms -sign -noattr`). Valid
+    /// CMS, but not a PAdES/CAdES baseline signature: reported as a warning.
+    fn check_without_attributes<'c>(
+        &'c self,
+        si: &SignerInfo,
+        digest: DigestAlgorithm,
+        candidates: &[&'c Certificate],
+        econtent_type: &ObjectIdentifier,
+        content_digest: Option<&[u8]>,
+        out: &mut Partial,
+    ) -> Option<&'c Certificate> {
+        let first = candidates[0];
+        if *econtent_type != crate::asn1::ID_DATA {
+            // RFC 5652 §5.3: signedAttrs MUST be present when the content is not id-data.
+            out.fail(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                Reason::new(
+                    "no_signed_attributes",
+                    "the signature has no signed attributes although its content is not id-data (RFC 5652 §5.3)",
+                    "chữ ký không có thuộc tính được ký dù nội dung không phải id-data",
+                ),
+            );
+            return Some(first);
+        }
+        let Some(hashed) = content_digest else {
+            out.integrity = Check::Failed;
+            out.fail(
+                Indication::TotalFailed,
+                SubIndication::HashFailure,
+                Reason::new(
+                    "digest_mismatch",
+                    "the content's digest is not available for this signature's digest algorithm",
+                    "không có giá trị băm của nội dung theo thuật toán của chữ ký",
+                ),
+            );
+            return Some(first);
+        };
+        let mut other_error = None;
+        for &cert in candidates {
+            match kyso_signer::verify_prehashed(
+                cert.tbs_certificate().subject_public_key_info(),
+                &si.signature_algorithm,
+                digest,
+                hashed,
+                si.signature.as_bytes(),
+            ) {
+                Ok(()) => {
+                    out.signer = Some(summary(cert));
+                    out.integrity = Check::Passed;
+                    out.warnings.push(Reason::new(
+                        "not_baseline",
+                        "the signature has no signed attributes: valid CMS over the content, but not a PAdES/CAdES baseline signature (no signed signing time, no signing-certificate binding)",
+                        "chữ ký không có thuộc tính được ký: CMS hợp lệ trên nội dung nhưng không phải chữ ký PAdES/CAdES cơ bản (không có thời điểm ký, không ràng buộc chứng thư số)",
+                    ));
+                    self.note_weak_signature(si, digest, cert, out);
+                    return Some(cert);
+                }
+                Err(kyso_signer::VerifyError::BadSignature) => {}
+                Err(e) => {
+                    other_error.get_or_insert(e);
+                }
             }
-            Err(e) => {
+        }
+        // A content digest mismatch and a bad signature look the same here.
+        Some(self.signature_failure(first, other_error, out))
+    }
+
+    fn signature_failure<'c>(
+        &self,
+        first: &'c Certificate,
+        other_error: Option<kyso_signer::VerifyError>,
+        out: &mut Partial,
+    ) -> &'c Certificate {
+        match other_error {
+            Some(e) => {
                 out.integrity = Check::Indeterminate;
                 out.fail(
                     Indication::Indeterminate,
@@ -699,86 +891,86 @@ impl<'a> Context<'a> {
                         format!("không kiểm tra được chữ ký: {e}"),
                     ),
                 );
-                return Some(cert);
+            }
+            None => {
+                out.integrity = Check::Failed;
+                out.fail(
+                    Indication::TotalFailed,
+                    SubIndication::SigCryptoFailure,
+                    Reason::new(
+                        "bad_signature",
+                        "the signature value does not match the signer's public key",
+                        "giá trị chữ ký không khớp với khóa công khai của người ký",
+                    ),
+                );
             }
         }
-        if digest == DigestAlgorithm::Sha1 {
-            out.fail(
-                Indication::Indeterminate,
-                SubIndication::CryptoConstraintsFailure,
-                Reason::new(
-                    "weak_digest",
-                    "the signature uses SHA-1, which is no longer accepted",
-                    "chữ ký dùng SHA-1, thuật toán không còn được chấp nhận",
-                ),
-            );
-        }
-        self.check_signing_certificate_attribute(attrs, cert, out);
-        Some(cert)
+        first
     }
 
-    /// ESS signing-certificate(-v2): when present it must name the signer certificate.
-    fn check_signing_certificate_attribute(
+    /// Remember the weak algorithms of the signature itself; the policy is applied once
+    /// the time of proof of existence is known ([`Context::apply_algorithm_policy`]).
+    fn note_weak_signature(
         &self,
-        attrs: &x509_cert::attr::Attributes,
-        cert: &Certificate,
+        si: &SignerInfo,
+        digest: DigestAlgorithm,
+        signer: &Certificate,
         out: &mut Partial,
     ) {
-        let Ok(cert_der) = cert.to_der() else { return };
-        let mismatch = Reason::new(
-            "signing_certificate_mismatch",
-            "the signed signing-certificate attribute names a different certificate",
-            "thuộc tính signing-certificate không trỏ tới chứng thư số của người ký",
-        );
-        if let Some(attr) = attrs.iter().find(|a| a.oid == ID_SIGNING_CERTIFICATE_V2) {
-            let parsed = attr
-                .values
-                .iter()
-                .next()
-                .and_then(|v| v.decode_as::<SigningCertificateV2>().ok());
-            let ok = parsed
-                .as_ref()
-                .and_then(|p| p.certs.first())
-                .is_some_and(|id| {
-                    let alg = id
-                        .hash_algorithm
-                        .as_ref()
-                        .map(|a| DigestAlgorithm::from_oid(&a.oid))
-                        .unwrap_or(Some(DigestAlgorithm::Sha256));
-                    alg.is_some_and(|alg| alg.digest(&cert_der) == id.cert_hash.as_bytes())
-                });
-            if !ok {
+        let policy = &self.options.limits.algorithms;
+        if let Some(w) = policy.digest(digest) {
+            out.weak.push(w);
+        } else if let Some(w) = policy.signature_algorithm(&si.signature_algorithm.oid) {
+            out.weak.push(w);
+        }
+        if let Some(w) = policy.key(signer.tbs_certificate().subject_public_key_info()) {
+            out.weak.push(w);
+        }
+    }
+
+    /// Apply the dated algorithm policy to what the signature and its path use, given
+    /// the time the signature is proven to have existed.
+    fn apply_algorithm_policy(&self, proof_of_existence: OffsetDateTime, out: &mut Partial) {
+        let weak = std::mem::take(&mut out.weak);
+        for w in weak {
+            let what_en = match &w.certificate {
+                None => "the signature".to_string(),
+                Some(s) => format!("the certificate {s}"),
+            };
+            let what_vi = match &w.certificate {
+                None => "chữ ký".to_string(),
+                Some(s) => format!("chứng thư số {s}"),
+            };
+            let until = vietnam_time(w.until);
+            if w.expired_at(proof_of_existence) {
                 out.fail(
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    mismatch,
+                    Indication::Indeterminate,
+                    SubIndication::CryptoConstraintsFailureNoPoe,
+                    Reason::new(
+                        "weak_algorithm_no_proof_of_time",
+                        format!(
+                            "{what_en} uses {}, acceptable only until {until} by the algorithm policy, and nothing proves it was made before then (a time-stamp, or --at, before that date)",
+                            w.algorithm
+                        ),
+                        format!(
+                            "{what_vi} dùng {}, theo chính sách thuật toán chỉ được chấp nhận đến {until}, và không có bằng chứng được tạo trước thời điểm đó",
+                            w.algorithm
+                        ),
+                    ),
                 );
+            } else {
+                out.warnings.push(Reason::new(
+                    "weak_algorithm",
+                    format!(
+                        "{what_en} uses {}, acceptable until {until} by the algorithm policy",
+                        w.algorithm
+                    ),
+                    format!(
+                        "{what_vi} dùng {}, theo chính sách thuật toán chỉ được chấp nhận đến {until}",
+                        w.algorithm
+                    ),
+                ));
             }
-        } else if let Some(attr) = attrs.iter().find(|a| a.oid == ID_SIGNING_CERTIFICATE) {
-            let parsed = attr
-                .values
-                .iter()
-                .next()
-                .and_then(|v| v.decode_as::<SigningCertificate>().ok());
-            let ok = parsed
-                .as_ref()
-                .and_then(|p| p.certs.first())
-                .is_some_and(|id| {
-                    DigestAlgorithm::Sha1.digest(&cert_der) == id.cert_hash.as_bytes()
-                });
-            if !ok {
-                out.fail(
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    mismatch,
-                );
-            }
-        } else {
-            out.warnings.push(Reason::new(
-                "no_signing_certificate_attribute",
-                "no signing-certificate attribute: the signature is plain CMS, not CAdES; the certificate is bound only by the unsigned signer identifier",
-                "không có thuộc tính signing-certificate (CMS thường, không phải CAdES)",
-            ));
         }
     }
 
@@ -786,6 +978,7 @@ impl<'a> Context<'a> {
         &self,
         index: usize,
         si: &SignerInfo,
+        raw_attrs: Option<&[u8]>,
         econtent_type: &ObjectIdentifier,
         content_digest: Option<&[u8]>,
     ) -> SignatureReport {
@@ -793,7 +986,7 @@ impl<'a> Context<'a> {
             algorithm: algorithm_name(&si.signature_algorithm.oid),
             ..Partial::default()
         };
-        let cert = self.check_integrity(si, econtent_type, content_digest, &mut out);
+        let cert = self.check_integrity(si, raw_attrs, econtent_type, content_digest, &mut out);
         let claimed = si
             .signed_attrs
             .as_ref()
@@ -838,9 +1031,22 @@ impl<'a> Context<'a> {
         };
         out.signing_time = Some(vietnam_time(signing_time));
         out.signing_time_source = source;
+        if source == TimeSource::Claimed
+            && signing_time
+                > self
+                    .options
+                    .validation_time
+                    .saturating_add(time::Duration::minutes(10))
+        {
+            out.warnings.push(Reason::new(
+                "claimed_time_after_validation_time",
+                "the claimed signing time is later than the validation time",
+                "thời điểm ký tự khai muộn hơn thời điểm kiểm tra",
+            ));
+        }
         if let (Some(p), Some(c)) = (proven, claimed) {
             // The claimed time should not be after the time-stamp (allow clock skew).
-            if c > p + time::Duration::minutes(10) {
+            if c > p.saturating_add(time::Duration::minutes(10)) {
                 out.warnings.push(Reason::new(
                     "claimed_time_after_timestamp",
                     "the claimed signing time is later than the time-stamp",
@@ -853,6 +1059,9 @@ impl<'a> Context<'a> {
         {
             self.check_trust(cert, signing_time, source, &mut out);
         }
+        // Cryptographic constraints: the proof of existence is the time-stamp, else
+        // the validation time.
+        self.apply_algorithm_policy(proven.unwrap_or(self.options.validation_time), &mut out);
         out.finish(index)
     }
 
@@ -919,10 +1128,39 @@ impl<'a> Context<'a> {
             (_, RevocationInfo::Revoked { .. }) => RevocationCheck::Revoked,
             (_, _) => RevocationCheck::Unknown,
         };
+        if let Some(anchor) = outcome.path.last()
+            && outcome.path.len() > 1
+        {
+            out.trust_anchor_source = self
+                .options
+                .anchors
+                .source_of(anchor)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+        }
         match &outcome.status {
             PathStatus::Valid => {
                 out.trust = Check::Passed;
+                out.weak
+                    .extend(self.options.limits.algorithms.path(&outcome.path));
                 if source != TimeSource::Timestamp {
+                    let not_before = cert
+                        .tbs_certificate()
+                        .validity()
+                        .not_before
+                        .to_unix_duration();
+                    let now = self.options.validation_time.unix_timestamp();
+                    if now < i64::try_from(not_before.as_secs()).unwrap_or(i64::MAX) {
+                        out.fail(
+                            Indication::Indeterminate,
+                            SubIndication::NotYetValid,
+                            Reason::new(
+                                "not_yet_valid_at_validation_time",
+                                "at the validation time the signer's certificate was not yet valid (validation time before its notBefore)",
+                                "tại thời điểm kiểm tra, chứng thư số của người ký chưa có hiệu lực",
+                            ),
+                        );
+                    }
                     let not_after = cert
                         .tbs_certificate()
                         .validity()
@@ -940,7 +1178,11 @@ impl<'a> Context<'a> {
                             ),
                         );
                     }
-                    if let RevocationInfo::Revoked { at, .. } = &outcome.end_entity_revocation {
+                    // A revocation dated after the validation time has not happened yet
+                    // as of that time.
+                    if let RevocationInfo::Revoked { at, .. } = &outcome.end_entity_revocation
+                        && *at <= self.options.validation_time
+                    {
                         out.fail(
                             Indication::Indeterminate,
                             SubIndication::RevokedNoPoe,
@@ -974,7 +1216,22 @@ impl<'a> Context<'a> {
             }
             PathStatus::Invalid(f) | PathStatus::Indeterminate(f) => {
                 let definite = matches!(outcome.status, PathStatus::Invalid(_));
-                let (indication, sub, reason) = path_failure(f, definite);
+                let (mut indication, mut sub, reason) = path_failure(f, definite);
+                // Without any signing time the path was validated at the validation
+                // time: outside the signer's validity then proves nothing about when
+                // the signature was made (EN 319 102-1: no proof of existence).
+                if source == TimeSource::None {
+                    match f {
+                        PathFailure::Expired { .. } => {
+                            indication = Indication::Indeterminate;
+                            sub = SubIndication::OutOfBoundsNoPoe;
+                        }
+                        PathFailure::NotYetValid { .. } => {
+                            indication = Indication::Indeterminate;
+                        }
+                        _ => {}
+                    }
+                }
                 out.trust = if indication == Indication::TotalFailed {
                     Check::Failed
                 } else {
@@ -1043,7 +1300,7 @@ impl<'a> Context<'a> {
             ));
             return (report, None);
         }
-        let Ok(sd) = decode_signed_data(token_der) else {
+        let Ok((sd, raw_attrs)) = decode_signed_data_raw(token_der) else {
             return (report, None);
         };
         let inner_options = VerifyOptions {
@@ -1066,7 +1323,8 @@ impl<'a> Context<'a> {
         let digest =
             DigestAlgorithm::from_oid(&si.digest_alg.oid).map(|d| d.digest(&info.tst_info_der));
         let mut partial = Partial::default();
-        let cert = ctx.check_integrity(si, &ID_CT_TST_INFO, digest.as_deref(), &mut partial);
+        let raw = raw_attrs.first().and_then(Option::as_deref);
+        let cert = ctx.check_integrity(si, raw, &ID_CT_TST_INFO, digest.as_deref(), &mut partial);
         if let Some(cert) = cert {
             report.tsa = Some(cert.tbs_certificate().subject().to_string());
             let eku_ok = matches!(cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
@@ -1086,6 +1344,7 @@ impl<'a> Context<'a> {
                 ctx.check_trust_tsa(cert, info.gen_time, &mut partial);
             }
         }
+        ctx.apply_algorithm_policy(self.options.validation_time, &mut partial);
         report.valid = partial.indication == Indication::TotalPassed;
         report.reasons = partial.reasons;
         (report, Some(info.gen_time))
@@ -1094,6 +1353,60 @@ impl<'a> Context<'a> {
     fn check_trust_tsa(&self, cert: &Certificate, at: OffsetDateTime, out: &mut Partial) {
         // The TSA path is validated at genTime; the TSA's own time is trusted for itself.
         self.check_trust_for(cert, at, TimeSource::Timestamp, Purpose::TimeStamping, out);
+    }
+}
+
+/// What the ESS signing-certificate(-v2) attribute says about a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    Match,
+    Mismatch,
+    Absent,
+}
+
+fn signing_certificate_binding(attrs: &x509_cert::attr::Attributes, cert: &Certificate) -> Binding {
+    let Ok(cert_der) = cert.to_der() else {
+        return Binding::Mismatch;
+    };
+    if let Some(attr) = attrs.iter().find(|a| a.oid == ID_SIGNING_CERTIFICATE_V2) {
+        let parsed = attr
+            .values
+            .iter()
+            .next()
+            .and_then(|v| v.decode_as::<SigningCertificateV2>().ok());
+        let ok = parsed
+            .as_ref()
+            .and_then(|p| p.certs.first())
+            .is_some_and(|id| {
+                let alg = id
+                    .hash_algorithm
+                    .as_ref()
+                    .map(|a| DigestAlgorithm::from_oid(&a.oid))
+                    .unwrap_or(Some(DigestAlgorithm::Sha256));
+                alg.is_some_and(|alg| alg.digest(&cert_der) == id.cert_hash.as_bytes())
+            });
+        if ok {
+            Binding::Match
+        } else {
+            Binding::Mismatch
+        }
+    } else if let Some(attr) = attrs.iter().find(|a| a.oid == ID_SIGNING_CERTIFICATE) {
+        let parsed = attr
+            .values
+            .iter()
+            .next()
+            .and_then(|v| v.decode_as::<SigningCertificate>().ok());
+        let ok = parsed
+            .as_ref()
+            .and_then(|p| p.certs.first())
+            .is_some_and(|id| DigestAlgorithm::Sha1.digest(&cert_der) == id.cert_hash.as_bytes());
+        if ok {
+            Binding::Match
+        } else {
+            Binding::Mismatch
+        }
+    } else {
+        Binding::Absent
     }
 }
 
@@ -1113,6 +1426,10 @@ struct Partial {
     sub_indication: Option<SubIndication>,
     reasons: Vec<Reason>,
     warnings: Vec<Reason>,
+    /// Weak algorithms in use, judged once the proof-of-existence time is known.
+    weak: Vec<kyso_pki::WeakAlgorithm>,
+    /// The list the trust anchor of the validated path came from.
+    trust_anchor_source: Option<String>,
 }
 
 impl Default for Partial {
@@ -1132,6 +1449,8 @@ impl Default for Partial {
             sub_indication: None,
             reasons: Vec::new(),
             warnings: Vec::new(),
+            weak: Vec::new(),
+            trust_anchor_source: None,
         }
     }
 }
@@ -1167,6 +1486,7 @@ impl Partial {
             sub_indication: self.sub_indication,
             reasons: self.reasons,
             warnings: self.warnings,
+            trust_anchor_source: self.trust_anchor_source,
         }
     }
 }

@@ -554,7 +554,12 @@ fn garbage_is_an_error_not_a_panic() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 200,
+        // Fixed: the same cases on every run; change the seed to explore further.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x6b79_736f_0018),
+        .. ProptestConfig::default()
+    })]
 
     /// Mutating any byte (or truncating) a valid signature never yields a valid report
     /// and never panics.

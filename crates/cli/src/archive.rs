@@ -671,6 +671,7 @@ pub(crate) fn verify_original(
                 at: now,
                 offline,
                 revocation: kyso_pki::path::RevocationMode::Require,
+                algorithms: kyso_pki::AlgorithmPolicy::default(),
             };
             let (report, notes) = crate::verifying::run(&job, &kyso_net::Client::default())?;
             let mut value = serde_json::to_value(&report)?;
@@ -725,6 +726,7 @@ pub(crate) fn verify_original(
                 },
                 limits: kyso_pades::verify::Limits::default(),
                 policy: kyso_pades::verify::Policy::default(),
+                password: None,
             };
             let mut value = match kyso_pades::verify::verify(&pdf, &options) {
                 Ok(r) => serde_json::to_value(&r)?,

@@ -264,12 +264,21 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "FILE.p7s")]
     pub(crate) sig: Option<PathBuf>,
     /// Trust anchor: a PEM/DER certificate file or a directory of them. Repeatable.
-    /// Default: the data directory's trust store.
+    /// Default: the data directory's trust store. Always in addition to --trust-list.
     #[arg(long, value_name = "PEM_OR_DIR")]
     pub(crate) trust: Vec<PathBuf>,
+    /// Built-in trust list used besides --trust: `vn` (the Vietnamese national and
+    /// government roots compiled into kyso), `none`, or a PEM file holding an updated
+    /// list to use instead of the built-in one.
+    #[arg(long, value_name = "vn|none|FILE", default_value = "vn")]
+    pub(crate) trust_list: String,
     /// Validate as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub(crate) at: Option<String>,
+    /// Algorithm policy: SHA-1 signatures are acceptable when proven (time-stamp or
+    /// --at) before this time (RFC 3339). Default 2016-01-01T00:00:00Z (ETSI TS 119 312).
+    #[arg(long, value_name = "RFC3339")]
+    pub(crate) sha1_until: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
@@ -293,9 +302,35 @@ pub(crate) struct VerifyArgs {
     /// covers — "what was signed" — to --out, instead of verifying.
     #[arg(long, value_name = "N", requires = "out")]
     pub(crate) extract_signed: Option<usize>,
-    /// Where --extract-signed writes.
+    /// Where --extract-signed writes (never the input file; an existing file only
+    /// with --force).
     #[arg(long, value_name = "PATH", requires = "extract_signed")]
     pub(crate) out: Option<PathBuf>,
+    /// With --extract-signed: replace an existing --out file.
+    #[arg(long, requires = "extract_signed")]
+    pub(crate) force: bool,
+    /// PDF: which changes after a signature are allowed. `standard` (ISO 32000-2, as
+    /// pyHanko): form filling and signing, annotations where a DocMDP P3
+    /// certification permits them; `strict`: only signatures, time-stamps,
+    /// validation data and metadata.
+    #[arg(long, value_enum, default_value_t = PdfPolicy::Standard)]
+    pub(crate) policy: PdfPolicy,
+    /// PDF: the password of an encrypted document (user or owner password). Not needed
+    /// for documents encrypted only to restrict permissions (empty user password).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "KYSO_PDF_PASSWORD",
+        hide_env_values = true
+    )]
+    pub(crate) password: Option<String>,
+}
+
+/// `kyso verify --policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PdfPolicy {
+    Standard,
+    Strict,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -126,7 +126,8 @@ impl Ca {
         let root_cert = self.certificate("root")?;
         let issuing_key = self.key("issuing", passphrase)?;
         let issuer_not_after = time_of(&issuing_cert.tbs_certificate().validity().not_after);
-        let not_after = (not_before + time::Duration::days(i64::from(days))).min(issuer_not_after);
+        let not_after =
+            later(not_before, time::Duration::days(i64::from(days))).min(issuer_not_after);
         let request = IssueRequest {
             profile,
             subject,
@@ -172,6 +173,12 @@ impl Ca {
         reason: RevocationReason,
         at: OffsetDateTime,
     ) -> Result<IssuedRecord> {
+        if at > LATEST {
+            bail!(
+                "revocation time {} is after 9999-12-31T23:59:59Z, the last time a CRL can carry",
+                rfc3339(at)
+            );
+        }
         let wanted = serial_hex.trim().trim_start_matches("0x").to_uppercase();
         let record = self
             .state
@@ -186,7 +193,10 @@ impl Ca {
         record.reason = Some(reason_name(reason).to_string());
         let record = record.clone();
         self.save()?;
-        self.publish_crls(passphrase, at.max(OffsetDateTime::now_utc()))?;
+        // The CRL is dated at the revocation (or now), early enough that its nextUpdate
+        // still fits before 9999-12-31T23:59:59Z.
+        let crl_time = at.max(OffsetDateTime::now_utc()).min(LATEST - CRL_VALIDITY);
+        self.publish_crls(passphrase, crl_time)?;
         Ok(record)
     }
 
@@ -215,7 +225,7 @@ impl Ca {
                 certificate: &cert,
                 key: &key,
             };
-            let crl = build_crl(&issuer, &entries, now, now + CRL_VALIDITY, number)?;
+            let crl = build_crl(&issuer, &entries, now, later(now, CRL_VALIDITY), number)?;
             write_atomic(&self.dir.join(format!("crl/{which}.crl")), &crl, false)?;
         }
         self.save()
@@ -291,7 +301,7 @@ pub(crate) fn init(
         subject: subject("CA gốc"),
         public_key: root_key.public_key().clone(),
         not_before,
-        not_after: now + time::Duration::days(365 * i64::from(years)),
+        not_after: later(now, time::Duration::days(365 * i64::from(years))),
         serial: rand::random(),
         crl_url: None,
         ocsp_url: None,
@@ -307,7 +317,10 @@ pub(crate) fn init(
         subject: subject("CA cấp dưới"),
         public_key: issuing_key.public_key().clone(),
         not_before,
-        not_after: now + time::Duration::days(365 * i64::from(years.saturating_sub(2).max(1))),
+        not_after: later(
+            now,
+            time::Duration::days(365 * i64::from(years.saturating_sub(2).max(1))),
+        ),
         serial: rand::random(),
         crl_url: Some(url("crl/root.crl")),
         ocsp_url: None,
@@ -397,6 +410,14 @@ pub(crate) fn time_of(t: &x509_cert::time::Time) -> OffsetDateTime {
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// The latest time a certificate or CRL can carry (RFC 5280 §4.1.2.5: 99991231235959Z).
+pub(crate) const LATEST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+
+/// `t + d`, never past [`LATEST`] (no overflow panic near the year 9999).
+pub(crate) fn later(t: OffsetDateTime, d: time::Duration) -> OffsetDateTime {
+    t.checked_add(d).map_or(LATEST, |x| x.min(LATEST))
 }
 
 pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use kyso_cades::report::Reason;
 use kyso_pki::ca::{Profile, RevocationReason, SubjectName};
 use kyso_pki::path::RevocationMode;
 use kyso_signer::{KeyKind, Signer, SoftKey};
@@ -186,7 +187,7 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
     // 5. The receiving agency verifies with only the city root as trust anchor.
     let root_cert = ca_dir.join("root.crt.pem");
     let verify =
-        |content: &Path, at: OffsetDateTime| -> Result<(kyso_cades::Report, Vec<String>)> {
+        |content: &Path, at: OffsetDateTime| -> Result<(kyso_cades::Report, Vec<Reason>)> {
             let (anchors, _) = store::load_anchors(std::slice::from_ref(&root_cert))?;
             run(
                 &VerifyJob {
@@ -198,6 +199,7 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
                     at,
                     offline: false,
                     revocation: RevocationMode::Require,
+                    algorithms: kyso_pki::AlgorithmPolicy::default(),
                 },
                 &net,
             )

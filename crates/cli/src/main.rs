@@ -98,6 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 at: inputs.at,
                 offline: a.offline,
                 revocation: inputs.revocation,
+                algorithms: inputs.algorithms,
             };
             let (report, notes) = verifying::run(&job, &net)?;
             let mut stdout = std::io::stdout().lock();

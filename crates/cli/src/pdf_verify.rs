@@ -10,12 +10,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use kyso_cades::report::Reason;
 use kyso_pades::verify::{
-    ChangeClass, Coverage, Limits, PdfReport, Policy, SignatureKind, VerifyOptions,
+    ChangeClass, Coverage, Covers, Limits, Overlap, OverlapKind, PdfReport, Policy, SignatureKind,
+    VerifyOptions,
 };
 use kyso_pki::path::RevocationMode;
 
-use crate::args::{Lang, VerifyArgs};
-use crate::verifying::{Inputs, fetch, render_signature, render_verdict};
+use crate::args::{Lang, PdfPolicy, VerifyArgs};
+use crate::verifying::{
+    Inputs, fetch, no_trust_anchors, only_trust_list, render_signature, render_verdict,
+};
 
 /// Whether the file starts like a PDF.
 pub(crate) fn is_pdf(path: &Path) -> Result<bool> {
@@ -43,6 +46,7 @@ pub(crate) fn run(a: &VerifyArgs, inputs: Inputs, net: &kyso_net::Client) -> Res
         let index = n.checked_sub(1).context("signatures are numbered from 1")?;
         let signed = kyso_pades::verify::signed_revision(&pdf, index, &limits)
             .with_context(|| format!("cannot extract signature {n}'s revision"))?;
+        refuse_overwrite(&a.file, out, a.force)?;
         crate::store::write_atomic(out, signed, false)?;
         writeln!(
             std::io::stdout(),
@@ -60,7 +64,9 @@ pub(crate) fn run(a: &VerifyArgs, inputs: Inputs, net: &kyso_net::Client) -> Res
         fetch(list, net, &mut crls, &mut ocsp, &mut notes);
     }
     if inputs.anchors.is_empty() {
-        notes.push("no trust anchors configured (use --trust or `kyso trust add`)".into());
+        notes.push(no_trust_anchors());
+    } else if inputs.own_anchors == 0 {
+        notes.push(only_trust_list());
     }
     let options = VerifyOptions {
         cades: kyso_cades::VerifyOptions {
@@ -70,10 +76,17 @@ pub(crate) fn run(a: &VerifyArgs, inputs: Inputs, net: &kyso_net::Client) -> Res
             extra_ocsp: &ocsp,
             validation_time: inputs.at,
             revocation: inputs.revocation,
-            limits: kyso_cades::Limits::default(),
+            limits: kyso_cades::Limits {
+                algorithms: inputs.algorithms,
+                ..kyso_cades::Limits::default()
+            },
         },
         limits,
-        policy: Policy::default(),
+        policy: match a.policy {
+            PdfPolicy::Standard => Policy::standard(),
+            PdfPolicy::Strict => Policy::strict(),
+        },
+        password: a.password.as_deref(),
     };
     let report = kyso_pades::verify::verify(&pdf, &options)
         .with_context(|| format!("cannot verify {}", a.file.display()))?;
@@ -95,7 +108,7 @@ pub(crate) fn run(a: &VerifyArgs, inputs: Inputs, net: &kyso_net::Client) -> Res
 }
 
 /// Render a PDF report for people.
-fn render(report: &PdfReport, file: &Path, lang: Lang, notes: &[String]) -> String {
+fn render(report: &PdfReport, file: &Path, lang: Lang, notes: &[Reason]) -> String {
     let vi = lang == Lang::Vi;
     let t = |v: &str, e: &str| if vi { v.to_string() } else { e.to_string() };
     let say = |r: &Reason| if vi { r.vi.clone() } else { r.en.clone() };
@@ -159,15 +172,26 @@ fn render(report: &PdfReport, file: &Path, lang: Lang, notes: &[String]) -> Stri
                 }
             ));
         }
+        for o in &s.overlaps {
+            out.push_str(&format!(
+                "  {} {}\n",
+                t("Che phủ:", "Overlay:"),
+                overlap_text(o, vi)
+            ));
+        }
     }
     if !report.unsigned_fields.is_empty() {
         out.push('\n');
         for f in &report.unsigned_fields {
+            let why = match (f.why.as_str(), vi) {
+                ("empty", true) => "trống".to_string(),
+                (_, true) => "giá trị /V không phải chữ ký".to_string(),
+                (w, false) => w.to_string(),
+            };
             out.push_str(&format!(
-                "{} “{}” ({})\n",
+                "{} “{}” ({why})\n",
                 t("Trường chữ ký chưa ký:", "Unsigned signature field:"),
                 f.field,
-                f.why
             ));
         }
     }
@@ -175,9 +199,51 @@ fn render(report: &PdfReport, file: &Path, lang: Lang, notes: &[String]) -> Stri
         out.push_str(&format!("{} {}\n", t("Lưu ý:", "Note:"), say(w)));
     }
     for n in notes {
-        out.push_str(&format!("{} {n}\n", t("Ghi chú:", "Note:")));
+        out.push_str(&format!("{} {}\n", t("Ghi chú:", "Note:"), say(n)));
     }
     out
+}
+
+/// One overlay line: what, where, and what it covers.
+fn overlap_text(o: &Overlap, vi: bool) -> String {
+    let what = match (o.kind, &o.field, vi) {
+        (OverlapKind::Widget, Some(f), true) => format!("trường “{f}”"),
+        (OverlapKind::Widget, Some(f), false) => format!("the widget of field “{f}”"),
+        (OverlapKind::Widget, None, true) => "một trường biểu mẫu".to_string(),
+        (OverlapKind::Widget, None, false) => "a form widget".to_string(),
+        (OverlapKind::Annotation, _, true) => format!("chú thích /{}", o.subtype),
+        (OverlapKind::Annotation, _, false) => format!("a /{} annotation", o.subtype),
+    };
+    let page = match (o.page, vi) {
+        (Some(p), true) => format!(" trên trang {p}"),
+        (Some(p), false) => format!(" on page {p}"),
+        (None, _) => String::new(),
+    };
+    let [x0, y0, x1, y1] = o.rect;
+    let covers = match (o.covers, vi) {
+        (Covers::Text, true) => "che lên chữ của trang đã ký".to_string(),
+        (Covers::Text, false) => "covers signed page text".to_string(),
+        (Covers::Content, true) => "che lên nội dung trang đã ký".to_string(),
+        (Covers::Content, false) => "covers signed page content".to_string(),
+        (Covers::SignatureAppearance, true) => format!(
+            "che lên hình chữ ký “{}”",
+            o.signature.as_deref().unwrap_or("?")
+        ),
+        (Covers::SignatureAppearance, false) => format!(
+            "covers the appearance of signature “{}”",
+            o.signature.as_deref().unwrap_or("?")
+        ),
+    };
+    let expected = match (o.expected, vi) {
+        (true, true) => " (bình thường: chữ ký, con dấu sau đặt lên chữ ký trước)",
+        (true, false) => " (expected: a later signature or seal placed on an earlier one)",
+        (false, _) => "",
+    };
+    format!(
+        "{} {}: {what}{page} [{x0} {y0} {x1} {y1}] {covers}{expected}",
+        if vi { "phiên bản" } else { "revision" },
+        o.revision
+    )
 }
 
 fn class_text(c: ChangeClass, vi: bool) -> String {
@@ -194,4 +260,37 @@ fn class_text(c: ChangeClass, vi: bool) -> String {
         ),
     };
     if vi { v.into() } else { e.into() }
+}
+
+/// `--extract-signed` never replaces its input (same file, by path or by inode), and
+/// replaces another existing file only with `--force`.
+fn refuse_overwrite(input: &std::path::Path, out: &std::path::Path, force: bool) -> Result<()> {
+    let Ok(out_meta) = fs::metadata(out) else {
+        return Ok(());
+    };
+    let same = match (fs::canonicalize(input), fs::canonicalize(out)) {
+        (Ok(a), Ok(b)) if a == b => true,
+        _ => same_inode(input, &out_meta),
+    };
+    if same {
+        bail!(
+            "--out {} is the input file; refusing to overwrite what is being verified",
+            out.display()
+        );
+    }
+    if !force {
+        bail!("--out {} exists; use --force to replace it", out.display());
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_inode(input: &std::path::Path, out_meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(input).is_ok_and(|m| m.dev() == out_meta.dev() && m.ino() == out_meta.ino())
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::path::Path, _: &fs::Metadata) -> bool {
+    false
 }

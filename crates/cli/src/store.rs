@@ -287,7 +287,7 @@ pub(crate) fn load_anchors(paths: &[PathBuf]) -> Result<(kyso_pki::path::TrustAn
         for f in files {
             for cert in read_certificates(&f)? {
                 anchors
-                    .add_der(&cert.to_der()?)
+                    .add_der_from(&cert.to_der()?, &f.display().to_string())
                     .with_context(|| format!("{} is not a usable trust anchor", f.display()))?;
                 count += 1;
             }

@@ -10,6 +10,7 @@ use kyso_cades::report::{
     Verdict, vietnam_time,
 };
 use kyso_cades::verify::{Limits, Need, VerifyOptions, needs};
+use kyso_pki::AlgorithmPolicy;
 use kyso_pki::path::{RevocationMode, TrustAnchors};
 use time::OffsetDateTime;
 
@@ -25,16 +26,45 @@ pub(crate) struct VerifyJob {
     pub(crate) at: OffsetDateTime,
     pub(crate) offline: bool,
     pub(crate) revocation: RevocationMode,
+    pub(crate) algorithms: AlgorithmPolicy,
 }
 
 /// What every `kyso verify` needs besides the file: trust anchors, extra CRLs and
-/// certificates, the validation time and the revocation mode.
+/// certificates, the validation time, the revocation mode and the algorithm policy.
 pub(crate) struct Inputs {
     pub(crate) anchors: TrustAnchors,
     pub(crate) crls: Vec<Vec<u8>>,
     pub(crate) certs: Vec<Vec<u8>>,
     pub(crate) at: OffsetDateTime,
     pub(crate) revocation: RevocationMode,
+    pub(crate) algorithms: AlgorithmPolicy,
+    /// Anchors from --trust or the trust store (not counting --trust-list).
+    pub(crate) own_anchors: usize,
+}
+
+/// The anchors of `--trust-list`: `vn` (built in), `none`, or a PEM file.
+pub(crate) fn add_trust_list(anchors: &mut TrustAnchors, list: &str) -> Result<()> {
+    match list {
+        "none" => {}
+        "vn" => {
+            kyso_pki::trust_list::add_vietnam(anchors)
+                .context("the built-in Vietnamese trust list does not load")?;
+        }
+        file => {
+            let path = Path::new(file);
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read trust list {}", path.display()))?;
+            let n = kyso_pki::trust_list::add_pem(anchors, &text, file)
+                .with_context(|| format!("trust list {} is not usable", path.display()))?;
+            if n == 0 {
+                anyhow::bail!(
+                    "trust list {} holds no PEM certificate (use vn, none or a PEM file)",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Inputs {
@@ -49,7 +79,15 @@ impl Inputs {
         } else {
             a.trust.clone()
         };
-        let (anchors, _) = crate::store::load_anchors(&trust_paths)?;
+        let (mut anchors, own) = crate::store::load_anchors(&trust_paths)?;
+        add_trust_list(&mut anchors, &a.trust_list)?;
+        let algorithms = match &a.sha1_until {
+            Some(t) => AlgorithmPolicy {
+                sha1_until: crate::ca::parse_time(t)?,
+                ..AlgorithmPolicy::default()
+            },
+            None => AlgorithmPolicy::default(),
+        };
         let mut crls = Vec::new();
         for c in &a.crl {
             crls.push(crate::store::read_crl(c)?);
@@ -74,6 +112,8 @@ impl Inputs {
             } else {
                 RevocationMode::Require
             },
+            algorithms,
+            own_anchors: own,
         })
     }
 }
@@ -90,14 +130,36 @@ pub(crate) fn locate(file: &Path, sig: Option<&Path>) -> (PathBuf, PathBuf) {
     (file.to_path_buf(), PathBuf::from(format!("{name}.p7s")))
 }
 
-pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Vec<String>)> {
+pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Vec<Reason>)> {
     let mut notes = Vec::new();
-    // Reading the content is "could not run" territory: missing file = exit 2.
-    let content_meta = fs::metadata(&job.content)
-        .with_context(|| format!("cannot read {}", job.content.display()))?;
-    if !content_meta.is_file() {
-        anyhow::bail!("{} is not a file", job.content.display());
-    }
+    // Reading the content is "could not run" territory: missing file = exit 2, unless
+    // the signature carries its content (`openssl cms -sign -stream`, -nodetach).
+    let attached = match fs::metadata(&job.content) {
+        Ok(meta) if meta.is_file() => false,
+        Ok(_) => anyhow::bail!("{} is not a file", job.content.display()),
+        Err(e) => {
+            let encapsulated = fs::read(&job.signature).ok().and_then(|s| {
+                kyso_cades::verify::encapsulated_content(&decode_pem_or_der(&s))
+                    .ok()
+                    .flatten()
+            });
+            if encapsulated.is_none() {
+                return Err(e).with_context(|| format!("cannot read {}", job.content.display()));
+            }
+            notes.push(Reason::new(
+                "encapsulated_content_verified",
+                format!(
+                    "{} does not exist: the content encapsulated in the signature was verified",
+                    job.content.display()
+                ),
+                format!(
+                    "không có tệp {}: đã kiểm tra nội dung đóng gói trong chữ ký",
+                    job.content.display()
+                ),
+            ));
+            true
+        }
+    };
     let signature = match fs::read(&job.signature) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -108,7 +170,11 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
                     validation_time: vietnam_time(job.at),
                     signatures: Vec::new(),
                 },
-                vec![format!("no signature file {}", job.signature.display())],
+                vec![Reason::new(
+                    "no_signature_file",
+                    format!("no signature file {}", job.signature.display()),
+                    format!("không có tệp chữ ký {}", job.signature.display()),
+                )],
             ));
         }
         Err(e) => {
@@ -125,7 +191,7 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
         fetch(list, net, &mut crls, &mut ocsp, &mut notes);
     }
     if job.anchors.is_empty() {
-        notes.push("no trust anchors configured (use --trust or `kyso trust add`)".into());
+        notes.push(no_trust_anchors());
     }
     let options = VerifyOptions {
         anchors: &job.anchors,
@@ -134,11 +200,15 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
         extra_ocsp: &ocsp,
         validation_time: job.at,
         revocation: job.revocation,
-        limits: Limits::default(),
+        limits: Limits {
+            algorithms: job.algorithms,
+            ..Limits::default()
+        },
     };
     // Stream the content once through every digest the signers use (no copy of the
     // file in memory).
     let digests = match kyso_cades::digest_algorithms(&signature) {
+        Ok(_) if attached => Vec::new(),
         Ok(algorithms) => {
             let mut out = Vec::new();
             for alg in algorithms {
@@ -148,7 +218,12 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
         }
         Err(_) => Vec::new(),
     };
-    let report = match kyso_cades::verify_detached_digests(&signature, &digests, &options) {
+    let result = if attached {
+        kyso_cades::verify_detached(&signature, None, &options)
+    } else {
+        kyso_cades::verify_detached_digests(&signature, &digests, &options)
+    };
+    let report = match result {
         Ok(r) => r,
         Err(kyso_cades::CadesError::Malformed(why)) => malformed_report(&why, job.at),
         Err(e) => return Err(e.into()),
@@ -156,30 +231,56 @@ pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Ve
     Ok((report, notes))
 }
 
-/// Fetch what the verifier asked for; failures become notes (the verdict then says
-/// what is missing).
+/// Fetch what the verifier asked for; failures become notes, in both languages (the
+/// verdict then says what is missing).
 pub(crate) fn fetch(
     list: Vec<Need>,
     net: &kyso_net::Client,
     crls: &mut Vec<Vec<u8>>,
     ocsp: &mut Vec<Vec<u8>>,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Reason>,
 ) {
     for need in list {
         match need {
             Need::Crl(url) => match net.get(&url) {
                 Ok(crl) => crls.push(crl),
-                Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
+                Err(e) => notes.push(Reason::new(
+                    "crl_fetch_failed",
+                    format!("could not fetch CRL {url}: {e}"),
+                    format!("không tải được danh sách thu hồi (CRL) {url}: {e}"),
+                )),
             },
             Need::Ocsp { url, request } if url.starts_with("http") => {
                 match net.post(&url, "application/ocsp-request", &request) {
                     Ok(resp) => ocsp.push(resp),
-                    Err(e) => notes.push(format!("could not ask OCSP responder {url}: {e}")),
+                    Err(e) => notes.push(Reason::new(
+                        "ocsp_failed",
+                        format!("could not ask OCSP responder {url}: {e}"),
+                        format!("không hỏi được dịch vụ OCSP {url}: {e}"),
+                    )),
                 }
             }
             _ => {}
         }
     }
+}
+
+/// The note for a verification without trust anchors.
+pub(crate) fn no_trust_anchors() -> Reason {
+    Reason::new(
+        "no_trust_anchors",
+        "no trust anchors configured (use --trust or `kyso trust add`)",
+        "chưa cấu hình chứng thư gốc tin cậy (dùng --trust hoặc `kyso trust add`)",
+    )
+}
+
+/// Only the built-in (or `--trust-list`) roots are trusted.
+pub(crate) fn only_trust_list() -> Reason {
+    Reason::new(
+        "only_trust_list",
+        "no trust anchors of your own configured: only the trust list (--trust-list) is used; add roots with --trust or `kyso trust add`",
+        "chưa cấu hình chứng thư gốc tin cậy riêng: chỉ dùng danh sách tin cậy (--trust-list); thêm bằng --trust hoặc `kyso trust add`",
+    )
 }
 
 /// A signature file that cannot be parsed is an invalid signature, not a crash.
@@ -208,6 +309,7 @@ fn malformed_report(why: &str, at: OffsetDateTime) -> Report {
                 format!("tệp chữ ký bị hỏng hoặc không phải chữ ký CMS: {why}"),
             )],
             warnings: Vec::new(),
+            trust_anchor_source: None,
         }],
     }
 }
@@ -226,7 +328,7 @@ fn decode_pem_or_der(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Render a report for people.
-pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[String]) -> String {
+pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Reason]) -> String {
     let vi = lang == Lang::Vi;
     let t = |v: &str, e: &str| if vi { v.to_string() } else { e.to_string() };
     let mut out = String::new();
@@ -241,7 +343,11 @@ pub(crate) fn render(report: &Report, content: &Path, lang: Lang, notes: &[Strin
         out.push_str(&render_signature(s, lang));
     }
     for n in notes {
-        out.push_str(&format!("{} {n}\n", t("Ghi chú:", "Note:")));
+        out.push_str(&format!(
+            "{} {}\n",
+            t("Ghi chú:", "Note:"),
+            if vi { &n.vi } else { &n.en }
+        ));
     }
     out
 }
@@ -351,6 +457,20 @@ pub(crate) fn render_signature(s: &SignatureReport, lang: Lang) -> String {
             s.algorithm,
             s.digest_algorithm
         ));
+        if let (Some(list), Some(root)) = (&s.trust_anchor_source, s.chain.last()) {
+            let list = if list == kyso_pki::trust_list::VIETNAM {
+                t(
+                    "danh sách tin cậy Việt Nam tích hợp (vn)",
+                    "the built-in Vietnamese trust list (vn)",
+                )
+            } else {
+                list.clone()
+            };
+            out.push_str(&format!(
+                "  {} {root} — {list}\n",
+                t("Chứng thư gốc tin cậy:", "Trust anchor:")
+            ));
+        }
         if let Some(ts) = &s.timestamp {
             out.push_str(&format!(
                 "  {} {} ({})\n",

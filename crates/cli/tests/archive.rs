@@ -397,12 +397,13 @@ fn import_survives_sigkill_at_any_moment() {
 
     let mut kills = 0;
     let mut finished = false;
-    // Short random delays: each run gets a little further before it dies, so the kills
-    // land all along the import (opening, verifying, staging, committing, renaming…).
+    // Short delays spread evenly over a window (a fixed permutation, no randomness):
+    // each run gets a little further before it dies, so the kills land all along the
+    // import (opening, verifying, staging, committing, renaming…).
     let window = (full.as_micros() / 12).max(1) as u64;
-    for round in 0..80 {
+    for round in 0..80u64 {
         let mut child = import(&data).spawn().unwrap();
-        let delay = Duration::from_micros(rand::random_range(0..window));
+        let delay = Duration::from_micros(window * ((round * 37) % 80) / 80);
         std::thread::sleep(delay);
         match child.try_wait().unwrap() {
             Some(status) => {

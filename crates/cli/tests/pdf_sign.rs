@@ -21,13 +21,10 @@ const LEADER: &str = "Nguyễn Văn Hùng";
 const AGENCY: &str = "Sở Thông tin và Truyền thông";
 
 fn testdata() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata"));
     assert!(
         dir.join("documents/layout.json").is_file(),
-        "test documents not found at {} (expected the steering repo's shared/testdata next to the workspace)",
+        "test documents not found at {} (it is part of the repository: testdata/, see testdata/README.md)",
         dir.display()
     );
     dir
@@ -98,7 +95,8 @@ struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // SIGTERM, so the shell's trap stops the server too.
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
 }
@@ -150,10 +148,29 @@ fn fixture() -> &'static Fixture {
                 AGENCY,
             ]));
         }
-        let child = kyso(&data)
+        // The fixture lives in a static, which is never dropped: a shell between this
+        // process and the server stops the server when this test process is gone, so
+        // no `kyso ca serve` outlives the test run.
+        let serve = kyso(&data);
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(
+                r#"parent=$1; shift; "$@" & child=$!
+                   trap 'kill $child 2>/dev/null; exit 0' TERM
+                   while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.2; done
+                   kill "$child" 2>/dev/null; wait"#,
+            )
+            .arg("sh")
+            .arg(std::process::id().to_string())
+            .arg(serve.get_program())
+            .args(serve.get_args())
             .args(["ca", "serve", "--ca"])
             .arg(&ca)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .envs(serve.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .env_remove("KYSO_DATA")
+            .env_remove("XDG_DATA_HOME")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -323,6 +340,33 @@ fn leader_b_lt_then_seal_b_lta() {
             "{line}"
         );
     }
+    // kyso's own verdict on the Decree 30 flow: plain valid, without warnings — the
+    // seal over the left third of the leader's signature is expected, not a change to
+    // report (it is listed as an expected overlap).
+    let verify = |extra: &[&str]| {
+        success(
+            kyso(&fx.data)
+                .arg("verify")
+                .arg(&sealed)
+                .arg("--trust")
+                .arg(&fx.root)
+                .args(extra),
+        )
+    };
+    let text = verify(&[]);
+    assert!(text.contains("Kết luận: HỢP LỆ ✓"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("Lưu ý:")),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&verify(&["--json"])).unwrap();
+    assert_eq!(v["verdict"], "valid", "{v:#}");
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v:#}");
+    let overlaps = v["signatures"][0]["overlaps"].as_array().unwrap();
+    assert!(
+        !overlaps.is_empty() && overlaps.iter().all(|o| o["expected"] == true),
+        "{v:#}"
+    );
 }
 
 #[test]

@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             limits: Limits::default(),
             policy: Policy::default(),
+            password: None,
         };
         let report = verify(&pdf, &options)?;
         best = best.min(start.elapsed().as_secs_f64());

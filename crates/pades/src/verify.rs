@@ -1,5 +1,5 @@
 //! PDF signature verification (ETSI EN 319 142-1, ISO 32000-2 §12.8) that the published
-//! attacks do not fool (`../shared/spec/pdf-signature-security.md`).
+//! attacks do not fool (`docs/rules/pdf-signature-security.md`).
 //!
 //! [`verify`] reads the file as a chain of revisions ([`revisions`]), finds every
 //! signature field in every revision, reads each signature dictionary as it was in the
@@ -9,10 +9,12 @@
 //! later revision at object level ([`diff`]) under kyso's policy, DocMDP / FieldMDP /
 //! Lock ([`mdp`]) and an appearance-overlap check ([`geometry`]).
 //!
-//! `Err` means verification could not run (not a PDF, encrypted, a resource limit);
+//! `Err` means verification could not run (not a PDF, a resource limit); an encrypted
+//! document kyso cannot open (wrong password) is an `indeterminate` report;
 //! a damaged or attacked file is a [`PdfReport`] with a failing verdict.
 
 mod byte_range;
+mod crypt;
 mod diff;
 mod fields;
 mod geometry;
@@ -39,8 +41,9 @@ use self::geometry::Finding;
 use self::mdp::Restrictions;
 use self::objects::{Dict, ObjRef, Object, text_string};
 pub use self::report::{
-    ChangeClass, Coverage, LockedFields, Modification, ModificationLevel, PdfReport,
-    PdfSignatureReport, RevisionReport, SignatureKind, UnsignedField, XrefForm,
+    ChangeClass, Coverage, Covers, LockedFields, Modification, ModificationLevel, Overlap,
+    OverlapKind, PdfReport, PdfSignatureReport, RevisionReport, SignatureKind, UnsignedField,
+    XrefForm,
 };
 use self::revisions::{Document, Entry};
 
@@ -114,16 +117,55 @@ impl Default for Limits {
     }
 }
 
-/// What kyso's own policy allows after a signature, besides signatures, document
-/// time-stamps, validation data (DSS) and metadata, which are always allowed. Both
-/// default to `false`; a certification signature's DocMDP level can only restrict
-/// further.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which later changes are allowed, besides signing (new signatures and their fields),
+/// document time-stamps, validation data (DSS) and metadata, which are always allowed
+/// unless a certification forbids them (DocMDP P1) or a field lock does.
+///
+/// The default ([`Policy::standard`]) is ISO 32000-2 §12.8.2.2 as pyHanko's default
+/// `StandardDiffPolicy` applies it: form filling is allowed after any signature
+/// (DocMDP P2 and P3, and approval signatures without DocMDP), annotations only where a
+/// certification with DocMDP P3 permits them. [`Policy::strict`] is an institution's
+/// stricter choice: neither form filling nor annotations. Every allowed change is still
+/// listed in the report (verdict `valid_with_changes`), and an appearance painted over
+/// signed page content is never allowed without a later signature covering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// Allow filling in form fields (DocMDP P2 and P3 permit it).
+    /// Allow filling in form fields (DocMDP P2 and P3 permit it; so does an approval
+    /// signature without DocMDP).
     pub allow_form_filling: bool,
-    /// Allow adding and changing annotations (DocMDP P3 permits it).
+    /// Allow adding, changing and deleting annotations where a certification permits
+    /// them (DocMDP P3).
     pub allow_annotations: bool,
+    /// Also allow annotations after approval signatures when no certification permits
+    /// them (Acrobat does; pyHanko's default and kyso's do not).
+    pub allow_annotations_without_certification: bool,
+}
+
+impl Policy {
+    /// ISO 32000-2 §12.8.2.2 as pyHanko applies it (the default).
+    pub const fn standard() -> Self {
+        Self {
+            allow_form_filling: true,
+            allow_annotations: true,
+            allow_annotations_without_certification: false,
+        }
+    }
+
+    /// No form filling, no annotations after any signature: only signatures, document
+    /// time-stamps, validation data and metadata.
+    pub const fn strict() -> Self {
+        Self {
+            allow_form_filling: false,
+            allow_annotations: false,
+            allow_annotations_without_certification: false,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::standard()
+    }
 }
 
 /// Inputs of a PDF verification.
@@ -136,6 +178,10 @@ pub struct VerifyOptions<'a> {
     pub limits: Limits,
     /// kyso's modification policy.
     pub policy: Policy,
+    /// The password of an encrypted document (user or owner password); `None` is the
+    /// empty user password, which opens documents encrypted only to restrict
+    /// permissions. A wrong one makes the verdict `indeterminate`.
+    pub password: Option<&'a str>,
 }
 
 /// Errors: the verification could not run.
@@ -161,7 +207,7 @@ pub enum PdfError {
         /// Its value.
         max: usize,
     },
-    /// A feature kyso does not support (encryption, an unknown stream filter…).
+    /// A feature kyso does not support (an unknown stream filter…).
     #[error("unsupported: {0}")]
     Unsupported(String),
     /// The caller asked for a signature that does not exist.
@@ -184,7 +230,7 @@ impl PdfError {
 /// Verify every signature of `pdf` and analyse every later revision.
 pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfError> {
     let limits = &options.limits;
-    let doc = Document::parse(pdf, limits)?;
+    let doc = Document::open(pdf, limits, options.password.unwrap_or(""))?;
     let now = options.cades.validation_time;
     let mut report = PdfReport {
         verdict: Verdict::Unsigned,
@@ -206,8 +252,24 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
         ));
         return Ok(report);
     };
-    if doc.revisions[last].trailer.get(b"Encrypt").is_some() {
-        return Err(PdfError::Unsupported("encrypted PDF documents".into()));
+    if let Some(why) = &doc.locked {
+        // An encrypted document kyso cannot decrypt: its revisions can be listed, but
+        // nothing in them can be judged.
+        report.verdict = Verdict::Indeterminate;
+        report.reasons.push(why.clone());
+        for (k, rev) in doc.revisions.iter().enumerate() {
+            report.revisions.push(RevisionReport {
+                number: k + 1,
+                start: rev.start as u64,
+                end: rev.end as u64,
+                xref: rev.form,
+                class: None,
+                level: None,
+                signed_by: Vec::new(),
+                changes: Vec::new(),
+            });
+        }
+        return Ok(report);
     }
     let found = discover(&doc)?;
     report.unsigned_fields = found.unsigned;
@@ -333,6 +395,7 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
     // Violations per revision.
     let mut violations: HashMap<usize, Vec<Reason>> = HashMap::new();
     let mut notes: HashMap<usize, Vec<Reason>> = HashMap::new();
+    let mut overlaps: HashMap<usize, Vec<Overlap>> = HashMap::new();
     for (&k, d) in &diffs {
         let before: Vec<&Sig> = sigs
             .iter()
@@ -354,59 +417,97 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
                 && s.cms.as_ref().is_some_and(|c| c.integrity == Check::Passed)
         });
         for f in findings.get(&k).into_iter().flatten() {
-            let what = match &f.visual.kind {
-                diff::VisualKind::SignatureWidget {
-                    field,
-                    signed: true,
-                } => format!("the appearance of signature “{field}”"),
-                diff::VisualKind::SignatureWidget {
-                    field,
-                    signed: false,
-                } => format!("the appearance of unsigned signature field “{field}”"),
-                diff::VisualKind::FormWidget { field } => format!("form field “{field}”"),
-                diff::VisualKind::Annotation { subtype } => format!("a /{subtype} annotation"),
-            };
+            let (what_en, what_vi) = visual_text(&f.visual.kind);
+            // A signature's own widget placed on earlier signatures' appearances is
+            // co-signing (the Decree 30 seal over the left third of the leader's
+            // signature, touching the title and name lines around it): expected while
+            // the signature verifies and signs this very revision, and the geometry
+            // says it leaves most of each appearance visible and covers nothing but
+            // their signer blocks.
+            let expected = f.co_signing
+                && matches!(
+                &f.visual.kind,
+                diff::VisualKind::SignatureWidget { field, signed: true }
+                    if sigs.iter().any(|s| {
+                        s.revision() == Some(k)
+                            && s.fields.contains(field)
+                            && s.cms.as_ref().is_some_and(|c| c.integrity == Check::Passed)
+                    })
+                );
             let mut items = Vec::new();
-            if f.over_content {
+            if f.visual.removed {
+                // Removing what covered signed content shows what the signer did
+                // not see (the shadow "hide" attack with an annotation).
+                if f.over_content {
+                    let (en, vi) = if f.over_text {
+                        ("page text", "chữ trên trang")
+                    } else {
+                        ("page content", "nội dung trang")
+                    };
+                    items.push(Reason::new(
+                        "removed_annotation_uncovers_content",
+                        format!(
+                            "{what_en} is removed (revision {}), uncovering signed {en} it hid when the document was signed",
+                            k + 1
+                        ),
+                        format!(
+                            "{what_vi} bị xóa (phiên bản {}), để lộ {vi} đã ký mà nó che khi ký",
+                            k + 1
+                        ),
+                    ));
+                }
+            } else if f.over_content && !expected {
+                let (en, vi) = if f.over_text {
+                    ("signed page text", "chữ trên trang đã ký")
+                } else {
+                    ("signed page content", "nội dung trang đã ký")
+                };
                 items.push(Reason::new(
                     "appearance_over_content",
-                    format!(
-                        "{what} (revision {}) paints over signed page content",
-                        k + 1
-                    ),
-                    format!("{what} (phiên bản {}) che lên nội dung trang đã ký", k + 1),
+                    format!("{what_en} (revision {}) paints over {en}", k + 1),
+                    format!("{what_vi} (phiên bản {}) che lên {vi}", k + 1),
                 ));
             }
-            for name in &f.over_signatures {
+            for c in &f.over_signatures {
+                let name = &c.field;
+                if expected || f.visual.removed {
+                    continue;
+                }
                 items.push(Reason::new(
                     "appearance_over_signature",
                     format!(
-                        "{what} (revision {}) paints over the appearance of signature “{name}”",
-                        k + 1
+                        "{what_en} (revision {}) paints over {}the appearance of signature “{name}”",
+                        k + 1,
+                        if c.fraction > 0.5 { "most of " } else { "" }
                     ),
-                    format!("{what} (phiên bản {}) che lên hình chữ ký “{name}”", k + 1),
+                    format!(
+                        "{what_vi} (phiên bản {}) che lên {}hình chữ ký “{name}”",
+                        k + 1,
+                        if c.fraction > 0.5 { "phần lớn " } else { "" }
+                    ),
                 ));
             }
-            if let Some(s) = f.suspicious {
+            if let Some(s) = f.suspicious.filter(|_| !f.visual.removed) {
+                let full = s == "full_page";
                 items.push(Reason::new(
-                    if s == "full_page" {
+                    if full {
                         "suspicious_full_page_widget"
                     } else {
                         "suspicious_off_page_widget"
                     },
                     format!(
-                        "{what} (revision {}) is {}",
+                        "{what_en} (revision {}) is {}",
                         k + 1,
-                        if s == "full_page" {
+                        if full {
                             "as large as the page"
                         } else {
                             "outside the page"
                         }
                     ),
                     format!(
-                        "{what} (phiên bản {}) {}",
+                        "{what_vi} (phiên bản {}) {}",
                         k + 1,
-                        if s == "full_page" {
+                        if full {
                             "rộng bằng cả trang"
                         } else {
                             "nằm ngoài trang"
@@ -417,7 +518,9 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
             for item in items {
                 let paints_over = matches!(
                     item.code,
-                    "appearance_over_content" | "appearance_over_signature"
+                    "appearance_over_content"
+                        | "appearance_over_signature"
+                        | "removed_annotation_uncovers_content"
                 );
                 if paints_over && !covered {
                     v.push(Reason::new(
@@ -428,6 +531,12 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
                 } else {
                     notes.entry(k).or_default().push(item);
                 }
+            }
+            if !f.visual.removed {
+                overlaps
+                    .entry(k)
+                    .or_default()
+                    .extend(overlaps_of(f, k, expected));
             }
         }
         violations.insert(k, v);
@@ -485,9 +594,11 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
     let mut quiet = true;
     for s in &sigs {
         let mut modifications = Vec::new();
+        let mut sig_overlaps = Vec::new();
         let mut level = ModificationLevel::None;
         if let Some(r) = s.analysed() {
             for k in r + 1..doc.revisions.len() {
+                sig_overlaps.extend(overlaps.get(&k).into_iter().flatten().cloned());
                 let Some(d) = diffs.get(&k) else { continue };
                 let v = violations.get(&k).cloned().unwrap_or_default();
                 let mut details: Vec<Reason> = d.changes.iter().map(|c| c.reason.clone()).collect();
@@ -531,6 +642,7 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
             locked_fields: s.restrictions.locked.clone(),
             modification_level: level,
             modifications,
+            overlaps: sig_overlaps,
         });
     }
     if let Some(first) = first_signed {
@@ -584,6 +696,81 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
         Verdict::ValidWithChanges
     };
     Ok(report)
+}
+
+/// How a changed widget or annotation is named in a report line (English, Vietnamese).
+fn visual_text(kind: &diff::VisualKind) -> (String, String) {
+    match kind {
+        diff::VisualKind::SignatureWidget {
+            field,
+            signed: true,
+        } => (
+            format!("the appearance of signature “{field}”"),
+            format!("hình chữ ký “{field}”"),
+        ),
+        diff::VisualKind::SignatureWidget {
+            field,
+            signed: false,
+        } => (
+            format!("the appearance of unsigned signature field “{field}”"),
+            format!("hình của trường chữ ký chưa ký “{field}”"),
+        ),
+        diff::VisualKind::FormWidget { field } => (
+            format!("form field “{field}”"),
+            format!("trường biểu mẫu “{field}”"),
+        ),
+        diff::VisualKind::Annotation { subtype } => (
+            format!("a /{subtype} annotation"),
+            format!("chú thích /{subtype}"),
+        ),
+    }
+}
+
+/// The report entries of one geometry finding: one per thing it paints over.
+fn overlaps_of(f: &Finding, k: usize, expected: bool) -> Vec<Overlap> {
+    let (kind, subtype, field) = match &f.visual.kind {
+        diff::VisualKind::SignatureWidget { field, .. }
+        | diff::VisualKind::FormWidget { field } => (
+            OverlapKind::Widget,
+            "Widget".to_string(),
+            Some(field.clone()),
+        ),
+        diff::VisualKind::Annotation { subtype } => {
+            (OverlapKind::Annotation, subtype.clone(), None)
+        }
+    };
+    let rect = f.rect.map(|x| (x * 100.0).round() / 100.0);
+    let entry = |covers: Covers, signature: Option<String>, expected: bool| Overlap {
+        revision: k + 1,
+        kind,
+        subtype: subtype.clone(),
+        field: field.clone(),
+        page: f.page_number,
+        rect,
+        covers,
+        signature,
+        expected,
+    };
+    let mut out = Vec::new();
+    if f.over_content {
+        out.push(entry(
+            if f.over_text {
+                Covers::Text
+            } else {
+                Covers::Content
+            },
+            None,
+            expected,
+        ));
+    }
+    for c in &f.over_signatures {
+        out.push(entry(
+            Covers::SignatureAppearance,
+            Some(c.field.clone()),
+            expected,
+        ));
+    }
+    out
 }
 
 /// The exact bytes signature `index` (0-based, in report order) covers: the revision it
@@ -682,6 +869,7 @@ pub mod fuzzing {
             },
             limits,
             policy: super::Policy::default(),
+            password: None,
         };
         let _ = super::verify(data, &options);
     }
@@ -706,6 +894,9 @@ struct Sig {
     certified_in_perms: bool,
     /// Failures found outside the CMS (byte range, structure).
     failures: Vec<Reason>,
+    /// When the byte range rules fail but `/ByteRange` and `/Contents` can still be
+    /// read: what they say, so the report can tell whether the signed bytes changed.
+    probe: Option<([usize; 4], Vec<u8>)>,
     cms: Option<SignatureReport>,
 }
 
@@ -860,6 +1051,21 @@ fn discover(doc: &Document<'_>) -> Result<Discovery, PdfError> {
             None => signatures.push(sig),
         }
     }
+    for found in unreachable_signatures(doc, &signatures) {
+        // A field whose signature dictionary could not be loaded where the
+        // cross-reference section says, found at its real place by the scan: one
+        // signature, reported with what the scan read.
+        match signatures.iter_mut().find(|s| {
+            s.dict.get(b"ByteRange").is_none()
+                && s.obj_ref.map(|r| r.num) == found.obj_ref.map(|r| r.num)
+        }) {
+            Some(s) => {
+                let fields = std::mem::take(&mut s.fields);
+                *s = Sig { fields, ..found };
+            }
+            None => signatures.push(found),
+        }
+    }
     signatures.sort_by_key(Sig::end);
     for (i, s) in signatures.iter_mut().enumerate() {
         s.index = i;
@@ -869,6 +1075,142 @@ fn discover(doc: &Document<'_>) -> Result<Discovery, PdfError> {
         unsigned,
         warnings,
     })
+}
+
+/// Signature dictionaries that no cross-reference section reaches: a damaged
+/// `startxref`/`%%EOF` or cross-reference section can hide the very signature whose byte
+/// range the damage falls in. Each is found by scanning for `/ByteRange`, judged like any
+/// other (so its digest mismatch is reported) and fails as unreachable: such a
+/// signature is never valid, but it is never silently lost either.
+fn unreachable_signatures(doc: &Document<'_>, known: &[Sig]) -> Vec<Sig> {
+    /// How far before `/ByteRange` its object's header may stand (a large /Contents
+    /// may come first).
+    const WINDOW: usize = 4 << 20;
+    let reachable: HashSet<usize> = doc
+        .revisions
+        .iter()
+        .flat_map(|r| r.entries.values())
+        .filter_map(|e| match e {
+            Entry::InUse { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .collect();
+    let known_contents: HashSet<Range<usize>> = known
+        .iter()
+        .filter_map(|s| match s.dict.get(b"Contents") {
+            Some(Object::String(c)) => Some(c.span.clone()),
+            _ => None,
+        })
+        .collect();
+    let known_numbers: HashSet<u32> = known
+        .iter()
+        .filter_map(|s| s.obj_ref.map(|r| r.num))
+        .collect();
+    let mut out: Vec<Sig> = Vec::new();
+    let mut last_span = 0..0;
+    for p in memchr::memmem::find_iter(doc.data, b"/ByteRange").take(doc.limits.max_signatures) {
+        if last_span.contains(&p) {
+            continue;
+        }
+        let Some((header, ind)) = revisions::object_around(doc.data, p, WINDOW, doc.limits) else {
+            continue;
+        };
+        last_span = ind.span.clone();
+        let mut ind = ind;
+        let mut decrypted = ind.object.clone();
+        if doc.decrypt(header, ind.id, &mut decrypted).is_ok() {
+            ind.object = decrypted;
+        }
+        let Some(dict) = ind.object.as_dict() else {
+            continue;
+        };
+        let contents_span = match dict.get(b"Contents") {
+            Some(Object::String(c)) => Some(c.span.clone()),
+            _ => None,
+        };
+        let reached = reachable.contains(&header);
+        if (reached && known_numbers.contains(&ind.id.num))
+            || contents_span.is_some_and(|c| known_contents.contains(&c))
+            || dict.get(b"ByteRange").is_none()
+            || is_usage_rights(dict)
+        {
+            continue;
+        }
+        let Some(last) = doc.revisions.len().checked_sub(1) else {
+            break;
+        };
+        let defined_in = doc
+            .revisions
+            .iter()
+            .position(|r| r.start <= header && header < r.end)
+            .unwrap_or(last);
+        let mut sig = Sig {
+            index: 0,
+            obj_ref: Some(ind.id),
+            fields: vec![format!("({} at byte {header})", ind.id)],
+            dict: dict.clone(),
+            checked: byte_range::check(doc, dict, &ind.span, defined_in),
+            claimed: None,
+            restrictions: Restrictions::default(),
+            certified_in_perms: false,
+            failures: Vec::new(),
+            probe: None,
+            cms: None,
+        };
+        sig.claimed = byte_range::raw(dict)
+            .filter(|r| r.len() == 4)
+            .and_then(|r| r[2].checked_add(r[3]))
+            .and_then(|e| usize::try_from(e).ok())
+            .and_then(|e| {
+                doc.revisions
+                    .iter()
+                    .position(|r| r.end == e || r.marker_end == e)
+            });
+        if sig.checked.is_err() {
+            sig.probe = byte_range::probe(dict, doc.data.len());
+        }
+        sig.structure_failure(if reached {
+            Reason::new(
+                "signature_not_in_form",
+                format!(
+                    "the signature dictionary {} at byte {header} is not the value of any signature field (a damaged form); it was found by scanning",
+                    ind.id
+                ),
+                format!(
+                    "từ điển chữ ký {} tại byte {header} không thuộc trường chữ ký nào (biểu mẫu bị hỏng); tìm thấy bằng cách quét tệp",
+                    ind.id
+                ),
+            )
+        } else {
+            Reason::new(
+                "signature_unreachable",
+                format!(
+                    "the signature dictionary {} at byte {header} is not reachable through the file's cross-reference sections (a damaged or truncated file); it was found by scanning",
+                    ind.id
+                ),
+                format!(
+                    "từ điển chữ ký {} tại byte {header} không truy cập được qua bảng tham chiếu chéo của tệp (tệp bị hỏng hoặc bị cắt); tìm thấy bằng cách quét tệp",
+                    ind.id
+                ),
+            )
+        });
+        out.push(sig);
+    }
+    out
+}
+
+/// A usage-rights signature (`/Reference [<< /TransformMethod /UR3 >>]`, Adobe Reader
+/// extensions): it has a byte range but no field, by design.
+fn is_usage_rights(dict: &Dict) -> bool {
+    dict.get(b"Reference")
+        .and_then(Object::as_array)
+        .is_some_and(|refs| {
+            refs.iter().any(|r| {
+                r.as_dict()
+                    .and_then(|d| d.name(b"TransformMethod"))
+                    .is_some_and(|m| m == b"UR3" || m == b"UR")
+            })
+        })
 }
 
 /// Read one signature as of the revision it signs.
@@ -892,6 +1234,7 @@ fn read_signature(
         restrictions: Restrictions::default(),
         certified_in_perms: false,
         failures: Vec::new(),
+        probe: None,
         cms: None,
     };
     // Find the revision from the latest dictionary's /ByteRange, then re-read it there.
@@ -925,6 +1268,9 @@ fn read_signature(
         _ => (latest.0, latest.1, latest.2, false),
     };
     sig.checked = byte_range::check(doc, &dict, &span, defined_in);
+    if sig.checked.is_err() {
+        sig.probe = byte_range::probe(&dict, doc.data.len());
+    }
     if in_stream {
         sig.structure_failure(Reason::new(
             "signature_in_object_stream",
@@ -1016,6 +1362,7 @@ fn blank_report(index: usize) -> SignatureReport {
         sub_indication: None,
         reasons: Vec::new(),
         warnings: Vec::new(),
+        trust_anchor_source: None,
     }
 }
 
@@ -1037,46 +1384,68 @@ fn verify_cms(
     digests: &[(DigestAlgorithm, Vec<u8>)],
     options: &kyso_cades::VerifyOptions<'_>,
 ) -> SignatureReport {
-    let mut structural = blank_report(sig.index);
-    let checked = match &sig.checked {
-        Ok(c) if sig.failures.is_empty() => c,
-        Ok(_) => {
-            structural.integrity = Check::Failed;
-            for r in &sig.failures {
-                fail(
-                    &mut structural,
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    r.clone(),
-                );
-            }
-            return structural;
+    let (reasons, contents): (Vec<&Reason>, Option<&[u8]>) = match &sig.checked {
+        Ok(c) if sig.failures.is_empty() => {
+            return verify_contents(sig, &c.contents, digests, options);
         }
-        Err((_, reasons)) => {
-            structural.integrity = Check::Failed;
-            for r in reasons.iter().chain(&sig.failures) {
-                fail(
-                    &mut structural,
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    r.clone(),
-                );
-            }
-            if structural.reasons.is_empty() {
-                fail(
-                    &mut structural,
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    Reason::new(
-                        "malformed_signature",
-                        "the signature is malformed",
-                        "chữ ký sai cấu trúc",
-                    ),
-                );
-            }
-            return structural;
-        }
+        Ok(c) => (sig.failures.iter().collect(), Some(&c.contents)),
+        Err((_, reasons)) => (
+            reasons.iter().chain(&sig.failures).collect(),
+            sig.probe.as_ref().map(|(_, c)| c.as_slice()),
+        ),
     };
+    let mut structural = blank_report(sig.index);
+    structural.integrity = Check::Failed;
+    for r in reasons {
+        fail(
+            &mut structural,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            r.clone(),
+        );
+    }
+    if structural.reasons.is_empty() {
+        fail(
+            &mut structural,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            Reason::new(
+                "malformed_signature",
+                "the signature is malformed",
+                "chữ ký sai cấu trúc",
+            ),
+        );
+    }
+    // The structure already fails the signature; whether the bytes it names were
+    // changed since is worth saying too (a damaged file is usually a changed one).
+    if let Some(contents) = contents
+        && !digests.is_empty()
+    {
+        let inner = verify_contents(sig, contents, digests, options);
+        for r in inner
+            .reasons
+            .into_iter()
+            .filter(|r| r.code == "digest_mismatch")
+        {
+            fail(
+                &mut structural,
+                Indication::TotalFailed,
+                SubIndication::HashFailure,
+                r,
+            );
+        }
+    }
+    structural
+}
+
+/// Verify the CMS of a signature whose `/Contents` is `contents` against the digests of
+/// its byte ranges.
+fn verify_contents(
+    sig: &Sig,
+    contents: &[u8],
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+    options: &kyso_cades::VerifyOptions<'_>,
+) -> SignatureReport {
     let sub_filter = sig.dict.name(b"SubFilter").unwrap_or_default();
     let hints = ContainerHints {
         claimed_time: match sig.dict.get(b"M") {
@@ -1133,12 +1502,12 @@ fn verify_cms(
             );
             return r;
         }
-        return kyso_cades::verify_timestamp_token_digests(&checked.contents, digests, options)
+        return kyso_cades::verify_timestamp_token_digests(contents, digests, options)
             .unwrap_or_else(malformed);
     }
     match sub_filter {
         b"adbe.pkcs7.detached" | b"ETSI.CAdES.detached" => {
-            match kyso_cades::verify::encapsulated_content(&checked.contents) {
+            match kyso_cades::verify::encapsulated_content(contents) {
                 Err(e) => return malformed(e),
                 Ok(Some(_)) => {
                     let mut r = blank_report(sig.index);
@@ -1158,10 +1527,7 @@ fn verify_cms(
                 Ok(None) => {}
             }
             let report = match kyso_cades::verify_detached_digests_with_hints(
-                &checked.contents,
-                digests,
-                options,
-                &hints,
+                contents, digests, options, &hints,
             ) {
                 Ok(r) => r,
                 Err(e) => return malformed(e),
@@ -1189,19 +1555,15 @@ fn verify_cms(
                 .find(|(d, _)| *d == DigestAlgorithm::Sha1)
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            let content = match kyso_cades::verify::encapsulated_content(&checked.contents) {
+            let content = match kyso_cades::verify::encapsulated_content(contents) {
                 Err(e) => return malformed(e),
                 Ok(c) => c,
             };
-            let report = match kyso_cades::verify_detached_with_hints(
-                &checked.contents,
-                None,
-                options,
-                &hints,
-            ) {
-                Ok(r) => r,
-                Err(e) => return malformed(e),
-            };
+            let report =
+                match kyso_cades::verify_detached_with_hints(contents, None, options, &hints) {
+                    Ok(r) => r,
+                    Err(e) => return malformed(e),
+                };
             let mut s = single(report);
             if content.as_deref() != Some(digest.as_slice()) {
                 s.integrity = Check::Failed;
@@ -1216,16 +1578,33 @@ fn verify_cms(
                     ),
                 );
             }
-            fail(
-                &mut s,
-                Indication::Indeterminate,
-                SubIndication::CryptoConstraintsFailure,
-                Reason::new(
+            // SHA-1 binds the document: judged by the dated algorithm policy
+            // (kyso_cades::AlgorithmPolicy), the validation time being the proof of
+            // existence (a later document time-stamp moves it earlier).
+            let until = options.limits.algorithms.sha1_until;
+            let until_text = kyso_cades::report::vietnam_time(until);
+            if options.validation_time < until {
+                s.warnings.push(Reason::new(
                     "legacy_sha1_subfilter",
-                    "adbe.pkcs7.sha1: the document is bound to the signature by SHA-1 only, which is no longer accepted",
-                    "adbe.pkcs7.sha1: tài liệu chỉ được gắn với chữ ký bằng SHA-1, không còn được chấp nhận",
-                ),
-            );
+                    format!("adbe.pkcs7.sha1: the document is bound to the signature by SHA-1, acceptable until {until_text} by the algorithm policy"),
+                    format!("adbe.pkcs7.sha1: tài liệu được gắn với chữ ký bằng SHA-1, theo chính sách thuật toán chỉ được chấp nhận đến {until_text}"),
+                ));
+            } else {
+                fail(
+                    &mut s,
+                    Indication::Indeterminate,
+                    SubIndication::CryptoConstraintsFailureNoPoe,
+                    Reason::new(
+                        "legacy_sha1_subfilter",
+                        format!(
+                            "adbe.pkcs7.sha1: the document is bound to the signature by SHA-1, acceptable only until {until_text} by the algorithm policy, and nothing proves the signature existed before then"
+                        ),
+                        format!(
+                            "adbe.pkcs7.sha1: tài liệu chỉ được gắn với chữ ký bằng SHA-1, theo chính sách thuật toán chỉ được chấp nhận đến {until_text}, và không có bằng chứng chữ ký tồn tại trước thời điểm đó"
+                        ),
+                    ),
+                );
+            }
             s
         }
         b"" => {
@@ -1244,6 +1623,30 @@ fn verify_cms(
         }
         other => {
             let mut r = blank_report(sig.index);
+            // Whatever the format, a CMS whose message digest no longer matches the
+            // signed bytes proves the document changed.
+            if let Ok(detached) =
+                kyso_cades::verify_detached_digests_with_hints(contents, digests, options, &hints)
+                && detached
+                    .signatures
+                    .iter()
+                    .any(|s| s.integrity == Check::Failed)
+            {
+                r.integrity = Check::Failed;
+                for reason in detached
+                    .signatures
+                    .into_iter()
+                    .flat_map(|s| s.reasons)
+                    .filter(|x| x.code == "digest_mismatch")
+                {
+                    fail(
+                        &mut r,
+                        Indication::TotalFailed,
+                        SubIndication::HashFailure,
+                        reason,
+                    );
+                }
+            }
             fail(
                 &mut r,
                 Indication::Indeterminate,
@@ -1272,17 +1675,21 @@ fn verify_cms(
 fn content_digests(doc: &Document<'_>, sigs: &[Sig]) -> Vec<Vec<(DigestAlgorithm, Vec<u8>)>> {
     let mut needs: Vec<(usize, [usize; 4], DigestAlgorithm)> = Vec::new();
     for (i, s) in sigs.iter().enumerate() {
-        let Ok(c) = &s.checked else { continue };
+        let (range, contents) = match (&s.checked, &s.probe) {
+            (Ok(c), _) => (c.range, &c.contents),
+            (Err(_), Some((range, contents))) => (*range, contents),
+            (Err(_), None) => continue,
+        };
         let algorithms = if s.is_timestamp() {
-            kyso_cades::tsp::parse_token(&c.contents)
+            kyso_cades::tsp::parse_token(contents)
                 .map(|t| vec![t.imprint_algorithm])
                 .unwrap_or_default()
         } else if s.dict.name(b"SubFilter") == Some(b"adbe.pkcs7.sha1") {
             vec![DigestAlgorithm::Sha1]
         } else {
-            kyso_cades::digest_algorithms(&c.contents).unwrap_or_default()
+            kyso_cades::digest_algorithms(contents).unwrap_or_default()
         };
-        needs.extend(algorithms.into_iter().map(|d| (i, c.range, d)));
+        needs.extend(algorithms.into_iter().map(|d| (i, range, d)));
     }
     needs.sort_by_key(|(_, r, _)| r[1]);
     let data = doc.data;

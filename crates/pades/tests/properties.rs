@@ -106,7 +106,13 @@ const BODIES: [&str; 6] = [
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    // A fixed seed: the same 256 cases on every run (flakiness shows up here, not in
+    // CI); change the seed to explore further.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x6b79_736f_0018),
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn mutated_signed_pdfs_are_never_valid(
@@ -193,4 +199,100 @@ fn the_exemptions_are_real() {
     m[at] ^= 0x20;
     assert!(harmless_flip(signed_table(), at, m[at]));
     assert_eq!(verify(&m).verdict, kyso_cades::Verdict::Valid);
+}
+
+/// A one-page PDF of about 700 bytes (xref table), the smallest realistic thing to sign.
+fn tiny_pdf() -> Vec<u8> {
+    let content = "BT /F1 12 Tf 20 50 Td (Quyet dinh so 15/QD-STTTT) Tj ET";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 100] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len() + 1
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Every byte a signature signs, changed, makes the document invalid — whatever the
+/// byte is: page content, an object header, the signature dictionary, the form, the
+/// cross-reference table, the trailer, `startxref` or `%%EOF` — and no byte of the
+/// file, changed, makes it verify unless the change provably leaves the signature
+/// alone. Exhaustive outside `/Contents` (two different changes per byte), sampled
+/// inside it; never a panic, never an error instead of a verdict.
+#[test]
+fn every_signed_byte_flipped_is_invalid() {
+    let signed = fixture::sign_bytes(&tiny_pdf(), "Sig1", fixture::Who::Leader, &[]);
+    assert_eq!(verify(&signed).verdict, kyso_cades::Verdict::Valid);
+    let [_, a, b, c] = edit::last_byte_range(&signed);
+    assert_eq!(b + c, signed.len(), "the signature covers the whole file");
+    let options = |pdf: &[u8]| fixture::verify_result(pdf);
+    let mut checked = 0usize;
+    let mut failures = Vec::new();
+    let positions = (0..signed.len()).filter(|p| *p <= a || *p >= b - 1 || (p - a) % 97 == 0);
+    for pos in positions {
+        for xor in [0x01u8, 0x80] {
+            let mut m = signed.clone();
+            m[pos] ^= xor;
+            let report = match options(&m) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(format!(
+                        "byte {pos} ^ {xor:#x}: error instead of a verdict: {e}"
+                    ));
+                    continue;
+                }
+            };
+            checked += 1;
+            let signed_byte = pos < a || pos >= b;
+            if signed_byte && report.verdict != kyso_cades::Verdict::Invalid {
+                failures.push(format!(
+                    "byte {pos} ({:?} in {:?}) ^ {xor:#x}: {:?} {:?}",
+                    signed[pos] as char,
+                    String::from_utf8_lossy(
+                        &signed[pos.saturating_sub(40)..(pos + 20).min(signed.len())]
+                    ),
+                    report.verdict,
+                    fixture::codes(&report)
+                ));
+            } else if report.verdict.is_success() && !harmless_flip(&signed, pos, m[pos]) {
+                failures.push(format!(
+                    "byte {pos} ^ {xor:#x} (unsigned) still verifies: {:?}",
+                    fixture::codes(&report)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} changes misjudged:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 2 * (a + c), "{checked} changes checked");
 }

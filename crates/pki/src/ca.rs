@@ -440,7 +440,13 @@ fn sign(signer: &dyn Signer, tbs: &[u8]) -> Result<BitString, CaError> {
 
 /// Whole seconds in UTC as a DER `DateTime`.
 fn to_date_time(t: OffsetDateTime) -> Result<DateTime, CaError> {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    // 9999-12-31T23:59:59-07:00 is in the year 10000 in UTC: an error, not a panic.
+    let t = t
+        .checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| CaError::InvalidTime {
+            time: t,
+            reason: "after 9999-12-31T23:59:59Z".into(),
+        })?;
     let invalid = |reason: String| CaError::InvalidTime { time: t, reason };
     let year = u16::try_from(t.year()).map_err(|_| invalid("year before 0".into()))?;
     DateTime::new(

@@ -9,9 +9,13 @@
 pub mod ca;
 pub mod locations;
 pub mod path;
+pub mod policy;
+pub mod trust_list;
 
 pub use der;
 pub use x509_cert;
+
+pub use policy::{AlgorithmPolicy, WeakAlgorithm};
 
 pub use path::{
     PathError, PathFailure, PathInput, PathOutcome, PathPolicy, PathStatus, RevocationInfo,

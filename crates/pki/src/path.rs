@@ -21,8 +21,12 @@
 //!   expired certificates from CRLs), but is believed when it says "revoked".
 //!
 //! Unsupported features fail closed, never [`PathStatus::Valid`]: delta CRLs, indirect CRLs
-//! and separate CRL-signing keys, CRLs partitioned by `onlySomeReasons`, DSA and SHA-1
-//! signatures.
+//! and separate CRL-signing keys, CRLs partitioned by `onlySomeReasons`, DSA signatures.
+//! SHA-1 certificate, CRL and OCSP signatures are verified; whether they are still
+//! acceptable is the caller's dated decision ([`crate::policy::AlgorithmPolicy`]).
+//!
+//! Several CA certificates with the same name (key rollover, cross-certificates) are all
+//! tried, key identifiers first (AKI ↔ SKI), among the intermediates and the anchors.
 //!
 //! `Err(PathError)` means validation could not run (e.g. the end-entity certificate does not
 //! parse). A failed validation is data: [`PathOutcome::status`].
@@ -68,6 +72,8 @@ pub struct TrustAnchors {
 #[derive(Clone)]
 struct Anchor {
     der: Vec<u8>,
+    /// Where it came from ("vn" for the built-in Vietnamese list, a file name, …).
+    source: String,
     ta: PDVTrustAnchorChoice,
     cert: PDVCertificate,
     certificate: Certificate,
@@ -94,6 +100,12 @@ impl TrustAnchors {
     /// Add a DER-encoded certificate as a trust anchor. Adding the same certificate twice
     /// is a no-op.
     pub fn add_der(&mut self, der: &[u8]) -> Result<(), PathError> {
+        self.add_der_from(der, "")
+    }
+
+    /// [`TrustAnchors::add_der`], remembering which list the anchor came from (shown in
+    /// reports: [`TrustAnchors::source_of`]). The first source of a duplicate is kept.
+    pub fn add_der_from(&mut self, der: &[u8], source: &str) -> Result<(), PathError> {
         let invalid = |e: der::Error| PathError::InvalidCertificate {
             what: "trust anchor",
             reason: e.to_string(),
@@ -106,6 +118,7 @@ impl TrustAnchors {
         let cert = PDVCertificate::try_from(der).map_err(invalid)?;
         self.anchors.push(Anchor {
             der: der.to_vec(),
+            source: source.to_owned(),
             ta,
             cert,
             certificate: certificate.clone(),
@@ -127,6 +140,13 @@ impl TrustAnchors {
     /// The anchor certificates, in the order they were added.
     pub fn certificates(&self) -> &[Certificate] {
         &self.certificates
+    }
+
+    /// The source given when `certificate` was added as an anchor (`Some("")` when
+    /// none was given), `None` when it is not an anchor.
+    pub fn source_of(&self, certificate: &Certificate) -> Option<&str> {
+        let i = self.certificates.iter().position(|c| c == certificate)?;
+        Some(self.anchors[i].source.as_str())
     }
 }
 
@@ -282,7 +302,7 @@ pub enum PathFailure {
         /// Why (no CRL, stale CRL, bad CRL signature, unsupported CRL kind, …).
         why: String,
     },
-    /// A signature or key algorithm is not supported (e.g. DSA, SHA-1).
+    /// A signature or key algorithm is not supported (e.g. DSA, MD5).
     UnsupportedAlgorithm {
         /// The certificate whose signature could not be checked.
         position: usize,

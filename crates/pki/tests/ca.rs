@@ -39,8 +39,12 @@ fn write_pem(dir: &Path, file: &str, certs: &[&Certificate]) {
     std::fs::write(dir.join(file), pem).unwrap();
 }
 
+/// One reference time for the whole test binary: certificates issued a second apart
+/// must not differ in validity (a sub-CA outliving its root by a second made openssl's
+/// OCSP check fail now and then).
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+    static NOW: std::sync::OnceLock<OffsetDateTime> = std::sync::OnceLock::new();
+    *NOW.get_or_init(|| OffsetDateTime::now_utc().replace_nanosecond(0).unwrap())
 }
 
 fn name(cn: &str) -> SubjectName {

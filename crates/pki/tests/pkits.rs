@@ -1,5 +1,5 @@
 //! NIST PKITS (2011 edition) conformance: every case of `pkits.json` (plus 4.8.20) through
-//! [`kyso_pki::validate_path`]. Data: `shared/testdata/pkits/` (see its README).
+//! [`kyso_pki::validate_path`]. Data: `testdata/pkits/` in the repository (see its README).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -101,13 +101,10 @@ struct Params {
 }
 
 fn data_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/pkits"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/pkits"));
     assert!(
         dir.join("pkits.json").is_file(),
-        "PKITS test data not found at {} (expected the steering repo's shared/testdata/pkits next to the workspace)",
+        "PKITS test data not found at {} (it is part of the repository: testdata/pkits, see its README)",
         dir.display()
     );
     dir

@@ -22,7 +22,7 @@ mod verify;
 pub use algorithm::{DigestAlgorithm, Hasher, KeyKind, SignatureAlgorithm};
 pub use error::SignerError;
 pub use soft::SoftKey;
-pub use verify::{VerifyError, verify_signature, verify_signature_with_digest};
+pub use verify::{VerifyError, verify_prehashed, verify_signature, verify_signature_with_digest};
 
 pub use der;
 pub use spki;

@@ -26,8 +26,8 @@ pub enum VerifyError {
     /// The public key could not be parsed.
     #[error("malformed public key: {0}")]
     MalformedKey(String),
-    /// RSA keys below 2048 bits are refused by policy.
-    #[error("RSA key of {0} bits is below the 2048-bit minimum")]
+    /// RSA keys below 1024 bits are never verified.
+    #[error("RSA key of {0} bits is below the 1024-bit minimum")]
     WeakKey(usize),
 }
 
@@ -42,6 +42,63 @@ pub fn verify_signature_with_digest(
     algorithm: &AlgorithmIdentifierOwned,
     digest_hint: Option<DigestAlgorithm>,
     message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    verify_inner(
+        key,
+        algorithm,
+        digest_hint,
+        Input::Message(message),
+        signature,
+    )
+}
+
+/// Verify `signature` over a message of which only the digest `hashed` (computed with
+/// `digest`) is known: CMS without signed attributes signs the content's digest (RFC
+/// 5652 §5.4). RSA PKCS#1 v1.5, RSA-PSS and ECDSA; Ed25519 signs the message itself
+/// and is refused here (`UnsupportedAlgorithm`).
+pub fn verify_prehashed(
+    key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest: DigestAlgorithm,
+    hashed: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    verify_inner(
+        key,
+        algorithm,
+        Some(digest),
+        Input::Prehashed(digest, hashed),
+        signature,
+    )
+}
+
+/// What was signed: the message, or its digest.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Message(&'a [u8]),
+    Prehashed(DigestAlgorithm, &'a [u8]),
+}
+
+impl Input<'_> {
+    fn hashed(self, digest: DigestAlgorithm) -> Result<Vec<u8>, VerifyError> {
+        match self {
+            Input::Message(m) => Ok(digest.digest(m)),
+            Input::Prehashed(d, h) if d == digest => Ok(h.to_vec()),
+            Input::Prehashed(d, _) => Err(VerifyError::UnsupportedAlgorithm(format!(
+                "the signature algorithm uses {} but the content digest is {}",
+                digest.name(),
+                d.name()
+            ))),
+        }
+    }
+}
+
+fn verify_inner(
+    key: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest_hint: Option<DigestAlgorithm>,
+    input: Input<'_>,
     signature: &[u8],
 ) -> Result<(), VerifyError> {
     let key_oid = key.algorithm.oid;
@@ -66,7 +123,7 @@ pub fn verify_signature_with_digest(
             return Err(mismatch());
         }
         let public = rsa_key(key_bytes)?;
-        let hashed = digest.digest(message);
+        let hashed = input.hashed(digest)?;
         let scheme = match digest {
             DigestAlgorithm::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
             DigestAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
@@ -126,7 +183,7 @@ pub fn verify_signature_with_digest(
             ));
         }
         let public = rsa_key(key_bytes)?;
-        let hashed = digest.digest(message);
+        let hashed = input.hashed(digest)?;
         let salt = usize::try_from(params.salt_len.unwrap_or(20))
             .map_err(|_| VerifyError::UnsupportedAlgorithm("RSA-PSS salt length".into()))?;
         let result = match digest {
@@ -145,11 +202,11 @@ pub fn verify_signature_with_digest(
                 &hashed,
                 signature,
             ),
-            DigestAlgorithm::Sha1 => {
-                return Err(VerifyError::UnsupportedAlgorithm(
-                    "RSA-PSS with SHA-1".into(),
-                ));
-            }
+            DigestAlgorithm::Sha1 => public.verify(
+                rsa::Pss::<sha1::Sha1>::new_with_salt(salt),
+                &hashed,
+                signature,
+            ),
         };
         return result.map_err(|_| VerifyError::BadSignature);
     }
@@ -173,7 +230,7 @@ pub fn verify_signature_with_digest(
             .as_ref()
             .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok())
             .ok_or_else(|| VerifyError::MalformedKey("EC key without a named curve".into()))?;
-        let hashed = digest.digest(message);
+        let hashed = input.hashed(digest)?;
         use signature::hazmat::PrehashVerifier;
         if curve == rfc5912::SECP_256_R_1 {
             let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
@@ -213,6 +270,11 @@ pub fn verify_signature_with_digest(
             .map_err(|e| VerifyError::MalformedKey(format!("Ed25519 key: {e}")))?;
         let sig = ed25519_dalek::Signature::from_slice(signature)
             .map_err(|_| VerifyError::BadSignature)?;
+        let Input::Message(message) = input else {
+            return Err(VerifyError::UnsupportedAlgorithm(
+                "Ed25519 over a content digest (Ed25519 signs the message itself)".into(),
+            ));
+        };
         return vk
             .verify_strict(message, &sig)
             .map_err(|_| VerifyError::BadSignature);
@@ -231,14 +293,20 @@ pub fn verify_signature(
     verify_signature_with_digest(key, algorithm, None, message, signature)
 }
 
+/// Shortest RSA modulus verified at all.
+const MIN_RSA_BITS: usize = 1024;
+
 fn rsa_key(bytes: &[u8]) -> Result<rsa::RsaPublicKey, VerifyError> {
     use rsa::pkcs1::DecodeRsaPublicKey;
     use rsa::traits::PublicKeyParts;
     let key = rsa::RsaPublicKey::from_pkcs1_der(bytes)
         .map_err(|e| VerifyError::MalformedKey(format!("RSA key: {e}")))?;
     let bits = key.n().bit_width() as usize;
-    // Policy: Vietnamese draft Circular 15/2025 requires RSA >= 2048 bits.
-    if bits < 2048 {
+    // Keys of 1024 to 2047 bits are verified: old Vietnamese certificates use them, and
+    // their acceptability is a dated policy decision of the caller (kyso-pki
+    // `AlgorithmPolicy`; Vietnamese draft Circular 15/2025 requires 2048 bits for new
+    // keys). Below 1024 bits nothing is verified.
+    if bits < MIN_RSA_BITS {
         return Err(VerifyError::WeakKey(bits));
     }
     Ok(key)

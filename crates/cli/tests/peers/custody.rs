@@ -19,7 +19,7 @@ const PERSONAL_PIN: &str = "135790";
 const NEW_PIN: &str = "97531864";
 
 fn images() -> PathBuf {
-    crate::support::workspace().join("../shared/testdata/images")
+    crate::support::workspace().join("testdata/images")
 }
 
 struct Office {

@@ -247,8 +247,8 @@ fn wrong_pin_is_a_clear_error() {
 #[test]
 fn token_signed_pdf_validates_in_pyhanko() {
     let hsm = softhsm();
-    let shared = crate::support::workspace().join("../shared/testdata");
-    let input = shared.join("documents/quyet-dinh.pdf");
+    let testdata = crate::support::workspace().join("testdata");
+    let input = testdata.join("documents/quyet-dinh.pdf");
     assert!(input.exists(), "missing {}", input.display());
     for (label, image) in [
         ("lanh-dao", "signature-blue.png"),
@@ -264,7 +264,7 @@ fn token_signed_pdf_validates_in_pyhanko() {
         cmd.arg("sign")
             .arg(&from)
             .args(["--pkcs11", MODULE, "--key-label", label, "--image"]);
-        cmd.arg(shared.join("images").join(image))
+        cmd.arg(testdata.join("images").join(image))
             .arg("--out")
             .arg(&out);
         if label == "lanh-dao" {

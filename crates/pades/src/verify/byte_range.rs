@@ -146,6 +146,15 @@ pub(crate) fn check(
     }
 }
 
+/// `/ByteRange` and the DER value of `/Contents` when both can be read, whatever other
+/// rule the signature breaks (for saying whether its bytes changed).
+pub(crate) fn probe(dict: &Dict, len: usize) -> Option<([usize; 4], Vec<u8>)> {
+    let mut ignored = Vec::new();
+    let range = byte_range(dict, len, &mut ignored)?;
+    contents(dict, &mut ignored)?;
+    Some((range, der_value(dict, &mut ignored)?))
+}
+
 fn byte_range(dict: &Dict, len: usize, fails: &mut Vec<Reason>) -> Option<[usize; 4]> {
     let mut fail = |code: &'static str, en: &str, vi: &str| {
         fails.push(Reason::new(code, en, vi));
@@ -302,10 +311,15 @@ fn der_value(dict: &Dict, fails: &mut Vec<Reason>) -> Option<Vec<u8>> {
     Some(bytes[..total].to_vec())
 }
 
-/// The length of the DER SEQUENCE at the start of `bytes`, if it fits.
+/// The length of the DER SEQUENCE at the start of `bytes`, if it fits. BER (indefinite
+/// lengths, as Adobe Acrobat writes) is measured too: CMS allows it, and `kyso-cades`
+/// normalises it before decoding.
 pub(crate) fn der_length(bytes: &[u8]) -> Option<usize> {
     if bytes.first() != Some(&0x30) {
         return None;
+    }
+    if bytes.get(1) == Some(&0x80) {
+        return kyso_cades::ber::encoded_len(bytes);
     }
     let first = *bytes.get(1)?;
     let (header, len) = if first < 0x80 {

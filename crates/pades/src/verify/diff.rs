@@ -36,6 +36,8 @@ pub(crate) struct Visual {
     pub(crate) annot: ObjRef,
     pub(crate) page: Option<ObjRef>,
     pub(crate) kind: VisualKind,
+    /// The annotation is removed by the revision (it is read from the one before).
+    pub(crate) removed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +55,9 @@ pub(crate) enum VisualKind {
 pub(crate) struct RevisionDiff {
     pub(crate) changes: Vec<Change>,
     pub(crate) visual: Vec<Visual>,
-    /// Signature fields added or signed in this revision: (name, visible).
-    pub(crate) signature_fields: Vec<(String, bool)>,
+    /// Signature fields added or signed in this revision: (name, visible, created in
+    /// this revision).
+    pub(crate) signature_fields: Vec<(String, bool, bool)>,
     /// Form fields filled in (non-signature).
     pub(crate) filled_fields: Vec<String>,
 }
@@ -130,6 +133,8 @@ pub(crate) fn diff(doc: &Document<'_>, k: usize, signatures: &HashSet<ObjRef>) -
         changed: BTreeMap::new(),
         explained: HashSet::new(),
         signatures,
+        freed: Vec::new(),
+        may_free: HashSet::new(),
     };
     if let Err(e) = cx.run(&mut out) {
         out.other(Reason::new(
@@ -152,6 +157,11 @@ struct Context<'d, 'a> {
     changed: BTreeMap<u32, (Rc<Loaded>, Rc<Loaded>)>,
     explained: HashSet<u32>,
     signatures: &'d HashSet<ObjRef>,
+    /// Objects the revision frees (that existed before).
+    freed: Vec<u32>,
+    /// Objects a revision may free: removed annotations, their popups and appearance
+    /// streams.
+    may_free: HashSet<u32>,
 }
 
 fn reason(code: &'static str, en: String, vi: String) -> Reason {
@@ -183,12 +193,9 @@ impl Context<'_, '_> {
             }
             match entry {
                 Entry::Free => {
+                    // Judged once the removed annotations are known (leftovers).
                     if old_obj.is_some() {
-                        out.other(reason(
-                            "object_freed",
-                            format!("object {num} is deleted (freed)"),
-                            format!("đối tượng {num} bị xóa"),
-                        ));
+                        self.freed.push(num);
                     }
                     continue;
                 }
@@ -641,7 +648,11 @@ impl Context<'_, '_> {
         let mut problems = Vec::new();
         for key in dss.keys() {
             if !matches!(key, b"Type" | b"VRI" | b"Certs" | b"CRLs" | b"OCSPs") {
-                problems.push(format!("unexpected key /{}", String::from_utf8_lossy(key)));
+                let k = String::from_utf8_lossy(key);
+                problems.push((
+                    format!("unexpected key /{k}"),
+                    format!("khóa /{k} không hợp lệ"),
+                ));
             }
         }
         for key in [&b"Certs"[..], b"CRLs", b"OCSPs"] {
@@ -657,14 +668,18 @@ impl Context<'_, '_> {
                 None => None,
             };
             match vri {
-                None => problems.push("/VRI is not a dictionary".into()),
+                None => problems.push((
+                    "/VRI is not a dictionary".into(),
+                    "/VRI không phải từ điển".into(),
+                )),
                 Some(vri) => {
                     if let Some(old_vri) = &old_vri {
                         for (k, v) in &old_vri.entries {
                             if !vri.get(k).is_some_and(|n| same(v, n, self.doc.data)) {
-                                problems.push(format!(
-                                    "VRI entry /{} changed or removed",
-                                    String::from_utf8_lossy(k)
+                                let k = String::from_utf8_lossy(k);
+                                problems.push((
+                                    format!("VRI entry /{k} changed or removed"),
+                                    format!("mục VRI /{k} bị thay đổi hoặc xóa"),
                                 ));
                             }
                         }
@@ -678,7 +693,7 @@ impl Context<'_, '_> {
                                 .iter()
                                 .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
                         {
-                            problems.push("malformed VRI key".into());
+                            problems.push(("malformed VRI key".into(), "khóa VRI sai dạng".into()));
                         }
                         self.explain(Some(v));
                         let entry = self.new.resolve(v)?.as_dict().cloned();
@@ -691,14 +706,20 @@ impl Context<'_, '_> {
                                             self.dss_streams(ev, &mut problems)?
                                         }
                                         b"TS" => self.explain(Some(ev)),
-                                        other => problems.push(format!(
-                                            "unexpected VRI key /{}",
-                                            String::from_utf8_lossy(other)
-                                        )),
+                                        other => {
+                                            let k = String::from_utf8_lossy(other);
+                                            problems.push((
+                                                format!("unexpected VRI key /{k}"),
+                                                format!("khóa VRI /{k} không hợp lệ"),
+                                            ))
+                                        }
                                     }
                                 }
                             }
-                            None => problems.push("VRI entry is not a dictionary".into()),
+                            None => problems.push((
+                                "VRI entry is not a dictionary".into(),
+                                "mục VRI không phải từ điển".into(),
+                            )),
                         }
                     }
                 }
@@ -719,11 +740,19 @@ impl Context<'_, '_> {
                 "dss_malformed",
                 format!(
                     "the document security store is malformed: {}",
-                    problems.join("; ")
+                    problems
+                        .iter()
+                        .map(|(en, _)| en.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 format!(
                     "kho dữ liệu xác thực /DSS sai cấu trúc: {}",
-                    problems.join("; ")
+                    problems
+                        .iter()
+                        .map(|(_, vi)| vi.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
             ));
         }
@@ -731,7 +760,11 @@ impl Context<'_, '_> {
     }
 
     /// A DSS array: references to streams; new streams are explained.
-    fn dss_streams(&mut self, v: &Object, problems: &mut Vec<String>) -> Result<(), PdfError> {
+    fn dss_streams(
+        &mut self,
+        v: &Object,
+        problems: &mut Vec<(String, String)>,
+    ) -> Result<(), PdfError> {
         if let Object::Ref(r) = v
             && self.is_touched(r.num)
         {
@@ -739,12 +772,18 @@ impl Context<'_, '_> {
         }
         let arr = self.new.resolve(v)?;
         let Some(items) = arr.as_array() else {
-            problems.push("a DSS entry is not an array".into());
+            problems.push((
+                "a DSS entry is not an array".into(),
+                "một mục của DSS không phải mảng".into(),
+            ));
             return Ok(());
         };
         for item in items {
             let Object::Ref(r) = item else {
-                problems.push("a DSS array holds a direct object".into());
+                problems.push((
+                    "a DSS array holds a direct object".into(),
+                    "mảng DSS chứa đối tượng trực tiếp".into(),
+                ));
                 continue;
             };
             match self.new.load(*r)? {
@@ -753,7 +792,10 @@ impl Context<'_, '_> {
                         self.explained.insert(r.num);
                     }
                 }
-                _ => problems.push(format!("DSS item {r} is not a stream")),
+                _ => problems.push((
+                    format!("DSS item {r} is not a stream"),
+                    format!("mục DSS {r} không phải luồng"),
+                )),
             }
         }
         Ok(())
@@ -971,6 +1013,7 @@ impl Context<'_, '_> {
                     field: f.name.clone(),
                     signed: matches!(value, SigValue::Indirect(_) | SigValue::Direct),
                 },
+                removed: false,
             });
         }
         let timestamp = self.value(f, &value, out)?;
@@ -1016,7 +1059,7 @@ impl Context<'_, '_> {
             ModificationLevel::LtaUpdates
         };
         out.push(class, level, reason(code, en, vi));
-        out.signature_fields.push((f.name.clone(), visible));
+        out.signature_fields.push((f.name.clone(), visible, true));
         Ok(true)
     }
 
@@ -1171,6 +1214,7 @@ impl Context<'_, '_> {
                         field: f.name.clone(),
                         signed: true,
                     },
+                    removed: false,
                 });
             }
             let (class, code) = if timestamp && !visible {
@@ -1191,7 +1235,7 @@ impl Context<'_, '_> {
                     format!("trường chữ ký “{}” được ký", f.name),
                 ),
             );
-            out.signature_fields.push((f.name.clone(), visible));
+            out.signature_fields.push((f.name.clone(), visible, false));
             return Ok(true);
         }
         // A non-signature field: form filling.
@@ -1245,6 +1289,7 @@ impl Context<'_, '_> {
                 kind: VisualKind::FormWidget {
                     field: f.name.clone(),
                 },
+                removed: false,
             });
         }
         out.push(
@@ -1390,17 +1435,21 @@ impl Context<'_, '_> {
                     continue;
                 }
             }
-            let removed: Vec<&ObjRef> = old_annots
+            let removed: Vec<ObjRef> = old_annots
                 .refs
                 .iter()
                 .filter(|a| !new_annots.refs.contains(a))
+                .copied()
                 .collect();
-            if !removed.is_empty() || new_annots.direct {
+            if new_annots.direct {
                 out.other(reason(
                     "annotation_removed",
                     format!("annotations are removed from page {page}"),
                     format!("chú thích bị xóa khỏi trang {page}"),
                 ));
+                continue;
+            }
+            if !self.removed_annotations(*page, &removed, &new_pages.pages, out)? {
                 continue;
             }
             let mut ok = true;
@@ -1450,6 +1499,7 @@ impl Context<'_, '_> {
                     annot: *a,
                     page: Some(*page),
                     kind: VisualKind::Annotation { subtype },
+                    removed: false,
                 });
             }
             if ok {
@@ -1497,6 +1547,7 @@ impl Context<'_, '_> {
                 annot: a,
                 page: page_of.get(&a).copied(),
                 kind: VisualKind::Annotation { subtype },
+                removed: false,
             });
         }
         for v in &mut out.visual {
@@ -1505,6 +1556,92 @@ impl Context<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Annotations removed from `page`: a markup or other non-widget annotation that no
+    /// page still shows is an annotation change (DocMDP P3 permits deleting them; the
+    /// geometry check reports one that hid signed content); anything else is not.
+    /// Returns whether every removal is such an annotation.
+    fn removed_annotations(
+        &mut self,
+        page: ObjRef,
+        removed: &[ObjRef],
+        pages: &[ObjRef],
+        out: &mut RevisionDiff,
+    ) -> Result<bool, PdfError> {
+        if removed.is_empty() {
+            return Ok(true);
+        }
+        let mut still_shown: HashSet<ObjRef> = HashSet::new();
+        if removed.len() <= 64 {
+            for p in pages.iter().take(10_000) {
+                still_shown.extend(annots(&self.new, *p)?.refs);
+            }
+        }
+        let mut ok = removed.len() <= 64;
+        for a in removed {
+            let old = self.old.load(*a)?;
+            let dict = old.as_ref().and_then(|l| l.object.as_dict().cloned());
+            let subtype = dict
+                .as_ref()
+                .and_then(|d| d.name(b"Subtype"))
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .unwrap_or_default();
+            if !ok
+                || subtype.is_empty()
+                || subtype == "Widget"
+                || dict.as_ref().is_some_and(|d| d.get(b"FT").is_some())
+                || still_shown.contains(a)
+            {
+                ok = false;
+                continue;
+            }
+            self.may_free.insert(a.num);
+            if let Some(d) = &dict {
+                if let Some(Object::Ref(r)) = d.get(b"Popup") {
+                    self.may_free.insert(r.num);
+                }
+                let ap = match d.get(b"AP") {
+                    Some(v) => self.old.resolve(v)?.as_dict().cloned(),
+                    None => None,
+                };
+                if let Some(ap) = ap {
+                    for (_, v) in &ap.entries {
+                        let mut refs = Vec::new();
+                        collect_refs(v, &mut refs);
+                        if let Some(states) = self.old.resolve(v)?.as_dict() {
+                            for (_, s) in &states.entries {
+                                collect_refs(s, &mut refs);
+                            }
+                        }
+                        self.may_free.extend(refs.iter().map(|r| r.num));
+                    }
+                }
+            }
+            out.push(
+                ChangeClass::Annotation,
+                ModificationLevel::Annotations,
+                reason(
+                    "annotation_removed",
+                    format!("a /{subtype} annotation is removed from page {page}"),
+                    format!("chú thích /{subtype} bị xóa khỏi trang {page}"),
+                ),
+            );
+            out.visual.push(Visual {
+                annot: *a,
+                page: Some(page),
+                kind: VisualKind::Annotation { subtype },
+                removed: true,
+            });
+        }
+        if !ok {
+            out.other(reason(
+                "annotation_removed",
+                format!("annotations or widgets are removed from page {page}"),
+                format!("chú thích hoặc ô biểu mẫu bị xóa khỏi trang {page}"),
+            ));
+        }
+        Ok(ok)
     }
 
     fn signature_dictionaries(&mut self, out: &mut RevisionDiff) {
@@ -1526,6 +1663,30 @@ impl Context<'_, '_> {
 
     /// Changed objects no rule explained, and new objects the document can reach.
     fn leftovers(&mut self, out: &mut RevisionDiff) -> Result<(), PdfError> {
+        // A removed annotation's own objects may be freed, unless the document still
+        // uses them (an "appearance" that is also page content, say).
+        let freed = std::mem::take(&mut self.freed);
+        let candidates: HashSet<u32> = freed
+            .iter()
+            .filter(|n| self.may_free.contains(n))
+            .copied()
+            .collect();
+        let still_used: HashSet<u32> = if candidates.is_empty() {
+            HashSet::new()
+        } else {
+            reachable(&self.new, &candidates, self.doc.limits.max_walk)?
+                .into_iter()
+                .collect()
+        };
+        for num in freed {
+            if !candidates.contains(&num) || still_used.contains(&num) {
+                out.other(reason(
+                    "object_freed",
+                    format!("object {num} is deleted (freed)"),
+                    format!("đối tượng {num} bị xóa"),
+                ));
+            }
+        }
         let unexplained: Vec<(u32, Rc<Loaded>)> = self
             .changed
             .iter()

@@ -20,15 +20,47 @@ use crate::verify::revisions::{Document, View};
 #[derive(Debug, Clone)]
 pub(crate) struct Finding {
     pub(crate) visual: Visual,
-    /// It paints over content the earlier revision had on the page.
+    /// Its rectangle (default user space).
+    pub(crate) rect: Box4,
+    /// 1-based number of its page, when known.
+    pub(crate) page_number: Option<usize>,
+    /// It paints over text the earlier revision had on the page.
+    pub(crate) over_text: bool,
+    /// It paints over content (text, graphics, images) the earlier revision had on
+    /// the page, or over a page whose content cannot be read.
     pub(crate) over_content: bool,
     /// It paints over these signature fields' appearances.
-    pub(crate) over_signatures: Vec<String>,
+    pub(crate) over_signatures: Vec<Covered>,
     /// `full_page` or `off_page` for signature widgets.
     pub(crate) suspicious: Option<&'static str>,
+    /// The way a co-signature or the Decree 30 seal sits on an earlier signature: it
+    /// paints over earlier signature appearances, at most half of each, and whatever
+    /// page content it covers belongs to their signer blocks (the lines right above
+    /// and below them: title, name).
+    pub(crate) co_signing: bool,
 }
 
-type Box4 = [f64; 4];
+/// An earlier signature appearance a later appearance paints over.
+#[derive(Debug, Clone)]
+pub(crate) struct Covered {
+    /// The signature field.
+    pub(crate) field: String,
+    /// Which part of that appearance's area is covered (0–1).
+    pub(crate) fraction: f64,
+    /// That appearance's rectangle.
+    pub(crate) rect: Box4,
+}
+
+pub(crate) type Box4 = [f64; 4];
+
+/// What a box of page content is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ink {
+    /// Text shown with a font.
+    Text,
+    /// Paths, images, form XObjects, shadings.
+    Graphics,
+}
 
 /// A signature's visible appearance: widget, page, rectangle, field name.
 type Appearance = (ObjRef, Option<ObjRef>, Box4, String);
@@ -41,33 +73,54 @@ pub(crate) fn check(
 ) -> Result<Vec<Finding>, PdfError> {
     let new = doc.view(k);
     let old = doc.view(k - 1);
-    let mut content: HashMap<ObjRef, Option<Vec<Box4>>> = HashMap::new();
+    let mut content: HashMap<ObjRef, Option<Vec<(Box4, Ink)>>> = HashMap::new();
     let mut signatures: Option<Vec<Appearance>> = None;
+    let mut page_numbers: Option<HashMap<ObjRef, usize>> = None;
     let mut out = Vec::new();
     for v in visual {
-        let Some(annot) = new.load(v.annot)? else {
+        // A removed annotation is judged by what it painted before its removal.
+        let view = if v.removed { &old } else { &new };
+        let Some(annot) = view.load(v.annot)? else {
             continue;
         };
         let Some(d) = annot.object.as_dict() else {
             continue;
         };
-        let Some(rect) = fields::rect(&new, d)? else {
+        let Some(rect) = fields::rect(view, d)? else {
             continue;
         };
         if area(&rect) <= 0.0 || d.int(b"F").is_some_and(|f| f & (2 | 32) != 0) {
             continue;
         }
-        if !appearance_paints(&new, d, &v.kind)? {
+        if !appearance_paints(view, d, &v.kind)? {
             continue;
         }
         let page = v.page.or_else(|| d.get(b"P").and_then(Object::as_ref));
         let mut finding = Finding {
             visual: v.clone(),
+            rect,
+            page_number: None,
+            over_text: false,
             over_content: false,
             over_signatures: Vec::new(),
             suspicious: None,
+            co_signing: false,
         };
+        let mut covered_boxes: Vec<Box4> = Vec::new();
+        let mut boxes_known = true;
         if let Some(page) = page {
+            if page_numbers.is_none() {
+                let pages = crate::verify::diff::page_list(&new)?;
+                page_numbers = Some(
+                    pages
+                        .pages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| (*p, i + 1))
+                        .collect(),
+                );
+            }
+            finding.page_number = page_numbers.as_ref().and_then(|m| m.get(&page).copied());
             if let Some(media) = page_box(&old, page)? {
                 let page_area = area(&media);
                 if intersection(&rect, &media) <= 0.0 {
@@ -84,11 +137,31 @@ pub(crate) fn check(
                     b
                 }
             };
-            finding.over_content = match &boxes {
-                Some(boxes) => boxes.iter().any(|b| overlaps(b, &rect)),
+            match &boxes {
+                Some(boxes) => {
+                    for (b, ink) in boxes {
+                        if overlaps(b, &rect) {
+                            finding.over_content = true;
+                            finding.over_text |= *ink == Ink::Text;
+                            if covered_boxes.len() < 10_000 {
+                                covered_boxes.push(*b);
+                            } else {
+                                boxes_known = false;
+                            }
+                        }
+                    }
+                }
                 // Content that cannot be read is assumed to be under the annotation.
-                None => true,
-            };
+                None => {
+                    finding.over_content = true;
+                    boxes_known = false;
+                }
+            }
+        }
+        if v.removed {
+            finding.suspicious = None;
+            out.push(finding);
+            continue;
         }
         if signatures.is_none() {
             signatures = Some(signature_appearances(&old)?);
@@ -98,7 +171,11 @@ pub(crate) fn check(
                 && (page.is_none() || wpage.is_none() || *wpage == page)
                 && overlaps(r, &rect)
             {
-                finding.over_signatures.push(name.clone());
+                finding.over_signatures.push(Covered {
+                    field: name.clone(),
+                    fraction: (intersection(r, &rect) / area(r)).clamp(0.0, 1.0),
+                    rect: *r,
+                });
             }
         }
         if !matches!(v.kind, VisualKind::SignatureWidget { .. })
@@ -106,9 +183,28 @@ pub(crate) fn check(
         {
             finding.over_content = true;
         }
+        finding.co_signing = matches!(v.kind, VisualKind::SignatureWidget { signed: true, .. })
+            && finding.suspicious.is_none()
+            && !finding.over_signatures.is_empty()
+            && finding.over_signatures.iter().all(|c| c.fraction <= 0.5)
+            && (!finding.over_content || boxes_known)
+            && covered_boxes.iter().all(|b| {
+                finding
+                    .over_signatures
+                    .iter()
+                    .any(|c| overlaps(b, &signer_block(&c.rect, &rect)))
+            });
         out.push(finding);
     }
     Ok(out)
+}
+
+/// The signer block around a signature appearance `sig`, as a later appearance `over`
+/// placed on it can reach it: the appearance's columns, extended up and down by the
+/// later appearance's height (the title line above, the name line below).
+fn signer_block(sig: &Box4, over: &Box4) -> Box4 {
+    let h = over[3] - over[1];
+    [sig[0], sig[1] - h, sig[2], sig[3] + h]
 }
 
 fn area(r: &Box4) -> f64 {
@@ -412,7 +508,10 @@ struct State {
 }
 
 /// The boxes a page's content paints, in default user space.
-pub(crate) fn page_content(view: &View<'_, '_>, page: ObjRef) -> Result<Vec<Box4>, PdfError> {
+pub(crate) fn page_content(
+    view: &View<'_, '_>,
+    page: ObjRef,
+) -> Result<Vec<(Box4, Ink)>, PdfError> {
     let limits = view.doc.limits;
     let media = page_box(view, page)?.unwrap_or([0.0, 0.0, 612.0, 792.0]);
     let resources = match inherited(view, page, b"Resources")? {
@@ -443,7 +542,7 @@ pub(crate) fn page_content(view: &View<'_, '_>, page: ObjRef) -> Result<Vec<Box4
         data.extend_from_slice(&view.doc.decode(s)?);
         data.push(b'\n');
     }
-    let mut boxes: Vec<Box4> = Vec::new();
+    let mut boxes: Vec<(Box4, Ink)> = Vec::new();
     let mut fonts: HashMap<Vec<u8>, Font> = HashMap::new();
     let mut state = State {
         ctm: IDENTITY,
@@ -473,8 +572,8 @@ pub(crate) fn page_content(view: &View<'_, '_>, page: ObjRef) -> Result<Vec<Box4
     while let Some(item) = p.content_item()? {
         steps += 1;
         if steps > limits.max_content_operations || boxes.len() > limits.max_content_boxes {
-            // Too dense to reason about: the whole page counts as content.
-            return Ok(vec![media]);
+            // Too dense to reason about: the whole page counts as text.
+            return Ok(vec![(media, Ink::Text)]);
         }
         let op = match item {
             ContentItem::Operand(o) => {
@@ -592,7 +691,7 @@ pub(crate) fn page_content(view: &View<'_, '_>, page: ObjRef) -> Result<Vec<Box4
                                 ASCENT * size + state.rise,
                             ];
                             if adv.abs() > 0.0 && size.abs() > 0.0 {
-                                boxes.push(bbox_of(&trm, &glyphs));
+                                boxes.push((bbox_of(&trm, &glyphs), Ink::Text));
                             }
                             adv
                         }
@@ -632,7 +731,7 @@ pub(crate) fn page_content(view: &View<'_, '_>, page: ObjRef) -> Result<Vec<Box4
                     // Hairlines still show.
                     b[2] = b[2].max(b[0] + 0.5);
                     b[3] = b[3].max(b[1] + 0.5);
-                    boxes.push(b);
+                    boxes.push((b, Ink::Graphics));
                 }
             }
             b"n" => path = None,
@@ -677,10 +776,10 @@ pub(crate) fn page_content(view: &View<'_, '_>, page: ObjRef) -> Result<Vec<Box4
                 } else {
                     bbox_of(&state.ctm, &unit)
                 };
-                boxes.push(b);
+                boxes.push((b, Ink::Graphics));
             }
-            b"EI" => boxes.push(bbox_of(&state.ctm, &[0.0, 0.0, 1.0, 1.0])),
-            b"sh" => boxes.push(media),
+            b"EI" => boxes.push((bbox_of(&state.ctm, &[0.0, 0.0, 1.0, 1.0]), Ink::Graphics)),
+            b"sh" => boxes.push((media, Ink::Graphics)),
             _ => {}
         }
     }

@@ -126,20 +126,36 @@ pub(crate) fn violations(
             | ChangeClass::DocumentTimestamp
             | ChangeClass::Signature => true,
             ChangeClass::FormFill => policy.allow_form_filling,
-            ChangeClass::Annotation => policy.allow_annotations,
+            // Annotations need a permission that grants them (DocMDP P3, or a field
+            // lock's /P 3); without one only an explicit policy allows them.
+            ChangeClass::Annotation => match permission {
+                Some(_) => policy.allow_annotations,
+                None => policy.allow_annotations_without_certification,
+            },
             ChangeClass::Other => false,
         };
         if !by_policy {
             // A disallowed change keeps its own code (`stream_changed`, `root_changed`…).
-            out.push(Reason::new(
-                if c.class == ChangeClass::Other {
-                    c.reason.code
-                } else {
-                    "not_allowed_by_policy"
-                },
-                c.reason.en.clone(),
-                c.reason.vi.clone(),
-            ));
+            let (code, en, vi) = match c.class {
+                ChangeClass::Other => (c.reason.code, c.reason.en.clone(), c.reason.vi.clone()),
+                ChangeClass::Annotation if permission.is_none() => (
+                    "not_allowed_by_policy",
+                    format!(
+                        "{} (annotations after a signature are allowed only when a certification signature permits them, DocMDP P3)",
+                        c.reason.en
+                    ),
+                    format!(
+                        "{} (chỉ được thêm, sửa, xóa chú thích sau khi ký khi chữ ký chứng nhận cho phép, DocMDP P3)",
+                        c.reason.vi
+                    ),
+                ),
+                _ => (
+                    "not_allowed_by_policy",
+                    format!("{} (not allowed by the verification policy)", c.reason.en),
+                    format!("{} (chính sách kiểm tra không cho phép)", c.reason.vi),
+                ),
+            };
+            out.push(Reason::new(code, en, vi));
             continue;
         }
         if let Some(p) = permission {
@@ -167,8 +183,11 @@ pub(crate) fn violations(
         }
     }
     if certified {
-        for (name, visible) in &diff.signature_fields {
-            if *visible {
+        // Signing a field the certifier prepared is "signing" (P2, P3); a new visible
+        // field is not: its appearance is not covered by the certification (pyHanko
+        // refuses it too).
+        for (name, visible, created) in &diff.signature_fields {
+            if *visible && *created {
                 out.push(Reason::new(
                     "visible_signature_after_certification",
                     format!(
@@ -183,8 +202,8 @@ pub(crate) fn violations(
         let touched = diff.filled_fields.iter().chain(
             diff.signature_fields
                 .iter()
-                .filter(|(_, v)| *v)
-                .map(|(n, _)| n),
+                .filter(|(_, v, _)| *v)
+                .map(|(n, _, _)| n),
         );
         for name in touched {
             if is_locked(lock, name) {

@@ -6,9 +6,11 @@
 //! Every recursion and allocation is bounded by [`Limits`]; nothing here panics on any
 //! input (the fuzz target `pades_revisions` checks this).
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::ops::Range;
 
+use crate::verify::crypt::ObjectKey;
 use crate::verify::{Limits, PdfError};
 
 /// An object reference `N G R`.
@@ -38,6 +40,24 @@ pub(crate) struct PdfString {
 pub(crate) struct Stream {
     pub(crate) dict: Dict,
     pub(crate) data: Range<usize>,
+    /// In an encrypted document: the key its data is encrypted with (set when the
+    /// object is loaded; `None` for unencrypted data).
+    pub(crate) crypt: Option<ObjectKey>,
+}
+
+impl Stream {
+    /// The stream's data as written, decrypted (not yet decoded through its filters).
+    pub(crate) fn plain<'f>(&self, file: &'f [u8]) -> Result<Cow<'f, [u8]>, PdfError> {
+        let raw = file
+            .get(self.data.clone())
+            .ok_or_else(|| PdfError::malformed(self.data.start, "stream outside the file"))?;
+        match &self.crypt {
+            None => Ok(Cow::Borrowed(raw)),
+            Some(key) => key.decrypt(raw).map(Cow::Owned).map_err(|e| {
+                PdfError::malformed(self.data.start, &format!("encrypted stream: {}", e.0))
+            }),
+        }
+    }
 }
 
 /// A dictionary, in file order. Duplicate keys are kept so that callers can refuse them
@@ -161,7 +181,10 @@ pub(crate) fn same(a: &Object, b: &Object, file: &[u8]) -> bool {
         (Object::Dict(x), Object::Dict(y)) => same_dict(x, y, file),
         (Object::Stream(x), Object::Stream(y)) => {
             same_dict(&x.dict, &y.dict, file)
-                && file.get(x.data.clone()) == file.get(y.data.clone())
+                && match (x.plain(file), y.plain(file)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => file.get(x.data.clone()) == file.get(y.data.clone()),
+                }
         }
         _ => false,
     }
@@ -260,6 +283,7 @@ pub(crate) fn parse_indirect(
         Object::Stream(Stream {
             dict,
             data: start..end,
+            crypt: None,
         })
     } else {
         object
@@ -845,9 +869,7 @@ pub(crate) fn decode_stream(
     limits: &Limits,
     budget: &DecodeBudget,
 ) -> Result<Vec<u8>, PdfError> {
-    let raw = file
-        .get(stream.data.clone())
-        .ok_or_else(|| PdfError::malformed(stream.data.start, "stream outside the file"))?;
+    let raw = stream.plain(file)?;
     let filters: Vec<&[u8]> = match stream.dict.get(b"Filter") {
         None | Some(Object::Null) => Vec::new(),
         Some(Object::Name(n)) => vec![n.as_slice()],
@@ -881,10 +903,12 @@ pub(crate) fn decode_stream(
             .saturating_mul(limits.max_decompression_ratio)
             .max(limits.min_decompression_allowance),
     );
-    let mut data = raw.to_vec();
+    let mut data = raw.into_owned();
     for (i, f) in filters.iter().enumerate() {
         let p = params.get(i).copied().flatten();
         data = match *f {
+            // A stream's own crypt filter comes first; its decryption is done (§7.4.10).
+            b"Crypt" if i == 0 => data,
             b"FlateDecode" | b"Fl" => {
                 let inflated = inflate(&data, ceiling, limits)?;
                 unpredict(inflated, p, stream.data.start)?
@@ -1236,6 +1260,7 @@ mod tests {
                 entries: vec![(b"Filter".to_vec(), Object::Name(b"FlateDecode".to_vec()))],
             },
             data: 0..bomb.len(),
+            crypt: None,
         };
         let budget = DecodeBudget::new(limits.max_total_decoded);
         assert!(matches!(

@@ -149,6 +149,60 @@ pub struct PdfSignatureReport {
     /// Every later revision, with its class and whether it is allowed for this
     /// signature.
     pub modifications: Vec<Modification>,
+    /// Later widgets and annotations whose appearance paints over what this signature
+    /// signed: page text or content, or an earlier signature's appearance.
+    pub overlaps: Vec<Overlap>,
+}
+
+/// A later widget or annotation painting over signed page content or over an earlier
+/// signature's appearance (evil annotation, sneaky signature, shadow form field; or a
+/// seal over a signature).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overlap {
+    /// 1-based revision that adds or changes it.
+    pub revision: usize,
+    /// Annotation or (form / signature field) widget.
+    pub kind: OverlapKind,
+    /// Its `/Subtype` (`FreeText`, `Stamp`, `Redact`, `Widget`…).
+    pub subtype: String,
+    /// The field, for a widget.
+    pub field: Option<String>,
+    /// 1-based page number.
+    pub page: Option<usize>,
+    /// `[x0, y0, x1, y1]` in default user space (points).
+    pub rect: [f64; 4],
+    /// What it paints over.
+    pub covers: Covers,
+    /// The signature field whose appearance it covers (`covers` =
+    /// `signature_appearance`).
+    pub signature: Option<String>,
+    /// A signature's own appearance placed on part of an earlier signature's and its
+    /// signer block (co-signing, the Decree 30 seal over the leader's signature and
+    /// the title and name lines around it): expected, no warning.
+    pub expected: bool,
+}
+
+/// Annotation or widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverlapKind {
+    /// A markup or other annotation (FreeText, Stamp, Redact, Square…).
+    Annotation,
+    /// A form field's or signature field's widget.
+    Widget,
+}
+
+/// What an overlapping appearance covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Covers {
+    /// Text of the signed page.
+    Text,
+    /// Other signed page content (graphics, images), or a page whose content cannot
+    /// be read.
+    Content,
+    /// An earlier signature's visible appearance.
+    SignatureAppearance,
 }
 
 /// Fields locked by a FieldMDP transform or a `/Lock` dictionary.

@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use kyso_cades::report::Reason;
 
+use crate::verify::crypt::{self, Handler, ObjectKey, Opened};
 use crate::verify::objects::{
     DecodeBudget, Dict, Indirect, ObjRef, Object, Parser, Stream, decode_stream, is_whitespace,
     parse_indirect,
@@ -103,6 +104,11 @@ pub(crate) struct Document<'a> {
     pub(crate) tail: Option<Range<usize>>,
     /// Problems that concern the file as a whole.
     pub(crate) notes: Vec<Reason>,
+    /// An encrypted document that cannot be decrypted (wrong password, unsupported
+    /// security handler): why.
+    pub(crate) locked: Option<Reason>,
+    /// The security handler of an encrypted document, opened.
+    crypt: Option<Crypt>,
     budget: DecodeBudget,
     objects: RefCell<HashMap<Loc, Rc<Loaded>>>,
     object_streams: RefCell<HashMap<usize, Rc<ObjectStream>>>,
@@ -144,6 +150,14 @@ struct ObjectStream {
     span: Range<usize>,
 }
 
+/// An opened security handler and what it does not apply to.
+#[derive(Debug)]
+struct Crypt {
+    handler: Handler,
+    /// The `/Encrypt` dictionary's object (never encrypted).
+    dict_ref: Option<ObjRef>,
+}
+
 /// A startxref marker.
 #[derive(Debug, Clone, Copy)]
 struct Marker {
@@ -154,8 +168,27 @@ struct Marker {
 }
 
 impl<'a> Document<'a> {
-    /// Read the revision structure of `data`.
+    /// Read the revision structure of `data`; an encrypted document is opened with the
+    /// empty user password.
     pub(crate) fn parse(data: &'a [u8], limits: &'a Limits) -> Result<Self, PdfError> {
+        Self::open(data, limits, "")
+    }
+
+    /// Read the revision structure of `data`; an encrypted document is opened with
+    /// `password` (user or owner password). A wrong password or an unsupported security
+    /// handler is not an error: [`Document::locked`] says why, and objects stay
+    /// encrypted.
+    pub(crate) fn open(
+        data: &'a [u8],
+        limits: &'a Limits,
+        password: &str,
+    ) -> Result<Self, PdfError> {
+        let mut doc = Self::read(data, limits)?;
+        doc.open_security_handler(password);
+        Ok(doc)
+    }
+
+    fn read(data: &'a [u8], limits: &'a Limits) -> Result<Self, PdfError> {
         if data.len() > limits.max_file_size {
             return Err(PdfError::Limit {
                 what: "file size",
@@ -163,15 +196,15 @@ impl<'a> Document<'a> {
             });
         }
         let header = data.get(..1024.min(data.len())).unwrap_or_default();
-        if memchr::memmem::find(header, b"%PDF-") != Some(0) {
-            return Err(PdfError::NotPdf);
-        }
+        let header_ok = memchr::memmem::find(header, b"%PDF-") == Some(0);
         let mut doc = Document {
             data,
             limits,
             revisions: Vec::new(),
             tail: None,
             notes: Vec::new(),
+            locked: None,
+            crypt: None,
             budget: DecodeBudget::new(limits.max_total_decoded),
             objects: RefCell::new(HashMap::new()),
             object_streams: RefCell::new(HashMap::new()),
@@ -179,6 +212,18 @@ impl<'a> Document<'a> {
             depth: Cell::new(0),
         };
         let markers = find_markers(data, limits)?;
+        if !header_ok {
+            // A file with revisions but a damaged header is a damaged PDF (readers open
+            // it), not some other kind of file: it gets a verdict, not an error.
+            if markers.is_empty() {
+                return Err(PdfError::NotPdf);
+            }
+            doc.notes.push(Reason::new(
+                "header_damaged",
+                "the file does not start with `%PDF-`: its header is damaged",
+                "tệp không bắt đầu bằng `%PDF-`: phần đầu tệp bị hỏng",
+            ));
+        }
         let mut start = 0usize;
         let mut total_entries = 0usize;
         let count = markers.len();
@@ -187,7 +232,8 @@ impl<'a> Document<'a> {
                 continue;
             }
             let last = i + 1 == count;
-            match doc.read_revision(start, m, last)? {
+            let previous = doc.revisions.last().map(|r| r.trailer.clone());
+            match doc.read_revision(start, m, last, previous.as_ref())? {
                 Some(rev) => {
                     total_entries += rev.entries.len();
                     if total_entries > limits.max_objects {
@@ -233,6 +279,7 @@ impl<'a> Document<'a> {
         start: usize,
         m: Marker,
         last: bool,
+        previous: Option<&Dict>,
     ) -> Result<Option<Revision>, PdfError> {
         let mut rev = Revision {
             start,
@@ -269,6 +316,7 @@ impl<'a> Document<'a> {
                 Err(_) if !last => return Ok(None),
                 Err(e) => {
                     rev.anomalies.push(broken_section(m.offset, &e));
+                    self.reconstruct(&mut rev, previous)?;
                     return Ok(Some(rev));
                 }
             }
@@ -279,6 +327,7 @@ impl<'a> Document<'a> {
             Err(_) if !last => return Ok(None),
             Err(e) => {
                 rev.anomalies.push(broken_section(m.offset, &e));
+                self.reconstruct(&mut rev, previous)?;
                 return Ok(Some(rev));
             }
         };
@@ -350,6 +399,174 @@ impl<'a> Document<'a> {
             ));
         }
         Ok(Some(rev))
+    }
+
+    /// Repair a revision whose own cross-reference section cannot be read, the way PDF
+    /// readers do: its objects are located by scanning its bytes for `N G obj` headers
+    /// (the last definition of a number wins; stream data is skipped), and its trailer is
+    /// the last `trailer` dictionary in its bytes that names a `/Root`, else the previous
+    /// revision's. The damage stays recorded as an anomaly, so the revision is still
+    /// reported as a modification; what the repair buys is that the signatures and
+    /// fields the revision defines are found and judged instead of silently lost.
+    fn reconstruct(&self, rev: &mut Revision, previous: Option<&Dict>) -> Result<(), PdfError> {
+        let end = rev.startxref_at.min(self.data.len());
+        let entries = scan_objects(self.data, rev.start..end, self.limits)?;
+        let trailer = memchr::memmem::rfind_iter(&self.data[rev.start..end], b"trailer")
+            .take(8)
+            .find_map(|at| {
+                let mut p = Parser::new(self.data, rev.start + at + b"trailer".len(), self.limits);
+                match p.object() {
+                    Ok(Object::Dict(d)) if d.get(b"Root").and_then(Object::as_ref).is_some() => {
+                        Some(d)
+                    }
+                    _ => None,
+                }
+            });
+        let from_previous = trailer.is_none();
+        if let Some(t) = trailer.or_else(|| previous.cloned()) {
+            rev.trailer = t;
+        }
+        rev.anomalies.push(Reason::new(
+            "xref_reconstructed",
+            format!(
+                "revision bytes {}–{}: {} objects located by scanning because the cross-reference section is damaged{}",
+                rev.start,
+                rev.end,
+                entries.len(),
+                if from_previous {
+                    "; the previous revision's trailer was used"
+                } else {
+                    ""
+                }
+            ),
+            format!(
+                "phiên bản từ byte {} đến {}: bảng tham chiếu chéo bị hỏng, đã tìm {} đối tượng bằng cách quét tệp{}",
+                rev.start,
+                rev.end,
+                entries.len(),
+                if from_previous {
+                    "; dùng trailer của phiên bản trước"
+                } else {
+                    ""
+                }
+            ),
+        ));
+        rev.entries = entries;
+        Ok(())
+    }
+
+    /// Open the security handler named by the last revision's trailer (`/Encrypt`, with
+    /// the first `/ID` string), ISO 32000-2 §7.6.
+    fn open_security_handler(&mut self, password: &str) {
+        let Some(last) = self.revisions.len().checked_sub(1) else {
+            return;
+        };
+        let trailer = &self.revisions[last].trailer;
+        let Some(encrypt) = trailer.get(b"Encrypt").cloned() else {
+            return;
+        };
+        let id0 = match trailer.get(b"ID").and_then(Object::as_array) {
+            Some([Object::String(s), ..]) => s.bytes.clone(),
+            _ => Vec::new(),
+        };
+        let (dict, dict_ref) = match &encrypt {
+            Object::Dict(d) => (Some(d.clone()), None),
+            Object::Ref(r) => (
+                self.load(last, *r)
+                    .ok()
+                    .flatten()
+                    .and_then(|l| match &l.object {
+                        Object::Dict(d) => Some(d.clone()),
+                        _ => None,
+                    }),
+                Some(*r),
+            ),
+            _ => (None, None),
+        };
+        // Whatever was loaded to read the dictionary was read without decryption.
+        self.objects.borrow_mut().clear();
+        self.object_streams.borrow_mut().clear();
+        self.cached_bytes.set(0);
+        let Some(dict) = dict else {
+            self.locked = Some(Reason::new(
+                "encryption_unsupported",
+                "the document is encrypted but its encryption dictionary (/Encrypt) cannot be read",
+                "tài liệu được mã hóa nhưng không đọc được từ điển mã hóa (/Encrypt)",
+            ));
+            return;
+        };
+        match crypt::open(&dict, &id0, password) {
+            Opened::Handler(handler) => self.crypt = Some(Crypt { handler, dict_ref }),
+            Opened::WrongPassword => {
+                self.locked = Some(if password.is_empty() {
+                    Reason::new(
+                        "encrypted_password_required",
+                        "the document is encrypted with a user password: give it (`--password`) to verify the document",
+                        "tài liệu được mã hóa bằng mật khẩu người dùng: cần nhập mật khẩu (`--password`) để kiểm tra",
+                    )
+                } else {
+                    Reason::new(
+                        "encrypted_password_required",
+                        "the document is encrypted and the password given is neither its user nor its owner password",
+                        "tài liệu được mã hóa và mật khẩu đã nhập không phải mật khẩu người dùng hay mật khẩu chủ sở hữu của nó",
+                    )
+                });
+            }
+            Opened::Unsupported(what) => {
+                self.locked = Some(Reason::new(
+                    "encryption_unsupported",
+                    format!("the document is encrypted with what kyso does not support: {what}"),
+                    format!("tài liệu được mã hóa theo cách kyso không hỗ trợ: {what}"),
+                ));
+            }
+        }
+    }
+
+    /// The security handler that applies to an object written at byte `at`: the
+    /// document's, when the trailer of the revision whose bytes hold it says the
+    /// revision is encrypted (an update that adds encryption leaves the objects before
+    /// it as they were written).
+    fn crypt_at(&self, at: usize) -> Option<&Crypt> {
+        let c = self.crypt.as_ref()?;
+        let k = self.revisions.partition_point(|r| r.end <= at);
+        let rev = self.revisions.get(k).or(self.revisions.last())?;
+        rev.trailer.get(b"Encrypt").is_some().then_some(c)
+    }
+
+    /// Decrypt an indirect object whose header is at byte `at` (not one from an object
+    /// stream): its strings, and its stream's data lazily (the key is kept on the
+    /// stream). The `/Encrypt` dictionary, cross-reference streams and signature
+    /// `/Contents` are not encrypted.
+    pub(crate) fn decrypt(
+        &self,
+        at: usize,
+        id: ObjRef,
+        object: &mut Object,
+    ) -> Result<(), PdfError> {
+        let Some(c) = self.crypt_at(at) else {
+            return Ok(());
+        };
+        if c.dict_ref == Some(id) {
+            return Ok(());
+        }
+        let key = c.handler.string_key(id);
+        match object {
+            Object::Stream(s) => {
+                if s.dict.name(b"Type") == Some(b"XRef") {
+                    return Ok(());
+                }
+                if let Some(k) = &key {
+                    decrypt_strings_in_dict(k, &mut s.dict)?;
+                }
+                s.crypt = c.handler.stream_key(id, &s.dict);
+            }
+            other => {
+                if let Some(k) = &key {
+                    decrypt_strings(k, other)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Check each revision's `/Prev` against the previous revision's `startxref`.
@@ -687,8 +904,10 @@ impl<'a> Document<'a> {
                     });
                 }
                 let weight = 64 + ind.span.len().min(4096);
+                let mut object = ind.object;
+                self.decrypt(offset, r, &mut object)?;
                 let loaded = Rc::new(Loaded {
-                    object: ind.object,
+                    object,
                     span: ind.span,
                     revision: defined_in,
                 });
@@ -806,6 +1025,167 @@ impl<'a> Document<'a> {
         self.object_streams.borrow_mut().insert(offset, os.clone());
         Ok(os)
     }
+}
+
+/// Whether `d` is a signature dictionary, whose `/Contents` is never encrypted.
+fn is_signature_dict(d: &Dict) -> bool {
+    matches!(d.name(b"Type"), Some(b"Sig" | b"DocTimeStamp"))
+        || (d.get(b"ByteRange").is_some() && d.get(b"Contents").is_some())
+}
+
+fn decrypt_strings(key: &ObjectKey, o: &mut Object) -> Result<(), PdfError> {
+    match o {
+        Object::String(s) => {
+            s.bytes = key.decrypt(&s.bytes).map_err(|e| {
+                PdfError::malformed(s.span.start, &format!("encrypted string: {}", e.0))
+            })?;
+        }
+        Object::Array(a) => {
+            for item in a {
+                decrypt_strings(key, item)?;
+            }
+        }
+        Object::Dict(d) => decrypt_strings_in_dict(key, d)?,
+        Object::Stream(s) => decrypt_strings_in_dict(key, &mut s.dict)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn decrypt_strings_in_dict(key: &ObjectKey, d: &mut Dict) -> Result<(), PdfError> {
+    let signature = is_signature_dict(d);
+    for (k, v) in &mut d.entries {
+        if signature && k.as_slice() == b"Contents" {
+            continue;
+        }
+        decrypt_strings(key, v)?;
+    }
+    Ok(())
+}
+
+/// Object headers (`N G obj`) in `range`, as a repairing reader finds them: each
+/// object's data is skipped once parsed (so `1 0 obj` inside a stream does not count),
+/// and a later definition of a number replaces an earlier one.
+pub(crate) fn scan_objects(
+    data: &[u8],
+    range: Range<usize>,
+    limits: &Limits,
+) -> Result<HashMap<u32, Entry>, PdfError> {
+    let mut entries = HashMap::new();
+    let mut pos = range.start;
+    while pos < range.end {
+        let Some(rel) = memchr::memmem::find(&data[pos..range.end], b"obj") else {
+            break;
+        };
+        let kw = pos + rel;
+        pos = kw + 3;
+        if data
+            .get(kw + 3)
+            .is_some_and(|b| !is_whitespace(*b) && !b"<[(/%".contains(b))
+        {
+            continue; // `objstm`, `object`, …
+        }
+        let Some(header) = object_header_before(data, range.start, kw) else {
+            continue;
+        };
+        let Ok(ind) = parse_indirect(data, header, limits, &mut |_| {
+            Err(PdfError::malformed(
+                header,
+                "indirect /Length while scanning",
+            ))
+        }) else {
+            // An unreadable object (or a stream with an indirect /Length): skip to its
+            // `endobj` so that nothing inside it is taken for a header.
+            if let Some(e) = memchr::memmem::find(&data[pos..range.end], b"endobj") {
+                let (num, generation) = header_numbers(data, header);
+                if let (Some(num), Some(generation)) = (num, generation) {
+                    entries.insert(
+                        num,
+                        Entry::InUse {
+                            offset: header,
+                            generation,
+                        },
+                    );
+                }
+                pos += e + b"endobj".len();
+            }
+            continue;
+        };
+        if entries.len() >= limits.max_objects {
+            return Err(PdfError::Limit {
+                what: "cross-reference entries",
+                max: limits.max_objects,
+            });
+        }
+        entries.insert(
+            ind.id.num,
+            Entry::InUse {
+                offset: header,
+                generation: ind.id.generation,
+            },
+        );
+        pos = pos.max(ind.span.end);
+    }
+    Ok(entries)
+}
+
+/// The start of `N G ` right before the `obj` keyword at `kw`, if that is what precedes it.
+fn object_header_before(data: &[u8], floor: usize, kw: usize) -> Option<usize> {
+    let mut p = kw;
+    let digits = |p: &mut usize, need_ws: bool| -> bool {
+        let mut ws = false;
+        while *p > floor && is_whitespace(data[*p - 1]) {
+            *p -= 1;
+            ws = true;
+        }
+        if need_ws && !ws {
+            return false;
+        }
+        let stop = *p;
+        while *p > floor && data[*p - 1].is_ascii_digit() && stop - *p < 10 {
+            *p -= 1;
+        }
+        *p < stop
+    };
+    if !digits(&mut p, true) || !digits(&mut p, true) {
+        return None;
+    }
+    // Lenient as a repairing reader is: anything but a letter or digit may precede.
+    (p == floor || p == 0 || !data[p - 1].is_ascii_alphanumeric()).then_some(p)
+}
+
+/// The indirect object whose bytes contain position `p`, found by looking back for its
+/// `N G obj` header (at most a few candidates, within `window` bytes): (header offset,
+/// object).
+pub(crate) fn object_around(
+    data: &[u8],
+    p: usize,
+    window: usize,
+    limits: &Limits,
+) -> Option<(usize, Indirect)> {
+    let floor = p.saturating_sub(window);
+    memchr::memmem::rfind_iter(&data[floor..p], b"obj")
+        .take(8)
+        .find_map(|rel| {
+            let header = object_header_before(data, floor, floor + rel)?;
+            let ind = parse_indirect(data, header, limits, &mut |_| {
+                Err(PdfError::malformed(
+                    header,
+                    "indirect /Length while scanning",
+                ))
+            })
+            .ok()?;
+            ind.span.contains(&p).then_some((header, ind))
+        })
+}
+
+fn header_numbers(data: &[u8], at: usize) -> (Option<u32>, Option<u16>) {
+    let text = String::from_utf8_lossy(&data[at..data.len().min(at + 32)]).into_owned();
+    let mut it = text.split_ascii_whitespace();
+    (
+        it.next().and_then(|n| n.parse().ok()),
+        it.next().and_then(|g| g.parse().ok()),
+    )
 }
 
 fn broken_section(offset: usize, e: &PdfError) -> Reason {

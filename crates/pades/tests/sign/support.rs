@@ -19,15 +19,12 @@ use x509_cert::Certificate;
 pub(crate) const LEADER_CN: &str = "Nguyễn Văn Hùng";
 pub(crate) const AGENCY: &str = "Sở Thông tin và Truyền thông thành phố Cần Thơ";
 
-/// The shared test data (`../shared/testdata` next to the workspace).
+/// The repository's test data (`testdata/` at the workspace root).
 pub(crate) fn testdata() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata"));
     assert!(
         dir.join("documents/layout.json").is_file(),
-        "test documents not found at {} (expected the steering repo's shared/testdata next to the workspace)",
+        "test documents not found at {} (it is part of the repository: testdata/, see testdata/README.md)",
         dir.display()
     );
     dir

@@ -62,9 +62,9 @@ pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A test document of `../shared/testdata/documents`.
+/// A test document of `testdata/documents` (in the repository).
 pub(crate) fn document(name: &str) -> PathBuf {
-    let p = workspace().join("../shared/testdata/documents").join(name);
+    let p = workspace().join("testdata/documents").join(name);
     assert!(p.is_file(), "test document missing: {}", p.display());
     p
 }
@@ -469,6 +469,11 @@ pub(crate) fn verify_with(pdf: &[u8], revocation: RevocationMode, policy: Policy
     verify_full(pdf, revocation, policy, &[])
 }
 
+/// [`verify`], returning the error instead of panicking on it.
+pub(crate) fn verify_result(pdf: &[u8]) -> Result<PdfReport, kyso_pades::verify::PdfError> {
+    try_verify(pdf, RevocationMode::Skip, Policy::default(), &[], None)
+}
+
 /// Verify with extra CRLs (as `kyso verify` would fetch them).
 pub(crate) fn verify_full(
     pdf: &[u8],
@@ -476,6 +481,18 @@ pub(crate) fn verify_full(
     policy: Policy,
     crls: &[Vec<u8>],
 ) -> PdfReport {
+    try_verify(pdf, revocation, policy, crls, None).unwrap()
+}
+
+/// The one place the tests build `VerifyOptions`: the test root as the only anchor,
+/// validation now, `password` for encrypted files (`None`: the empty password).
+pub(crate) fn try_verify(
+    pdf: &[u8],
+    revocation: RevocationMode,
+    policy: Policy,
+    crls: &[Vec<u8>],
+    password: Option<&str>,
+) -> Result<PdfReport, kyso_pades::verify::PdfError> {
     let f = fixture();
     let anchors = f.anchors();
     let options = VerifyOptions {
@@ -490,8 +507,9 @@ pub(crate) fn verify_full(
         },
         limits: kyso_pades::verify::Limits::default(),
         policy,
+        password,
     };
-    kyso_pades::verify::verify(pdf, &options).unwrap()
+    kyso_pades::verify::verify(pdf, &options)
 }
 
 /// Every reason code in a report: document level, per signature, per modification.

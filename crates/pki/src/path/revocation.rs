@@ -334,7 +334,7 @@ pub(super) fn status_at(
             .map(|t| to_offset_date_time(t.0.to_unix_duration()));
         let judge_at = match judging_time(this_update, next_update, time, "OCSP response") {
             // certval also wants producedAt no later than its time of interest (+5 min).
-            Ok(t) if ocsp.produced_at > t + OCSP_SKEW => ocsp.produced_at,
+            Ok(t) if ocsp.produced_at > t.saturating_add(OCSP_SKEW) => ocsp.produced_at,
             Ok(t) => t,
             Err(why) => {
                 problems.push(why);

@@ -11,8 +11,9 @@ use certval::{
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912::{
     ECDSA_WITH_SHA_224, ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512,
-    ID_EC_PUBLIC_KEY, ID_RSASSA_PSS, RSA_ENCRYPTION, SHA_224_WITH_RSA_ENCRYPTION,
-    SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+    ID_EC_PUBLIC_KEY, ID_RSASSA_PSS, RSA_ENCRYPTION, SHA_1_WITH_RSA_ENCRYPTION,
+    SHA_224_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
+    SHA_512_WITH_RSA_ENCRYPTION,
 };
 use const_oid::db::rfc8410::ID_ED_25519;
 use time::OffsetDateTime;
@@ -51,10 +52,40 @@ pub(super) const MAX_EVALUATIONS: u32 = 256;
 
 /// A certval environment with RustCrypto signature verification and no trust-anchor,
 /// certificate or CRL sources (we hand everything over explicitly).
+///
+/// SHA-1 signatures (sha1WithRSAEncryption, ecdsa-with-SHA1) are verified too, by
+/// `kyso-signer`: much of the Vietnamese national PKI is SHA-1. Whether a SHA-1
+/// signature is still acceptable is a dated policy decision taken by the caller
+/// ([`crate::policy::AlgorithmPolicy`]), never "unsupported".
 pub(super) fn environment() -> PkiEnvironment {
     let mut pe = PkiEnvironment::new();
     pe.populate_5280_pki_environment();
+    pe.clear_verify_signature_message_callbacks();
+    pe.add_verify_signature_message_callback(verify_legacy_sha1);
+    pe.add_verify_signature_message_callback(certval::verify_signature_message_rust_crypto);
     pe
+}
+
+/// ecdsa-with-SHA1 (RFC 5758).
+pub(crate) const ECDSA_WITH_SHA_1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
+
+/// Verify SHA-1 signatures; anything else is left to the next callback.
+fn verify_legacy_sha1(
+    _pe: &PkiEnvironment,
+    message: &[u8],
+    signature: &der::asn1::BitString,
+    algorithm: &spki::AlgorithmIdentifierOwned,
+    key: &spki::SubjectPublicKeyInfoOwned,
+) -> certval::Result<()> {
+    if algorithm.oid != SHA_1_WITH_RSA_ENCRYPTION && algorithm.oid != ECDSA_WITH_SHA_1 {
+        return Err(CvError::Unrecognized);
+    }
+    let Some(bytes) = signature.as_bytes() else {
+        return Err(CvError::PathValidation(Pvs::EncodingError));
+    };
+    kyso_signer::verify_signature(key, algorithm, message, bytes)
+        .map_err(|_| CvError::PathValidation(Pvs::SignatureVerificationFailure))
 }
 
 pub(super) fn time_of_interest(t: OffsetDateTime) -> Result<TimeOfInterest, PathError> {
@@ -69,6 +100,9 @@ pub(super) fn time_of_interest(t: OffsetDateTime) -> Result<TimeOfInterest, Path
 fn settings(policy: &PathPolicy, toi: TimeOfInterest) -> CertificationPathSettings {
     let mut cps = CertificationPathSettings::new();
     cps.set_time_of_interest(toi);
+    // RSA keys of 1024–2047 bits are verified; their acceptability is the dated
+    // algorithm policy's decision (crate::policy::AlgorithmPolicy).
+    cps.set_min_rsa_modulus_bits(1024);
     cps.set_require_ta_store(false);
     cps.set_check_revocation_status(false);
     cps.set_check_crls(false);
@@ -373,12 +407,15 @@ fn map_failure(
 }
 
 /// `Some(name)` when the signature algorithm (or the issuer's key type) is not one we can
-/// verify: RSA PKCS#1 v1.5 / PSS with SHA-2, ECDSA with SHA-2 on P-256/384/521, Ed25519.
+/// verify: RSA PKCS#1 v1.5 with SHA-1 or SHA-2, PSS, ECDSA with SHA-1 or SHA-2 on
+/// P-256/384/521, Ed25519. (SHA-1 is verified; its acceptability is a dated policy.)
 pub(super) fn unsupported_algorithm(
     signature_algorithm: &ObjectIdentifier,
     issuer_key: Option<&spki::SubjectPublicKeyInfoOwned>,
 ) -> Option<String> {
     const SIGNATURES: &[ObjectIdentifier] = &[
+        SHA_1_WITH_RSA_ENCRYPTION,
+        ECDSA_WITH_SHA_1,
         SHA_224_WITH_RSA_ENCRYPTION,
         SHA_256_WITH_RSA_ENCRYPTION,
         SHA_384_WITH_RSA_ENCRYPTION,
