@@ -230,6 +230,18 @@ fn verify_inner(
             .as_ref()
             .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok())
             .ok_or_else(|| VerifyError::MalformedKey("EC key without a named curve".into()))?;
+        // Fast path: ring verifies a valid P-256 signature about 5× faster than
+        // RustCrypto. Only an acceptance is taken from it; anything it refuses (an
+        // invalid signature, or an encoding it is stricter about) is decided by
+        // RustCrypto below, so the verdicts are exactly RustCrypto's.
+        if let Input::Message(message) = input
+            && let Some(alg) = ring_ecdsa(curve, digest)
+            && ring::signature::UnparsedPublicKey::new(alg, key_bytes)
+                .verify(message, signature)
+                .is_ok()
+        {
+            return Ok(());
+        }
         let hashed = input.hashed(digest)?;
         use signature::hazmat::PrehashVerifier;
         if curve == rfc5912::SECP_256_R_1 {
@@ -281,6 +293,29 @@ fn verify_inner(
     }
 
     Err(VerifyError::UnsupportedAlgorithm(describe(oid)))
+}
+
+/// ring's ECDSA verification for a named curve and hash (DER `Ecdsa-Sig-Value`).
+fn ring_ecdsa(
+    curve: const_oid::ObjectIdentifier,
+    digest: DigestAlgorithm,
+) -> Option<&'static ring::signature::EcdsaVerificationAlgorithm> {
+    use ring::signature as r;
+    match (curve, digest) {
+        (c, DigestAlgorithm::Sha256) if c == rfc5912::SECP_256_R_1 => {
+            Some(&r::ECDSA_P256_SHA256_ASN1)
+        }
+        (c, DigestAlgorithm::Sha384) if c == rfc5912::SECP_256_R_1 => {
+            Some(&r::ECDSA_P256_SHA384_ASN1)
+        }
+        (c, DigestAlgorithm::Sha256) if c == rfc5912::SECP_384_R_1 => {
+            Some(&r::ECDSA_P384_SHA256_ASN1)
+        }
+        (c, DigestAlgorithm::Sha384) if c == rfc5912::SECP_384_R_1 => {
+            Some(&r::ECDSA_P384_SHA384_ASN1)
+        }
+        _ => None,
+    }
 }
 
 /// [`verify_signature_with_digest`] for algorithm identifiers that name their hash.
