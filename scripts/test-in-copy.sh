@@ -59,7 +59,7 @@ cd "$copy"
 # read it use the same helpers — pades peers and properties, cli pdf: support/fixture.rs):
 #   pkits       crates/pki/tests/pkits.rs data_dir()
 #   sign        crates/pades/tests/sign/support.rs testdata()
-#   attacks     crates/pades/tests/support/fixture.rs document()
+#   attacks     crates/testkit/src/lib.rs document() (the shared test-support crate)
 #   pdf_sign    crates/cli/tests/pdf_sign.rs testdata()
 #   peers (cli) crates/cli/tests/peers/support.rs workspace(): custody images, token documents
 cargo test --locked "${overrides[@]}" -p kyso-pki -p kyso-pades --test pkits --test sign --test attacks 9>&-

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every kyso test on a fresh Debian machine (as root): installs the peers the tests
-# check kyso against (OpenSSL, pyHanko in a venv), then formatting, lints and tests.
+# check kyso against (OpenSSL, pyHanko and schemathesis in a venv, PostgreSQL), then
+# formatting, lints, tests and the API check.
 # Re-running is cheap: installed pieces are kept.
 #
 #   bash scripts/test.sh                          everything, as CI runs it
@@ -23,7 +24,7 @@ if [ "${1:-}" = --repeat ]; then
 fi
 
 # --- system packages --------------------------------------------------------------
-apt_packages=(openssl ca-certificates python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15 softhsm2 opensc)
+apt_packages=(openssl ca-certificates curl python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15 softhsm2 opensc)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -112,6 +113,9 @@ for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades kyso-office; 
 done
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The HTTP API against its own OpenAPI document (schemathesis; anonymous, API token and
+# administrator session passes): no 5xx, every response as documented.
+bash scripts/api-check.sh --kyso "${CARGO_TARGET_DIR:-$root/target}/debug/kyso" --max-examples 50
 
 # --- the tests that read testdata/, again in a copy of the repository ---------------------
 # In a temporary directory with nothing beside it, so a test that still reads data from

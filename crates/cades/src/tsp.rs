@@ -185,11 +185,18 @@ impl Tsa<'_> {
         }
         let mut serial = serial;
         serial[0] &= 0x7f;
+        // DER: no leading zero byte unless the next one has its high bit set (a random
+        // serial starting 00 0x would otherwise be rejected by strict parsers, about
+        // one response in 256).
+        let start = serial
+            .windows(2)
+            .take_while(|w| w[0] == 0 && w[1] & 0x80 == 0)
+            .count();
         let tst = TstInfo {
             version: 1,
             policy: self.policy,
             message_imprint: req.message_imprint.clone(),
-            serial_number: Int::new(&serial).map_err(CadesError::encoding)?,
+            serial_number: Int::new(&serial[start..]).map_err(CadesError::encoding)?,
             gen_time: Any::encode_from(&generalized_time(now)?).map_err(CadesError::encoding)?,
             accuracy: Some(Accuracy {
                 seconds: Some(1),

@@ -430,6 +430,40 @@ fn expired_since_without_timestamp_is_indeterminate_with_timestamp_valid() {
     assert!(s.timestamp.as_ref().unwrap().valid);
 }
 
+/// A random TSA serial that starts with a zero byte must still be canonical DER (it
+/// once failed about one response in 256: "INTEGER not canonically encoded").
+#[test]
+fn timestamp_serials_are_canonical_der_whatever_their_first_bytes() {
+    let p = pki();
+    let now = T0 + Duration::days(10);
+    let imprint = kyso_signer::DigestAlgorithm::Sha256.digest(b"content");
+    let req = tsp::request(kyso_signer::DigestAlgorithm::Sha256, &imprint, None, true).unwrap();
+    let tsa = Tsa {
+        certificate: &p.tsa,
+        chain: &[],
+        signer: &p.tsa_key,
+        policy: tsp::DEFAULT_POLICY,
+    };
+    for first in [
+        [0x00, 0x01],
+        [0x00, 0x00],
+        [0x00, 0x80],
+        [0x80, 0x00],
+        [0x7f, 0xff],
+    ] {
+        let mut serial = [0x11u8; 16];
+        serial[..2].copy_from_slice(&first);
+        let resp = tsa.respond(&req, serial, now).unwrap();
+        let token = tsp::token_from_response(&resp, &imprint, None);
+        assert!(token.is_ok(), "serial {first:02x?}: {token:?}");
+    }
+    let mut zero = [0u8; 16];
+    zero[15] = 1;
+    assert!(
+        tsp::token_from_response(&tsa.respond(&req, zero, now).unwrap(), &imprint, None).is_ok()
+    );
+}
+
 #[test]
 fn timestamp_over_another_signature_is_rejected() {
     let p = pki();

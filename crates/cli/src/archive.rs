@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use kyso_model::{
-    AgencyId, DocumentType, Notation, RegisterKind, Secrecy, SeriesKey, Urgency, fold,
+use kyso_app::Actor;
+use kyso_app::documents::{
+    self, Allocate, DocFields, FileRequest, Filed, NumberRequest, StepRequest,
 };
+use kyso_model::{AgencyId, DocumentType, RegisterKind, Secrecy, SeriesKey, Urgency};
 use kyso_office::{
-    DocState, DocumentQuery, DocumentRecord, ElectronicPolicy, Event, FileCode, IncomingRequest,
-    IncomingState, Metadata, NotationTemplate, Office, OfficeError, OutgoingNumber,
-    OutgoingRequest, OutgoingState, Recipient, RecordFile, RegisterSheet, SignerInfo, Step, Store,
+    DocumentQuery, DocumentRecord, Event, FileCode, OfficeError, RecordFile, RegisterSheet, Store,
     chronological, register_sheet, series, to_csv, to_pdf,
 };
-use kyso_store::{Archive, Staged};
+use kyso_store::Archive;
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime, UtcOffset};
 
@@ -423,7 +423,7 @@ pub(crate) struct PolicyArgs {
 
 pub(crate) struct Ctx {
     pub(crate) rt: tokio::runtime::Runtime,
-    pub(crate) office: Office<Archive>,
+    pub(crate) app: kyso_app::App,
     pub(crate) agency: AgencyId,
     pub(crate) agency_name: String,
     pub(crate) data: PathBuf,
@@ -465,9 +465,15 @@ impl Ctx {
         agency_name: String,
         data: &Path,
     ) -> Self {
+        let app = kyso_app::App::from_parts(
+            archive,
+            data,
+            std::sync::Arc::new(kyso_app::SystemClock),
+            std::sync::Arc::new(kyso_net::Client::default()),
+        );
         Self {
             rt,
-            office: Office::new(archive),
+            app,
             agency,
             agency_name,
             data: data.to_path_buf(),
@@ -475,49 +481,18 @@ impl Ctx {
     }
 
     pub(crate) fn archive(&self) -> &Archive {
-        self.office.store()
+        self.app.archive()
     }
 
     pub(crate) fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
-}
 
-/// The actor of office commands run without a kyso login: the operating-system user.
-pub(crate) fn os_actor() -> String {
-    let name = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    format!("os:{name}")
-}
-
-/// Records an event about a stored document in the audit log.
-fn audit_document(
-    ctx: &Ctx,
-    action: &str,
-    record: &DocumentRecord,
-    outcome: kyso_audit::Outcome,
-    details: &[(&str, String)],
-) -> Result<()> {
-    let mut all: Vec<(String, String)> = vec![("agency".into(), ctx.agency.to_string())];
-    if let (Some(n), Some(notation)) = (
-        record.metadata.code_number.as_ref(),
-        record.metadata.code_notation.as_ref(),
-    ) {
-        all.push(("notation".into(), format!("{n}/{notation}")));
+    /// The actor of office commands run on the data directory without a kyso login:
+    /// the operating-system user (see [`kyso_app::Actor::Operator`]).
+    pub(crate) fn operator(&self) -> Actor {
+        Actor::operator(self.agency.clone())
     }
-    if let (Some(series), Some(n)) = (record.series.as_ref(), record.series_number) {
-        all.push(("series".into(), series.to_string()));
-        all.push(("series_number".into(), n.to_string()));
-    }
-    all.extend(details.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
-    ctx.audit(crate::audit::Event {
-        actor: os_actor(),
-        action: action.to_string(),
-        object: format!("document:{}", record.id.unwrap_or_default()),
-        outcome,
-        details: all,
-    })
 }
 
 pub(crate) fn vietnam_now() -> (OffsetDateTime, Date) {
@@ -529,34 +504,11 @@ pub(crate) fn vietnam_now() -> (OffsetDateTime, Date) {
 }
 
 fn parse_date(text: &str) -> Result<Date> {
-    kyso_office::date_opt::parse_date(text.trim())
-        .with_context(|| format!("invalid date {text:?} (YYYY-MM-DD)"))
+    Ok(documents::parse_date(text)?)
 }
 
-/// `QĐ`, `CV`, `quyet_dinh`, `Quyết định`, `quyet dinh`.
 fn parse_type(text: &str) -> Result<DocumentType> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("CV") {
-        return Ok(DocumentType::CongVan);
-    }
-    let nfc: String = nfc(&t.split_whitespace().collect::<Vec<_>>().join(" "));
-    DocumentType::from_abbreviation(&nfc)
-        .or_else(|| DocumentType::from_key(&nfc))
-        .or_else(|| DocumentType::from_vietnamese_name(&nfc))
-        .or_else(|| {
-            // Abbreviations typed without Đ or with other case: only when unambiguous.
-            let folded = fold(&nfc);
-            let matches: Vec<DocumentType> = DocumentType::iter()
-                .filter(|d| d.abbreviation().is_some_and(|a| fold(a) == folded))
-                .collect();
-            (matches.len() == 1).then(|| matches[0])
-        })
-        .ok_or_else(|| anyhow!("unknown document type {text:?} (QĐ, CV, TB, BC, GM…)"))
-}
-
-fn nfc(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    text.nfc().collect()
+    Ok(documents::parse_type(text)?)
 }
 
 fn office_error(e: OfficeError) -> anyhow::Error {
@@ -566,31 +518,19 @@ fn office_error(e: OfficeError) -> anyhow::Error {
     }
 }
 
-fn metadata_from(doc: &DocArgs, organ_name: String) -> Metadata {
-    Metadata {
-        subject: doc.subject.clone().unwrap_or_default(),
-        organ_name,
-        description: doc.note.clone(),
-        signer_info: doc
-            .signer
-            .as_ref()
-            .map(|name| SignerInfo {
-                position: doc.signer_position.clone().unwrap_or_default(),
-                full_name: name.clone(),
-            })
-            .into_iter()
-            .collect(),
-        to: doc
-            .recipients
-            .iter()
-            .map(|r| Recipient {
-                organ_id: None,
-                organ_name: r.clone(),
-            })
-            .collect(),
-        to_places: doc.holder.clone(),
-        issued_amount: doc.copies,
-        ..Metadata::default()
+impl DocArgs {
+    fn fields(&self) -> DocFields {
+        DocFields {
+            subject: self.subject.clone(),
+            secrecy: secrecy(self.secrecy),
+            urgency: urgency(self.urgency),
+            signer: self.signer.clone(),
+            signer_position: self.signer_position.clone(),
+            recipients: self.recipients.clone(),
+            holder: self.holder.clone(),
+            copies: self.copies,
+            note: self.note.clone(),
+        }
     }
 }
 
@@ -645,218 +585,10 @@ fn summary(d: &DocumentRecord) -> String {
 }
 
 // ----------------------------------------------------------------------------------
-// Verification and first-page reading
-// ----------------------------------------------------------------------------------
-
-/// The verification report (JSON) and verdict key of an original.
-pub(crate) fn verify_original(
-    data: &Path,
-    content: &Path,
-    signature: Option<&Path>,
-    offline: bool,
-) -> Result<(Value, String)> {
-    let (now, _) = vietnam_now();
-    match signature {
-        Some(sig) => {
-            // The same verification as `kyso verify` (streams the content, fetches CRLs
-            // and OCSP unless offline).
-            let (anchors, _) =
-                crate::store::load_anchors(&[data.join("trust")]).unwrap_or_default();
-            let job = crate::verifying::VerifyJob {
-                content: content.to_path_buf(),
-                signature: sig.to_path_buf(),
-                anchors,
-                extra_crls: Vec::new(),
-                extra_certs: Vec::new(),
-                at: now,
-                offline,
-                revocation: kyso_pki::path::RevocationMode::Require,
-                algorithms: kyso_pki::AlgorithmPolicy::default(),
-            };
-            let (report, notes) = crate::verifying::run(&job, &kyso_net::Client::default())?;
-            let mut value = serde_json::to_value(&report)?;
-            if let Value::Object(map) = &mut value {
-                map.insert("notes".into(), json!(notes));
-            }
-            let verdict = value["verdict"]
-                .as_str()
-                .unwrap_or("indeterminate")
-                .to_string();
-            Ok((value, verdict))
-        }
-        None => {
-            // A PDF carries its signatures: PAdES verification with revision analysis.
-            let (anchors, _) =
-                crate::store::load_anchors(&[data.join("trust")]).unwrap_or_default();
-            let pdf =
-                fs::read(content).with_context(|| format!("cannot read {}", content.display()))?;
-            let (mut crls, mut ocsp, mut notes) = (Vec::new(), Vec::new(), Vec::new());
-            if !offline
-                && let Ok(list) =
-                    kyso_pades::verify::needs(&pdf, &kyso_pades::verify::Limits::default())
-            {
-                let net = kyso_net::Client::default();
-                for need in list {
-                    match need {
-                        kyso_cades::verify::Need::Crl(url) => match net.get(&url) {
-                            Ok(crl) => crls.push(crl),
-                            Err(e) => notes.push(format!("could not fetch CRL {url}: {e}")),
-                        },
-                        kyso_cades::verify::Need::Ocsp { url, request }
-                            if url.starts_with("http") =>
-                        {
-                            match net.post(&url, "application/ocsp-request", &request) {
-                                Ok(r) => ocsp.push(r),
-                                Err(e) => notes.push(format!("could not ask OCSP {url}: {e}")),
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            let options = kyso_pades::verify::VerifyOptions {
-                cades: kyso_cades::verify::VerifyOptions {
-                    anchors: &anchors,
-                    extra_certificates: &[],
-                    extra_crls: &crls,
-                    extra_ocsp: &ocsp,
-                    validation_time: now,
-                    revocation: kyso_pki::path::RevocationMode::Require,
-                    limits: kyso_cades::verify::Limits::default(),
-                },
-                limits: kyso_pades::verify::Limits::default(),
-                policy: kyso_pades::verify::Policy::default(),
-                password: None,
-            };
-            let mut value = match kyso_pades::verify::verify(&pdf, &options) {
-                Ok(r) => serde_json::to_value(&r)?,
-                Err(e) => json!({"verdict": "invalid", "format": "pades", "error": e.to_string()}),
-            };
-            if let Value::Object(map) = &mut value {
-                map.insert("notes".into(), json!(notes));
-            }
-            let verdict = value["verdict"]
-                .as_str()
-                .unwrap_or("indeterminate")
-                .to_string();
-            Ok((value, verdict))
-        }
-    }
-}
-
-/// What the first page says.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct FirstPage {
-    pub(crate) number: Option<String>,
-    pub(crate) date: Option<Date>,
-    pub(crate) doc_type: Option<DocumentType>,
-    pub(crate) subject: Option<String>,
-    pub(crate) issuer: Option<String>,
-    pub(crate) pages: Option<u32>,
-}
-
-fn first_page_lines(bytes: &[u8]) -> Option<Vec<String>> {
-    if let Ok(lines) = kyso_pades::sign::text_lines(bytes, 1) {
-        let out: Vec<String> = lines.into_iter().map(|l| l.text).collect();
-        if !out.is_empty() {
-            return Some(out);
-        }
-    }
-    let doc = lopdf::Document::load_mem(bytes).ok()?;
-    let text = doc.extract_text(&[1]).ok()?;
-    Some(text.lines().map(str::to_string).collect())
-}
-
-/// Reads number/notation (`Số: 15/QĐ-UBND`), date (`ngày 05 tháng 01 năm 2025`), type
-/// (a title line naming an ND30 type) and summary (the line after it, or `V/v …`).
-pub(crate) fn read_first_page(lines: &[String]) -> FirstPage {
-    let mut out = FirstPage::default();
-    let lines: Vec<String> = lines
-        .iter()
-        .map(|l| nfc(&l.split_whitespace().collect::<Vec<_>>().join(" ")))
-        .filter(|l| !l.is_empty())
-        .collect();
-    for line in &lines {
-        if out.number.is_none() {
-            let folded = fold(line);
-            if let Some(pos) = folded.find("so:").or_else(|| folded.find("so :")) {
-                // Folding keeps characters one-to-one except removed marks; work on the
-                // tail after the first ':' of the original.
-                let _ = pos;
-                if let Some((_, tail)) = line.split_once(':') {
-                    let token = tail.split_whitespace().next().unwrap_or_default();
-                    if token.contains('/') {
-                        out.number = Some(match Notation::parse(token) {
-                            Ok(n) => n.to_string(),
-                            Err(_) => token.to_string(),
-                        });
-                    }
-                }
-            }
-        }
-        if out.date.is_none() {
-            out.date = date_in(&fold(line));
-        }
-    }
-    let mut title_index = None;
-    for (i, line) in lines.iter().enumerate() {
-        if let Some(t) = DocumentType::from_vietnamese_name(line) {
-            out.doc_type = Some(t);
-            title_index = Some(i);
-            break;
-        }
-    }
-    if out.doc_type.is_none()
-        && let Some(n) = out.number.as_deref().and_then(|n| Notation::parse(n).ok())
-    {
-        out.doc_type = n.document_type();
-    }
-    if let Some(n) = out.number.as_deref().and_then(|n| Notation::parse(n).ok()) {
-        out.issuer = Some(n.issuer().to_string());
-    }
-    out.subject = match title_index {
-        Some(i) => lines.get(i + 1).cloned(),
-        None => lines.iter().find(|l| fold(l).starts_with("v/v")).cloned(),
-    };
-    out
-}
-
-/// `ngay 05 thang 01 nam 2025` in folded text.
-fn date_in(folded: &str) -> Option<Date> {
-    let words: Vec<&str> = folded
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
-        .collect();
-    for i in 0..words.len() {
-        if words[i] == "ngay"
-            && words.get(i + 2) == Some(&"thang")
-            && words.get(i + 4) == Some(&"nam")
-        {
-            let day: u8 = words.get(i + 1)?.parse().ok()?;
-            let month: u8 = words.get(i + 3)?.parse().ok()?;
-            let year: i32 = words.get(i + 5)?.trim_end_matches('.').parse().ok()?;
-            let month = time::Month::try_from(month).ok()?;
-            return Date::from_calendar_date(year, month, day).ok();
-        }
-    }
-    None
-}
-
-fn page_count(bytes: &[u8]) -> Option<u32> {
-    let doc = lopdf::Document::load_mem(bytes).ok()?;
-    u32::try_from(doc.get_pages().len()).ok()
-}
-
-fn is_pdf(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
-}
-
-// ----------------------------------------------------------------------------------
 // add / import
 // ----------------------------------------------------------------------------------
 
+/// One original to file, as the command line gives it.
 struct Ingest<'a> {
     file: &'a Path,
     signature: Option<PathBuf>,
@@ -866,197 +598,29 @@ struct Ingest<'a> {
     incoming: bool,
     offline: bool,
     accept_invalid: bool,
-    doc: DocArgs,
+    fields: DocFields,
     from: Option<String>,
-    allocate: Option<(String, Vec<String>, Option<String>)>,
-    advisory: Option<String>,
+    allocate: Option<Allocate>,
 }
 
-enum Outcome {
-    Stored(Box<kyso_office::Registered>, Vec<String>),
-    Skipped(String),
-}
-
-fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Outcome> {
-    let mut notes = Vec::new();
-    let secret = secrecy(job.doc.secrecy);
-    if secret.is_secret() {
-        // Refuse before touching anything: secret originals never enter the system.
-        kyso_office::check_not_secret(secret).map_err(|r| anyhow!("{} / {}", r.vi, r.en))?;
-    }
-    let bytes =
-        fs::read(job.file).with_context(|| format!("cannot read {}", job.file.display()))?;
-    let (sha, _) = kyso_store::sha256_file(job.file)?;
-    if let Some(existing) = ctx.block(ctx.archive().by_sha256(&ctx.agency, &sha))? {
-        return Ok(Outcome::Skipped(format!(
-            "đã lưu trữ / already archived as [{}] {}",
-            existing.id.unwrap_or_default(),
-            existing.archive_dir.unwrap_or_default()
-        )));
-    }
-    if !is_pdf(job.file) && job.signature.is_none() {
-        return Ok(Outcome::Skipped(
-            "không phải PDF và không có chữ ký .p7s đi kèm / not a PDF and no detached .p7s signature".into(),
-        ));
-    }
-    let (verification, verdict) =
-        verify_original(&ctx.data, job.file, job.signature.as_deref(), job.offline)?;
-    if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
-        if job.incoming {
-            ctx.audit(crate::audit::Event {
-                actor: os_actor(),
-                action: "verify_receipt".into(),
-                object: format!("file:{}", job.file.display()),
-                outcome: kyso_audit::Outcome::Failed,
-                details: vec![
-                    ("agency".into(), ctx.agency.to_string()),
-                    ("verdict".into(), verdict.clone()),
-                    ("sha256".into(), sha.clone()),
-                    ("stored".into(), "false".into()),
-                ],
-            })?;
-        }
-        return Ok(Outcome::Skipped(format!(
-            "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
-        )));
-    }
-    if verdict != "valid" && verdict != "valid_with_changes" {
-        notes.push(format!("chữ ký / signature: {verdict}"));
-    }
-    let page = if is_pdf(job.file) {
-        first_page_lines(&bytes)
-            .map(|l| read_first_page(&l))
-            .unwrap_or_default()
-    } else {
-        FirstPage::default()
+fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Filed> {
+    let request = FileRequest {
+        file: job.file.to_path_buf(),
+        shown_name: None,
+        is_pdf: None,
+        signature: job.signature,
+        doc_type: job.doc_type,
+        number: job.number,
+        date: job.date,
+        incoming: job.incoming,
+        offline: job.offline,
+        accept_invalid: job.accept_invalid,
+        fields: job.fields,
+        from: job.from,
+        agency_name: ctx.agency_name.clone(),
+        allocate: job.allocate,
     };
-    let pages = if is_pdf(job.file) {
-        page_count(&bytes)
-    } else {
-        None
-    };
-    let doc_type = job.doc_type.or(page.doc_type).ok_or_else(|| {
-        anyhow!("loại văn bản chưa rõ: dùng --type / the document type is unknown: give --type")
-    })?;
-    let number = job.number.clone().or_else(|| page.number.clone());
-    if number.is_none() && job.allocate.is_none() {
-        notes.push("không đọc được số, ký hiệu ở trang đầu / could not read the number and notation on the first page".into());
-    }
-    // Incoming: --date is the arrival date; the document date comes from its first page.
-    let date = if job.incoming {
-        page.date
-    } else {
-        job.date.or(page.date)
-    };
-    if date.is_none() && !job.incoming {
-        notes.push("không đọc được ngày văn bản, dùng ngày hôm nay / could not read the document date; using today".into());
-    }
-    let (now, today) = vietnam_now();
-    let organ_name = job
-        .from
-        .clone()
-        .or_else(|| {
-            if job.incoming {
-                page.issuer.clone()
-            } else {
-                None
-            }
-        })
-        .unwrap_or_else(|| {
-            if job.incoming {
-                String::new()
-            } else {
-                ctx.agency_name.clone()
-            }
-        });
-    let mut metadata = metadata_from(&job.doc, organ_name);
-    if metadata.subject.is_empty() {
-        metadata.subject = page.subject.clone().unwrap_or_default();
-    }
-    metadata.page_amount = pages;
-    metadata.issued_date = date;
-    let staged: Staged = ctx.block(ctx.archive().stage(
-        job.file,
-        job.signature.as_deref(),
-        Some(verification),
-    ))?;
-    let original = Some(staged.original());
-    let registered = if job.incoming {
-        ctx.block(ctx.office.register_incoming(
-            IncomingRequest {
-                agency: ctx.agency.clone(),
-                arrival_date: job.date.unwrap_or(today),
-                document_type: doc_type,
-                secrecy: secret,
-                urgency: urgency(job.doc.urgency),
-                sender_number: number,
-                state: IncomingState::Accepted,
-                metadata,
-                original,
-            },
-            Some(staged),
-            now,
-        ))
-    } else {
-        let (number, electronic) = match (&job.allocate, number) {
-            (Some((issuer, units, advisory)), _) => (
-                OutgoingNumber::Allocate {
-                    issuer: issuer.clone(),
-                    units: units.clone(),
-                    advisory_body: advisory.clone().or(job.advisory.clone()),
-                },
-                true,
-            ),
-            (None, Some(n)) => (OutgoingNumber::Existing(n), false),
-            (None, None) => (OutgoingNumber::Existing(String::new()), false),
-        };
-        let number = match number {
-            OutgoingNumber::Existing(n) if n.is_empty() => OutgoingNumber::None,
-            other => other,
-        };
-        let state = if matches!(number, OutgoingNumber::None) {
-            OutgoingState::Draft
-        } else {
-            OutgoingState::Issued
-        };
-        ctx.block(ctx.office.register_outgoing(
-            OutgoingRequest {
-                agency: ctx.agency.clone(),
-                date: date.unwrap_or(today),
-                document_type: doc_type,
-                secrecy: secret,
-                urgency: urgency(job.doc.urgency),
-                electronic,
-                number,
-                state,
-                metadata,
-                original,
-            },
-            Some(staged),
-            now,
-        ))
-    }
-    .map_err(office_error)?;
-    let record = &registered.record;
-    if job.incoming {
-        let outcome = if verdict == "valid" || verdict == "valid_with_changes" {
-            kyso_audit::Outcome::Succeeded
-        } else {
-            kyso_audit::Outcome::Failed
-        };
-        audit_document(
-            ctx,
-            "verify_receipt",
-            record,
-            outcome,
-            &[("verdict", verdict.clone()), ("sha256", sha.clone())],
-        )?;
-    }
-    if record.series_number.is_some() {
-        audit_document(ctx, "number", record, kyso_audit::Outcome::Succeeded, &[])?;
-    }
-    index_documents(ctx, std::slice::from_ref(&registered.record));
-    Ok(Outcome::Stored(Box::new(registered), notes))
+    Ok(ctx.block(ctx.app.file_document(&ctx.operator(), request))?)
 }
 
 fn signature_for(file: &Path, given: Option<&Path>) -> Option<PathBuf> {
@@ -1081,20 +645,17 @@ fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
             incoming: a.incoming,
             offline: a.offline,
             accept_invalid: a.accept_invalid,
-            doc: a.doc.clone(),
+            fields: a.doc.fields(),
             from: a.from.clone(),
-            allocate: a.allocate.then(|| {
-                (
-                    a.issuer.clone().unwrap_or_default(),
-                    a.units.clone(),
-                    a.advisory.clone(),
-                )
+            allocate: a.allocate.then(|| Allocate {
+                issuer: a.issuer.clone().unwrap_or_default(),
+                units: a.units.clone(),
+                advisory: a.advisory.clone(),
             }),
-            advisory: a.advisory.clone(),
         },
     )?;
     match outcome {
-        Outcome::Stored(registered, notes) => {
+        Filed::Stored(registered, notes) => {
             for n in notes {
                 eprintln!("kyso: lưu ý / note: {n}");
             }
@@ -1105,7 +666,7 @@ fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
             }
             print_record(&registered.record, &registered.duplicates, a.json)
         }
-        Outcome::Skipped(why) => bail!("{}: {why}", a.file.display()),
+        Filed::Skipped(why) => bail!("{}: {why}", a.file.display()),
     }
 }
 
@@ -1157,19 +718,6 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let (mut stored, mut skipped, mut failed) = (0usize, 0usize, 0usize);
-    let doc = DocArgs {
-        doc_type: None,
-        date: None,
-        subject: None,
-        secrecy: None,
-        urgency: None,
-        signer: None,
-        signer_position: None,
-        recipients: Vec::new(),
-        holder: None,
-        copies: None,
-        note: None,
-    };
     for (file, signature) in candidates {
         bar.set_message(
             file.file_name()
@@ -1200,10 +748,9 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
                 incoming: a.incoming,
                 offline: a.offline,
                 accept_invalid: a.accept_invalid,
-                doc: doc.clone(),
+                fields: DocFields::default(),
                 from: None,
                 allocate: None,
-                advisory: None,
             },
         )
         .or_else(|e| {
@@ -1220,17 +767,16 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
                         incoming: a.incoming,
                         offline: a.offline,
                         accept_invalid: a.accept_invalid,
-                        doc: doc.clone(),
+                        fields: DocFields::default(),
                         from: None,
                         allocate: None,
-                        advisory: None,
                     },
                 ),
                 _ => Err(e),
             }
         });
         match result {
-            Ok(Outcome::Stored(r, notes)) => {
+            Ok(Filed::Stored(r, notes)) => {
                 stored += 1;
                 let mut line = format!("✓ {shown} → {}", summary(&r.record));
                 for n in notes {
@@ -1241,7 +787,7 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
                 }
                 bar.println(line);
             }
-            Ok(Outcome::Skipped(why)) => {
+            Ok(Filed::Skipped(why)) => {
                 skipped += 1;
                 bar.println(format!("– {shown}: {why}"));
             }
@@ -1497,82 +1043,36 @@ fn print_register(ctx: &Ctx, a: &PrintArgs) -> Result<()> {
 
 fn number(ctx: &Ctx, a: &NumberArgs) -> Result<()> {
     let doc_type = parse_type(a.doc.doc_type.as_deref().context("--type is required")?)?;
-    let (now, today) = vietnam_now();
-    let date = a
-        .doc
-        .date
-        .as_deref()
-        .map(parse_date)
-        .transpose()?
-        .unwrap_or(today);
-    let secret = secrecy(a.doc.secrecy);
-    let registered = ctx
-        .block(ctx.office.register_outgoing(
-            OutgoingRequest {
-                agency: ctx.agency.clone(),
-                date,
-                document_type: doc_type,
-                secrecy: secret,
-                urgency: urgency(a.doc.urgency),
-                electronic: !a.paper && !secret.is_secret(),
-                number: OutgoingNumber::Allocate {
-                    issuer: a.issuer.clone(),
-                    units: a.units.clone(),
-                    advisory_body: a.advisory.clone(),
-                },
-                state: OutgoingState::Numbered,
-                metadata: metadata_from(&a.doc, ctx.agency_name.clone()),
-                original: None,
-            },
-            None,
-            now,
-        ))
-        .map_err(office_error)?;
-    audit_document(
-        ctx,
-        "number",
-        &registered.record,
-        kyso_audit::Outcome::Succeeded,
-        &[],
-    )?;
+    let registered = ctx.block(ctx.app.take_number(
+        &ctx.operator(),
+        NumberRequest {
+            doc_type,
+            date: a.doc.date.as_deref().map(parse_date).transpose()?,
+            fields: a.doc.fields(),
+            paper: a.paper,
+            issuer: a.issuer.clone(),
+            units: a.units.clone(),
+            advisory: a.advisory.clone(),
+            agency_name: ctx.agency_name.clone(),
+        },
+    ))?;
     print_record(&registered.record, &registered.duplicates, a.json)
 }
 
 fn policy(ctx: &Ctx, a: &PolicyArgs) -> Result<()> {
-    let (now, _) = vietnam_now();
-    if a.reset {
-        ctx.block(
-            ctx.office
-                .set_policy(&ctx.agency, &ElectronicPolicy::default(), now),
-        )
-        .map_err(office_error)?;
+    let actor = ctx.operator();
+    let current = if a.reset {
+        ctx.block(ctx.app.set_policy(&actor, None))?
     } else if let Some(list) = &a.set {
         let types = list
             .split(',')
             .filter(|t| !t.trim().is_empty())
             .map(parse_type)
             .collect::<Result<Vec<_>>>()?;
-        ctx.block(
-            ctx.office
-                .set_policy(&ctx.agency, &ElectronicPolicy::new(types), now),
-        )
-        .map_err(office_error)?;
-    }
-    if a.reset || a.set.is_some() {
-        ctx.audit(crate::audit::Event {
-            actor: os_actor(),
-            action: "permission".into(),
-            object: format!("policy:{}", ctx.agency),
-            outcome: kyso_audit::Outcome::Succeeded,
-            details: vec![(
-                "electronic_types".into(),
-                a.set.clone().unwrap_or_else(|| "default".into()),
-            )],
-        })?;
-    }
-    let current = ctx
-        .block(ctx.office.policy(&ctx.agency))
-        .map_err(office_error)?;
+        ctx.block(ctx.app.set_policy(&actor, Some(types)))?
+    } else {
+        ctx.block(ctx.app.policy(&actor))?
+    };
     println!(
         "Loại văn bản ký số và gửi điện tử / types issued electronically ({}):",
         ctx.agency
@@ -1591,153 +1091,26 @@ fn policy(ctx: &Ctx, a: &PolicyArgs) -> Result<()> {
 fn step(ctx: &Ctx, a: &StepArgs) -> Result<()> {
     let key = a.event.replace('-', "_");
     let event = Event::from_key(&key).ok_or_else(|| anyhow!("unknown event {:?}", a.event))?;
-    let (now, today) = vietnam_now();
-    let record = ctx
-        .block(ctx.archive().document(a.id))?
-        .ok_or_else(|| anyhow!("no document {}", a.id))?;
-    let template = match (&a.issuer, event) {
-        (Some(issuer), Event::Number) => {
-            let units: Vec<&str> = a.units.iter().map(String::as_str).collect();
-            Some(
-                NotationTemplate::new(record.document_type, issuer, &units)
-                    .map_err(office_error)?,
-            )
-        }
-        _ => None,
-    };
-    let updated = match ctx.block(ctx.office.advance(
+    let updated = ctx.block(ctx.app.advance(
+        &ctx.operator(),
         a.id,
-        Step {
-            event,
+        event,
+        StepRequest {
             note: a.note.clone(),
-            template,
-            advisory_body: a.advisory.clone(),
-            at: now,
-            date: today,
+            issuer: a.issuer.clone(),
+            units: a.units.clone(),
+            advisory: a.advisory.clone(),
         },
-    )) {
-        Ok(updated) => updated,
-        Err(e) => {
-            if let OfficeError::Refused(refusal) = &e {
-                audit_document(
-                    ctx,
-                    event.key(),
-                    &record,
-                    kyso_audit::Outcome::Refused,
-                    &[("reason", refusal.code.to_string())],
-                )?;
-            }
-            return Err(office_error(e));
-        }
-    };
-    audit_document(
-        ctx,
-        event.key(),
-        &updated,
-        kyso_audit::Outcome::Succeeded,
-        &[("note", a.note.clone())],
-    )?;
-    index_documents(ctx, std::slice::from_ref(&updated));
+    ))?;
     println!("{}", summary(&updated));
     Ok(())
 }
 
-// ----------------------------------------------------------------------------------
-// search index
-// ----------------------------------------------------------------------------------
-
-fn search_doc(ctx: &Ctx, d: &DocumentRecord) -> Option<kyso_search::SearchDoc> {
-    let id = d.id?;
-    if matches!(d.state, DocState::Incoming(IncomingState::Recalled)) {
-        return None;
-    }
-    let full_text = ctx
-        .archive()
-        .original_path(d)
-        .filter(|p| is_pdf(p))
-        .and_then(|p| fs::read(p).ok())
-        .and_then(|bytes| {
-            let doc = lopdf::Document::load_mem(&bytes).ok()?;
-            let pages: Vec<u32> = doc.get_pages().keys().copied().take(50).collect();
-            doc.extract_text(&pages).ok()
-        })
-        .unwrap_or_default();
-    Some(kyso_search::SearchDoc {
-        id: id.to_string(),
-        agency_id: d.agency.to_string(),
-        year: d.year,
-        doc_type: kyso_search::type_code(d.document_type).to_string(),
-        number: d
-            .metadata
-            .code_number
-            .as_deref()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0),
-        notation: d.metadata.number_notation().unwrap_or_default(),
-        issued_date: d
-            .metadata
-            .issued_date
-            .or(d.metadata.arrival_date)
-            .unwrap_or_else(|| d.created_at.date()),
-        issuer: d.metadata.organ_name.clone(),
-        subject: d.metadata.subject.clone(),
-        signer: d
-            .metadata
-            .signer_info
-            .iter()
-            .map(|s| s.full_name.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-        full_text,
-        path: d.archive_dir.clone().unwrap_or_default(),
-    })
-}
-
-fn index_dir(ctx: &Ctx) -> PathBuf {
-    crate::search::index_dir(&ctx.data)
-}
-
-/// Adds documents to the search index after they are stored. The index is derived
-/// data: a failure here is reported, never undoes the archive; `kyso archive reindex`
-/// rebuilds it.
-fn index_documents(ctx: &Ctx, docs: &[DocumentRecord]) {
-    let result = (|| -> Result<()> {
-        let index = kyso_search::Index::open(&index_dir(ctx))?;
-        for d in docs {
-            if d.secrecy.is_secret() {
-                continue;
-            }
-            match search_doc(ctx, d) {
-                Some(doc) => index.add(&doc)?,
-                None => {
-                    if let Some(id) = d.id {
-                        index.delete(&id.to_string())?;
-                    }
-                }
-            }
-        }
-        index.commit()?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        eprintln!(
-            "kyso: lưu ý / note: search index not updated ({e:#}); run `kyso archive reindex`"
-        );
-    }
-}
-
 fn reindex(ctx: &Ctx) -> Result<()> {
-    let docs = ctx.block(ctx.archive().documents(&DocumentQuery {
-        agency: Some(ctx.agency.clone()),
-        ..DocumentQuery::default()
-    }))?;
-    let search_docs: Vec<Result<kyso_search::SearchDoc, std::io::Error>> = docs
-        .iter()
-        .filter(|d| !d.secrecy.is_secret())
-        .filter_map(|d| search_doc(ctx, d))
-        .map(Ok)
-        .collect();
-    let count = search_docs.len();
+    let docs = ctx.block(ctx.app.search_docs(&ctx.operator()))?;
+    let count = docs.len();
+    let search_docs: Vec<Result<kyso_search::SearchDoc, std::io::Error>> =
+        docs.into_iter().map(Ok).collect();
     crate::search::rebuild_with_progress(&ctx.data, search_docs)?;
     println!("Đã lập lại chỉ mục tìm kiếm / search index rebuilt: {count} văn bản / documents");
     Ok(())
@@ -1761,19 +1134,22 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
         }
         ArchiveCommand::List(a) => {
             let ctx = Ctx::open(data, &a.office)?;
-            let docs = ctx.block(ctx.archive().documents(&DocumentQuery {
-                agency: Some(ctx.agency.clone()),
-                year: a.year,
-                direction: if a.incoming {
-                    Some(kyso_office::Direction::Incoming)
-                } else if a.outgoing {
-                    Some(kyso_office::Direction::Outgoing)
-                } else {
-                    None
+            let docs = ctx.block(ctx.app.documents(
+                &ctx.operator(),
+                DocumentQuery {
+                    agency: None,
+                    year: a.year,
+                    direction: if a.incoming {
+                        Some(kyso_office::Direction::Incoming)
+                    } else if a.outgoing {
+                        Some(kyso_office::Direction::Outgoing)
+                    } else {
+                        None
+                    },
+                    document_type: a.doc_type.as_deref().map(parse_type).transpose()?,
+                    series: None,
                 },
-                document_type: a.doc_type.as_deref().map(parse_type).transpose()?,
-                series: None,
-            }))?;
+            ))?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&docs)?);
             } else {
@@ -1785,21 +1161,13 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
         }
         ArchiveCommand::Show { office, id } => {
             let ctx = Ctx::open(data, &office)?;
-            let d = ctx
-                .block(ctx.archive().document(id))?
-                .ok_or_else(|| anyhow!("no document {id}"))?;
-            let history = ctx.block(ctx.archive().history(id))?;
-            let mut value = serde_json::to_value(&d)?;
-            if let Value::Object(map) = &mut value {
-                map.insert("history".into(), serde_json::to_value(&history)?);
-                if let Some(path) = ctx.archive().original_path(&d) {
-                    map.insert("path".into(), json!(path));
-                }
-                map.insert(
-                    "verification".into(),
-                    ctx.block(ctx.archive().verification(id))?
-                        .unwrap_or(Value::Null),
-                );
+            let view = ctx.block(ctx.app.document(&ctx.operator(), id))?;
+            let mut value = documents::view_json(&view);
+            // The CLI shows the original's full path.
+            if let (Value::Object(map), Some(path)) =
+                (&mut value, ctx.archive().original_path(&view.record))
+            {
+                map.insert("path".into(), json!(path));
             }
             println!("{}", serde_json::to_string_pretty(&value)?);
             Ok(true)
@@ -1907,48 +1275,5 @@ pub(crate) fn register_command(data: &Path, command: RegisterCommand) -> Result<
             policy(&ctx, &a)?;
             Ok(true)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_a_first_page() {
-        let lines: Vec<String> = [
-            "ỦY BAN NHÂN DÂN",
-            "THÀNH PHỐ CẦN THƠ",
-            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-            "Độc lập - Tự do - Hạnh phúc",
-            "Số: 15/QĐ-UBND",
-            "Cần Thơ, ngày 05 tháng 01 năm 2025",
-            "QUYẾT ĐỊNH",
-            "Về việc bổ nhiệm cán bộ",
-        ]
-        .map(String::from)
-        .to_vec();
-        let page = read_first_page(&lines);
-        assert_eq!(page.number.as_deref(), Some("15/QĐ-UBND"));
-        assert_eq!(page.date, Some(time::macros::date!(2025 - 01 - 05)));
-        assert_eq!(page.doc_type, Some(DocumentType::QuyetDinh));
-        assert_eq!(page.subject.as_deref(), Some("Về việc bổ nhiệm cán bộ"));
-        let cv = read_first_page(&["Số: 120/SNV-VP".into(), "V/v báo cáo".into()]);
-        assert_eq!(cv.doc_type, Some(DocumentType::CongVan));
-        assert_eq!(cv.subject.as_deref(), Some("V/v báo cáo"));
-        assert_eq!(
-            read_first_page(&["nothing here".into()]),
-            FirstPage::default()
-        );
-    }
-
-    #[test]
-    fn types_are_read_leniently() {
-        assert_eq!(parse_type("QĐ").unwrap(), DocumentType::QuyetDinh);
-        assert_eq!(parse_type("cv").unwrap(), DocumentType::CongVan);
-        assert_eq!(parse_type("Quyết định").unwrap(), DocumentType::QuyetDinh);
-        assert_eq!(parse_type("thong_bao").unwrap(), DocumentType::ThongBao);
-        assert_eq!(parse_type("GM").unwrap(), DocumentType::GiayMoi);
-        assert!(parse_type("XYZ").is_err());
     }
 }

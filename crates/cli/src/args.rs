@@ -21,6 +21,9 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the agency node: the JSON API (and, later, the web UI) on
+    /// http://127.0.0.1:8080 over the data directory (SQLite + files by default).
+    Serve(ServeArgs),
     /// Run the end-to-end demonstration: a city CA, two agencies, a document signed by a
     /// leader and sealed by the agency, verified by the recipient.
     Demo(DemoArgs),
@@ -508,4 +511,34 @@ pub(crate) enum TrustCommand {
     },
     /// List trust anchors.
     List,
+}
+
+/// `kyso serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// PostgreSQL URL; default: SQLite in the data directory.
+    #[arg(
+        long,
+        env = "KYSO_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) database_url: Option<String>,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// A TOML configuration file (keys: listen, data, database_url, tls_cert, tls_key,
+    /// upload_limit, verify_limit, verify_rate_per_minute, verify_concurrency); flags
+    /// override it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Public verifications per minute per client address (0: no limit; default 600).
+    #[arg(long, value_name = "N")]
+    pub(crate) verify_rate_per_minute: Option<u32>,
 }

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -28,11 +28,10 @@ use kyso_audit::{
     AuditReport, Entry, Hash, Outcome, Problem, TreeHead, consistency_proof, inclusion_proof, root,
     verify_consistency, verify_inclusion, verify_tree_head,
 };
-use kyso_signer::{DigestAlgorithm, KeyKind, Signer, SoftKey};
+use kyso_signer::{DigestAlgorithm, Signer};
 use kyso_store::{Archive, AuditDraft};
 use serde_json::{Value, json};
 use spki::SubjectPublicKeyInfoOwned;
-use zeroize::Zeroizing;
 
 use crate::store::write_atomic;
 
@@ -43,10 +42,7 @@ macro_rules! out {
     };
 }
 
-/// File name of the log's private key in `<data>/audit/`.
-pub(crate) const LOG_KEY: &str = "log-key.pem";
-/// File name of the log's public key in `<data>/audit/`.
-pub(crate) const LOG_PUBLIC_KEY: &str = "log-key.pub.pem";
+use kyso_app::audit::{LOG_KEY, LOG_PUBLIC_KEY, audit_dir, public_key_pem, read_private_key};
 
 /// The database of the log: per installation, not per agency.
 #[derive(Debug, Clone, Args)]
@@ -169,129 +165,6 @@ pub(crate) struct AppendArgs {
     /// A further fact, KEY=VALUE. Repeatable.
     #[arg(long = "detail", value_name = "KEY=VALUE")]
     pub(crate) details: Vec<String>,
-}
-
-/// One security event to record.
-#[derive(Debug, Clone)]
-pub(crate) struct Event {
-    /// Who (user name, or certificate subject).
-    pub(crate) actor: String,
-    /// What: sign, verify_receipt, number, handover_request, handover_approve,
-    /// handover_accept, handover_sign, handover_seal, login, permission, device_register, recall.
-    pub(crate) action: String,
-    /// On what (document id, device serial, user name).
-    pub(crate) object: String,
-    /// Result.
-    pub(crate) outcome: Outcome,
-    /// Further facts.
-    pub(crate) details: Vec<(String, String)>,
-}
-
-/// Append `event` to the log of the database behind `archive` and sign a new tree head
-/// with the log key of the data directory `data` (created on first use).
-pub(crate) async fn record(
-    archive: &Archive,
-    data: &Path,
-    event: Event,
-) -> Result<kyso_audit::Entry> {
-    let key = log_key(data)?;
-    let draft = AuditDraft {
-        actor: event.actor,
-        action: event.action,
-        object: event.object,
-        outcome: event.outcome,
-        details: event.details.into_iter().collect(),
-    };
-    let (entry, _head) = archive
-        .audit_append(draft, &key)
-        .await
-        .context("không ghi được nhật ký kiểm toán / cannot append to the audit log")?;
-    Ok(entry)
-}
-
-// ----------------------------------------------------------------------------------
-// The log key
-// ----------------------------------------------------------------------------------
-
-fn audit_dir(data: &Path) -> PathBuf {
-    data.join("audit")
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-fn public_key_pem(key: &SubjectPublicKeyInfoOwned) -> Result<String> {
-    let der = key.to_der().context("cannot encode the log public key")?;
-    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &der)
-        .context("cannot encode the log public key")
-}
-
-fn read_private_key(path: &Path) -> Result<SoftKey> {
-    let text =
-        Zeroizing::new(fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
-    let (label, der) = der::pem::decode_vec(&text)
-        .map_err(|_| anyhow!("{} is not a PEM private key", path.display()))?;
-    let der = Zeroizing::new(der);
-    if label != "PRIVATE KEY" {
-        bail!("{} is not a PKCS#8 private key", path.display());
-    }
-    SoftKey::from_pkcs8_der(&der, None)
-        .map_err(|e| anyhow!("{}: unusable log key: {e}", path.display()))
-}
-
-/// Creates `<data>/audit/log-key.pem` unless it exists: written completely to a
-/// temporary file first, then linked into place, which fails if another process won
-/// the race (its key is then used).
-fn create_private_key(dir: &Path, path: &Path) -> Result<()> {
-    let key = SoftKey::generate(KeyKind::P256).context("cannot generate the log key")?;
-    let pkcs8 = key.to_pkcs8_der();
-    let pem = Zeroizing::new(
-        der::pem::encode_string("PRIVATE KEY", der::pem::LineEnding::LF, &pkcs8)
-            .context("cannot encode the log key")?,
-    );
-    let tmp = dir.join(format!(
-        ".{LOG_KEY}.new-{}-{}",
-        std::process::id(),
-        hex::encode(rand::random::<[u8; 4]>())
-    ));
-    write_atomic(&tmp, pem.as_bytes(), true)?;
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
-    }
-    sync_dir(dir);
-    Ok(())
-}
-
-/// The installation's log key, created on first use; also (re)writes the public key
-/// file when it is missing or different.
-pub(crate) fn log_key(data: &Path) -> Result<SoftKey> {
-    let dir = audit_dir(data);
-    if !dir.exists() {
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700));
-        }
-    }
-    let path = dir.join(LOG_KEY);
-    if !path.exists() {
-        create_private_key(&dir, &path)?;
-    }
-    let key = read_private_key(&path)?;
-    let public = public_key_pem(key.public_key())?;
-    let public_path = dir.join(LOG_PUBLIC_KEY);
-    if fs::read_to_string(&public_path).ok().as_deref() != Some(public.as_str()) {
-        write_atomic(&public_path, public.as_bytes(), false)?;
-    }
-    Ok(key)
 }
 
 fn read_public_key(path: &Path) -> Result<SubjectPublicKeyInfoOwned> {
@@ -1098,8 +971,9 @@ fn append(data: &Path, a: &AppendArgs) -> Result<()> {
     // A manual note is marked as such, with who typed it, so it cannot pass for an
     // event kyso recorded itself.
     details.push(("source".into(), "manual".into()));
-    details.push(("recorded_by".into(), crate::archive::os_actor()));
-    let event = Event {
+    details.push(("recorded_by".into(), kyso_app::actor::os_user()));
+    // The one place where a person names the action: a manual entry, not a typed event.
+    let draft = AuditDraft {
         actor: a.actor.clone(),
         action: a.action.clone(),
         object: a.object.clone(),
@@ -1108,10 +982,14 @@ fn append(data: &Path, a: &AppendArgs) -> Result<()> {
             OutcomeArg::Refused => Outcome::Refused,
             OutcomeArg::Failed => Outcome::Failed,
         },
-        details,
+        details: details.into_iter().collect(),
     };
     let db = Db::open(data, &a.db)?;
-    let entry = db.rt.block_on(record(&db.archive, data, event))?;
+    let key = kyso_app::audit::log_key(data)?;
+    let (entry, _head) = db
+        .rt
+        .block_on(db.archive.audit_append(draft, &key))
+        .context("không ghi được nhật ký kiểm toán / cannot append to the audit log")?;
     db.rt.block_on(db.archive.close());
     out!("Đã ghi mục / recorded entry {}", entry.seq);
     Ok(())

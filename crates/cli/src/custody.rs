@@ -17,8 +17,7 @@ use kyso_office::{
     Action, CertificateFacts, Device, DeviceFacts, DocState, DocumentQuery, Event as DocEvent,
     Handover, HandoverMinutes, HandoverState, Metadata, MinutesParty, MinutesSigner,
     OutgoingNumber, OutgoingRequest, OutgoingState, Role, Step, Store, User, authorize,
-    check_certificate_login, check_handover_request, check_password, hash_password,
-    login_challenge, minutes_pdf,
+    check_certificate_login, check_handover_request, hash_password, login_challenge, minutes_pdf,
 };
 use kyso_pades::sign::{self as pades, PdfSignRequest, Role as PdfRole};
 use kyso_pkcs11::Pin;
@@ -30,9 +29,9 @@ use zeroize::Zeroizing;
 
 use crate::archive::{Ctx, OfficeArgs, vietnam_now};
 use crate::args::TokenArgs;
-use crate::audit::{Event, record};
 use crate::signing::{Identity, load_identity};
 use crate::store::{read_certificates, write_atomic};
+use kyso_app::{AuditAction, AuditEvent as Event};
 
 /// Who is acting: `--user NAME` with a password (`KYSO_PASSWORD`, else a prompt), or
 /// with a challenge signed on their own token (`--login-pkcs11 MODULE`, PIN from
@@ -302,14 +301,8 @@ pub(crate) struct SealArgs {
 // Helpers
 // ----------------------------------------------------------------------------------
 
-fn event(actor: &str, action: &str, object: &str, outcome: Outcome) -> Event {
-    Event {
-        actor: actor.to_string(),
-        action: action.to_string(),
-        object: object.to_string(),
-        outcome,
-        details: Vec::new(),
-    }
+fn event(actor: &str, action: AuditAction, object: &str, outcome: Outcome) -> Event {
+    Event::new(actor, action, object, outcome)
 }
 
 fn with(mut e: Event, key: &str, value: impl Into<String>) -> Event {
@@ -321,7 +314,7 @@ impl Ctx {
     /// Records a security event; failing to record fails the command (an action that
     /// cannot be audited is not done).
     pub(crate) fn audit(&self, event: Event) -> Result<()> {
-        self.block(record(self.archive(), &self.data, event))
+        self.block(self.app.record(event))
             .context("cannot write the audit log")?;
         Ok(())
     }
@@ -363,68 +356,21 @@ pub(crate) fn authenticate(ctx: &Ctx, auth: &AuthArgs) -> Result<User> {
         .user
         .as_deref()
         .context("this action needs a logged-in user: give --user NAME")?;
-    let mut user = ctx.block(ctx.archive().user(&ctx.agency, name))?;
-    let (now, _) = vietnam_now();
-    if let Some(u) = user.as_ref().filter(|u| u.is_locked(now)) {
-        ctx.audit(with(
-            event(name, "login", name, Outcome::Refused),
-            "reason",
-            "locked",
-        ))?;
-        bail!(
-            "tài khoản {name} tạm khóa đến {} do đăng nhập sai nhiều lần / account {name} is locked until {} after repeated failed logins",
-            kyso_cades::report::vietnam_time(u.locked_until.unwrap_or(now)),
-            kyso_cades::report::vietnam_time(u.locked_until.unwrap_or(now))
-        );
+    if auth.login_module.is_none() {
+        // Password login: kyso-app's use case (the same as `POST /api/v1/sessions`).
+        let password = secret_from_env("KYSO_PASSWORD", "Mật khẩu / password: ")?;
+        return Ok(ctx.block(
+            ctx.app
+                .login_password(Some(&ctx.agency), name, password, None),
+        )?);
     }
-    let (result, method) = match &auth.login_module {
-        None => {
-            let password = secret_from_env("KYSO_PASSWORD", "Mật khẩu / password: ")?;
-            (check_password(user.as_ref(), &password), "password")
-        }
-        Some(module) => (
-            certificate_login(ctx, user.as_ref(), module, auth),
-            "certificate",
-        ),
+    let user = ctx.block(ctx.archive().user(&ctx.agency, name))?;
+    ctx.block(ctx.app.refuse_if_locked(name, user.as_ref()))?;
+    let Some(module) = &auth.login_module else {
+        bail!("unreachable: no login module");
     };
-    // Count the attempt on the account (failures in a row lock it for a while).
-    let mut locked = false;
-    if let Some(u) = user.as_mut() {
-        let before = (u.failed_logins, u.locked_until);
-        locked = u.note_login(result.is_ok(), now);
-        if (u.failed_logins, u.locked_until) != before {
-            ctx.block(ctx.archive().update_user(u, now))?;
-        }
-    }
-    match result {
-        Ok(()) => {
-            ctx.audit(with(
-                event(name, "login", name, Outcome::Succeeded),
-                "method",
-                method,
-            ))?;
-            user.context("unreachable: a login succeeded without a user")
-        }
-        Err(failure) => {
-            ctx.audit(with(
-                with(
-                    event(name, "login", name, Outcome::Failed),
-                    "method",
-                    method,
-                ),
-                "reason",
-                failure.reason,
-            ))?;
-            if locked {
-                ctx.audit(with(
-                    event(name, "login_lock", name, Outcome::Succeeded),
-                    "minutes",
-                    kyso_office::LOCK_MINUTES.to_string(),
-                ))?;
-            }
-            Err(failure.into())
-        }
-    }
+    let checked = certificate_login(ctx, user.as_ref(), module, auth);
+    Ok(ctx.block(ctx.app.finish_login(name, user, checked, "certificate"))?)
 }
 
 fn certificate_login(
@@ -539,7 +485,12 @@ fn allow(ctx: &Ctx, user: &User, action: Action<'_>, object: &str) -> Result<()>
     if let Err(refusal) = authorize(user, action) {
         ctx.audit(with(
             with(
-                event(&user.name, action.key(), object, Outcome::Refused),
+                event(
+                    &user.name,
+                    AuditAction::of(&action),
+                    object,
+                    Outcome::Refused,
+                ),
                 "reason",
                 refusal.code,
             ),
@@ -732,7 +683,12 @@ fn user_add(data: &Path, a: UserAddArgs) -> Result<bool> {
     let roles: Vec<&str> = user.roles.iter().map(|r| r.key()).collect();
     ctx.audit(with(
         with(
-            event(&actor, "permission", &user.name, Outcome::Succeeded),
+            event(
+                &actor,
+                AuditAction::Permission,
+                &user.name,
+                Outcome::Succeeded,
+            ),
             "change",
             "user_added",
         ),
@@ -799,7 +755,12 @@ fn user_set(data: &Path, a: UserSetArgs) -> Result<bool> {
     }
     ctx.block(ctx.archive().update_user(&user, now))?;
     ctx.audit(with(
-        event(&actor.name, "permission", &user.name, Outcome::Succeeded),
+        event(
+            &actor.name,
+            AuditAction::Permission,
+            &user.name,
+            Outcome::Succeeded,
+        ),
         "change",
         changes.join(" "),
     ))?;
@@ -934,7 +895,7 @@ fn device_register(data: &Path, a: DeviceRegisterArgs) -> Result<bool> {
         with(
             event(
                 &admin.name,
-                "device_register",
+                AuditAction::DeviceRegister,
                 &device.serial,
                 Outcome::Succeeded,
             ),
@@ -1035,7 +996,7 @@ fn handover_request(data: &Path, a: RequestArgs) -> Result<bool> {
         with(
             event(
                 &giver.name,
-                "handover_request",
+                AuditAction::HandoverRequest,
                 &device.serial,
                 Outcome::Succeeded,
             ),
@@ -1069,17 +1030,17 @@ fn handover_decide(data: &Path, a: DecideArgs, decision: Decision) -> Result<boo
         Decision::Approve => (
             Action::DecideHandover(&h),
             HandoverState::Approved,
-            "handover_approve",
+            AuditAction::HandoverApprove,
         ),
         Decision::Refuse => (
             Action::DecideHandover(&h),
             HandoverState::Refused,
-            "handover_refuse",
+            AuditAction::HandoverRefuse,
         ),
         Decision::Cancel => (
             Action::CancelHandover(&h),
             HandoverState::Cancelled,
-            "handover_cancel",
+            AuditAction::HandoverCancel,
         ),
     };
     allow(&ctx, &actor, action, &h.device)?;
@@ -1159,7 +1120,7 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
                 with(
                     event(
                         &receiver.name,
-                        "handover_accept",
+                        AuditAction::HandoverAccept,
                         &h.device,
                         Outcome::Failed,
                     ),
@@ -1189,7 +1150,7 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
             with(
                 event(
                     &receiver.name,
-                    "handover_accept",
+                    AuditAction::HandoverAccept,
                     &h.device,
                     Outcome::Failed,
                 ),
@@ -1209,7 +1170,7 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
             with(
                 event(
                     &receiver.name,
-                    "handover_accept",
+                    AuditAction::HandoverAccept,
                     &h.device,
                     Outcome::Succeeded,
                 ),
@@ -1348,7 +1309,7 @@ fn number_minutes(
     today: time::Date,
     actor: &str,
 ) -> Result<kyso_office::DocumentRecord> {
-    let registered = ctx.block(ctx.office.register_outgoing(
+    let registered = ctx.block(ctx.app.office().register_outgoing(
         OutgoingRequest {
             agency: ctx.agency.clone(),
             date: today,
@@ -1378,7 +1339,7 @@ fn number_minutes(
         with(
             event(
                 actor,
-                "number",
+                AuditAction::Number,
                 &record.id.unwrap_or_default().to_string(),
                 Outcome::Succeeded,
             ),
@@ -1466,7 +1427,12 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
         Ok(i) => i,
         Err(e) => {
             ctx.audit(with(
-                event(&user.name, "handover_sign", &h.device, Outcome::Failed),
+                event(
+                    &user.name,
+                    AuditAction::HandoverSign,
+                    &h.device,
+                    Outcome::Failed,
+                ),
                 "reason",
                 "key_unavailable",
             ))?;
@@ -1477,7 +1443,12 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
         && &registered != identity.certificate()
     {
         ctx.audit(with(
-            event(&user.name, "handover_sign", &h.device, Outcome::Refused),
+            event(
+                &user.name,
+                AuditAction::HandoverSign,
+                &h.device,
+                Outcome::Refused,
+            ),
             "reason",
             "not_registered_certificate",
         ))?;
@@ -1508,7 +1479,12 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
         Ok(s) => s,
         Err(e) => {
             ctx.audit(with(
-                event(&user.name, "handover_sign", &h.device, Outcome::Failed),
+                event(
+                    &user.name,
+                    AuditAction::HandoverSign,
+                    &h.device,
+                    Outcome::Failed,
+                ),
                 "reason",
                 "signing_failed",
             ))?;
@@ -1518,7 +1494,12 @@ fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Resu
     let path = save_minutes(&ctx, data, &mut h, who, &signed, now)?;
     ctx.audit(with(
         with(
-            event(&user.name, "handover_sign", &h.device, Outcome::Succeeded),
+            event(
+                &user.name,
+                AuditAction::HandoverSign,
+                &h.device,
+                Outcome::Succeeded,
+            ),
             "as",
             format!("{:?}", who).to_lowercase(),
         ),
@@ -1573,7 +1554,12 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
         Ok(k) => k,
         Err(e) => {
             ctx.audit(with(
-                event(&user.name, "sign", &device.serial, Outcome::Failed),
+                event(
+                    &user.name,
+                    AuditAction::Sign,
+                    &device.serial,
+                    Outcome::Failed,
+                ),
                 "reason",
                 "device_login_failed",
             ))?;
@@ -1604,7 +1590,12 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
         Ok(s) => s,
         Err(e) => {
             ctx.audit(with(
-                event(&user.name, "sign", &device.serial, Outcome::Failed),
+                event(
+                    &user.name,
+                    AuditAction::Sign,
+                    &device.serial,
+                    Outcome::Failed,
+                ),
                 "reason",
                 "signing_failed",
             ))?;
@@ -1614,7 +1605,12 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
     let path = save_minutes(&ctx, data, &mut h, MinutesSigner::Seal, &signed, now)?;
     ctx.audit(with(
         with(
-            event(&user.name, "sign", &device.serial, Outcome::Succeeded),
+            event(
+                &user.name,
+                AuditAction::Sign,
+                &device.serial,
+                Outcome::Succeeded,
+            ),
             "document",
             h.minutes_notation.clone().unwrap_or_default(),
         ),
@@ -1628,7 +1624,12 @@ fn minutes_seal(data: &Path, a: SealArgs, net: &kyso_net::Client) -> Result<bool
         path
     });
     ctx.audit(with(
-        event(&user.name, "handover_seal", &h.device, Outcome::Succeeded),
+        event(
+            &user.name,
+            AuditAction::HandoverSeal,
+            &h.device,
+            Outcome::Succeeded,
+        ),
         "handover",
         a.id.to_string(),
     ))?;
@@ -1654,14 +1655,28 @@ fn archive_minutes(ctx: &Ctx, data: &Path, h: &Handover) -> Result<PathBuf> {
         .with_context(|| format!("the minutes' register entry {id} is missing"))?;
     let note = format!("biên bản bàn giao {}", h.id.unwrap_or_default());
     if record.archive_dir.is_none() {
-        let (verification, verdict) = crate::archive::verify_original(data, &sealed, None, false)?;
+        let sealed_copy = sealed.clone();
+        let app = ctx.app.clone();
+        let verified = ctx
+            .block(async move {
+                tokio::task::spawn_blocking(move || {
+                    app.verify_original(&sealed_copy, true, None, false)
+                })
+                .await
+            })
+            .context("verification stopped")??;
+        let verification = verified.to_json();
+        let verdict = verification["verdict"]
+            .as_str()
+            .unwrap_or("indeterminate")
+            .to_string();
         let staged = ctx.block(ctx.archive().stage(&sealed, None, Some(verification)))?;
         record = ctx.block(ctx.archive().attach_original(id, staged, &note, now))?;
         ctx.audit(with(
             with(
                 event(
                     &h.receiver,
-                    "archive",
+                    AuditAction::File,
                     &format!("document:{id}"),
                     Outcome::Succeeded,
                 ),
@@ -1684,7 +1699,7 @@ fn archive_minutes(ctx: &Ctx, data: &Path, h: &Handover) -> Result<PathBuf> {
             )
         );
         if due {
-            record = ctx.block(ctx.office.advance(
+            record = ctx.block(ctx.app.office().advance(
                 id,
                 Step {
                     event,
@@ -1771,7 +1786,12 @@ impl DeviceGuard {
         let ctx = Ctx::from_parts(rt, archive, agency.clone(), agency.to_string(), data);
         if auth.user.is_none() {
             ctx.audit(with(
-                event("(unknown)", "sign", &device.serial, Outcome::Refused),
+                event(
+                    "(unknown)",
+                    AuditAction::Sign,
+                    &device.serial,
+                    Outcome::Refused,
+                ),
                 "reason",
                 "no_user",
             ))?;
@@ -1786,7 +1806,12 @@ impl DeviceGuard {
             ctx.audit(with(
                 with(
                     with(
-                        event(&user.name, "sign", &device.serial, Outcome::Refused),
+                        event(
+                            &user.name,
+                            AuditAction::Sign,
+                            &device.serial,
+                            Outcome::Refused,
+                        ),
                         "reason",
                         refusal.code,
                     ),
@@ -1811,7 +1836,12 @@ impl DeviceGuard {
         if let (Guard::Device(g), Err(e)) = (&self.0, &identity) {
             g.ctx.audit(with(
                 with(
-                    event(&g.user.name, "sign", &g.device.serial, Outcome::Failed),
+                    event(
+                        &g.user.name,
+                        AuditAction::Sign,
+                        &g.device.serial,
+                        Outcome::Failed,
+                    ),
                     "reason",
                     "device_login_failed",
                 ),
@@ -1833,7 +1863,7 @@ impl DeviceGuard {
         let signed = |actor: &str, object: &str, file: &Path| {
             let mut e = with(
                 with(
-                    event(actor, "sign", object, outcome),
+                    event(actor, AuditAction::Sign, object, outcome),
                     "file",
                     file.display().to_string(),
                 ),
@@ -1864,9 +1894,9 @@ impl DeviceGuard {
                     .build()?;
                 rt.block_on(async {
                     let archive = Archive::open_data_dir(data, database_url.as_deref()).await?;
-                    let r = record(&archive, data, e).await;
+                    let r = kyso_app::audit::record(&archive, data, e).await;
                     archive.close().await;
-                    r.map(|_| ())
+                    r.map(|_| ()).map_err(anyhow::Error::from)
                 })
             }
         }

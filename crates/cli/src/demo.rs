@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use kyso_cades::report::Reason;
 use kyso_pki::ca::{Profile, RevocationReason, SubjectName};
-use kyso_pki::path::RevocationMode;
 use kyso_signer::{KeyKind, Signer, SoftKey};
 use time::OffsetDateTime;
 
@@ -188,18 +187,12 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
     let root_cert = ca_dir.join("root.crt.pem");
     let verify =
         |content: &Path, at: OffsetDateTime| -> Result<(kyso_cades::Report, Vec<Reason>)> {
-            let (anchors, _) = store::load_anchors(std::slice::from_ref(&root_cert))?;
+            let (anchors, own) = store::load_anchors(std::slice::from_ref(&root_cert))?;
             run(
                 &VerifyJob {
                     content: content.to_path_buf(),
                     signature: sig.clone(),
-                    anchors,
-                    extra_crls: Vec::new(),
-                    extra_certs: Vec::new(),
-                    at,
-                    offline: false,
-                    revocation: RevocationMode::Require,
-                    algorithms: kyso_pki::AlgorithmPolicy::default(),
+                    settings: kyso_app::verify::Settings::new(anchors, own, at),
                 },
                 &net,
             )

@@ -11,6 +11,7 @@ mod pdf_sign;
 mod pdf_verify;
 mod search;
 mod serve;
+mod server;
 mod signing;
 mod store;
 mod token;
@@ -57,6 +58,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let data = store::data_dir(cli.data.as_deref());
     let net = kyso_net::Client::default();
     match cli.command {
+        Command::Serve(a) => server::run(&data, cli.data.is_some(), a),
         Command::Demo(a) => {
             let ok = demo::demo(&data, a.dir.as_deref(), a.lang)?;
             Ok(if ok {
@@ -84,21 +86,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             result
         }
         Command::Verify(a) => {
-            let inputs = verifying::Inputs::resolve(&a, &data)?;
+            let settings = verifying::settings(&a, &data)?;
             if pdf_verify::is_pdf(&a.file)? {
-                return pdf_verify::run(&a, inputs, &net);
+                return pdf_verify::run(&a, settings, &net);
             }
-            let (content, signature) = verifying::locate(&a.file, a.sig.as_deref());
+            let (content, signature) = kyso_app::verify::locate(&a.file, a.sig.as_deref());
             let job = verifying::VerifyJob {
                 content: content.clone(),
                 signature,
-                anchors: inputs.anchors,
-                extra_crls: inputs.crls,
-                extra_certs: inputs.certs,
-                at: inputs.at,
-                offline: a.offline,
-                revocation: inputs.revocation,
-                algorithms: inputs.algorithms,
+                settings,
             };
             let (report, notes) = verifying::run(&job, &net)?;
             let mut stdout = std::io::stdout().lock();

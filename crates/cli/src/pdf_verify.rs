@@ -8,17 +8,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use kyso_app::verify::{Settings, Verified};
 use kyso_cades::report::Reason;
 use kyso_pades::verify::{
-    ChangeClass, Coverage, Covers, Limits, Overlap, OverlapKind, PdfReport, Policy, SignatureKind,
-    VerifyOptions,
+    ChangeClass, Coverage, Covers, Limits, Overlap, OverlapKind, PdfReport, SignatureKind,
 };
-use kyso_pki::path::RevocationMode;
 
-use crate::args::{Lang, PdfPolicy, VerifyArgs};
-use crate::verifying::{
-    Inputs, fetch, no_trust_anchors, only_trust_list, render_signature, render_verdict,
-};
+use crate::args::{Lang, VerifyArgs};
+use crate::verifying::{render_signature, render_verdict};
 
 /// Whether the file starts like a PDF.
 pub(crate) fn is_pdf(path: &Path) -> Result<bool> {
@@ -36,7 +33,7 @@ pub(crate) fn is_pdf(path: &Path) -> Result<bool> {
 }
 
 /// Verify (or extract from) a PDF; the exit code follows the verdict.
-pub(crate) fn run(a: &VerifyArgs, inputs: Inputs, net: &kyso_net::Client) -> Result<ExitCode> {
+pub(crate) fn run(a: &VerifyArgs, settings: Settings, net: &kyso_net::Client) -> Result<ExitCode> {
     if a.sig.is_some() {
         bail!("--sig is for detached .p7s signatures; a PDF carries its own signatures");
     }
@@ -56,49 +53,21 @@ pub(crate) fn run(a: &VerifyArgs, inputs: Inputs, net: &kyso_net::Client) -> Res
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut notes = Vec::new();
-    let mut crls = inputs.crls.clone();
-    let mut ocsp = Vec::new();
-    if !a.offline && inputs.revocation != RevocationMode::Skip {
-        let list = kyso_pades::verify::needs(&pdf, &limits)?;
-        fetch(list, net, &mut crls, &mut ocsp, &mut notes);
-    }
-    if inputs.anchors.is_empty() {
-        notes.push(no_trust_anchors());
-    } else if inputs.own_anchors == 0 {
-        notes.push(only_trust_list());
-    }
-    let options = VerifyOptions {
-        cades: kyso_cades::VerifyOptions {
-            anchors: &inputs.anchors,
-            extra_certificates: &inputs.certs,
-            extra_crls: &crls,
-            extra_ocsp: &ocsp,
-            validation_time: inputs.at,
-            revocation: inputs.revocation,
-            limits: kyso_cades::Limits {
-                algorithms: inputs.algorithms,
-                ..kyso_cades::Limits::default()
-            },
-        },
-        limits,
-        policy: match a.policy {
-            PdfPolicy::Standard => Policy::standard(),
-            PdfPolicy::Strict => Policy::strict(),
-        },
-        password: a.password.as_deref(),
-    };
-    let report = kyso_pades::verify::verify(&pdf, &options)
+    let verification = kyso_app::verify::verify_pdf(net, &pdf, &settings)
         .with_context(|| format!("cannot verify {}", a.file.display()))?;
+    let notes = verification.notes.clone();
+    let Verified::Pdf(report) = &verification.report else {
+        bail!("a PDF verification produced a CMS report");
+    };
     let mut stdout = std::io::stdout().lock();
     if a.json {
-        let mut value = serde_json::to_value(&report)?;
-        if let Some(obj) = value.as_object_mut() {
-            obj.insert("notes".into(), serde_json::json!(notes));
-        }
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&value)?)?;
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&verification.to_json())?
+        )?;
     } else {
-        write!(stdout, "{}", render(&report, &a.file, a.lang, &notes))?;
+        write!(stdout, "{}", render(report, &a.file, a.lang, &notes))?;
     }
     Ok(if report.verdict.is_success() {
         ExitCode::SUCCESS

@@ -3,11 +3,10 @@
 //! crash never leaves half a key.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use der::{Decode, Encode};
+use der::Encode;
 use kyso_signer::keystore::{self, ScryptCost};
 use kyso_signer::{SignatureAlgorithm, SoftKey};
 use x509_cert::Certificate;
@@ -33,82 +32,21 @@ pub(crate) fn data_dir(flag: Option<&Path>) -> PathBuf {
 
 /// Write a file atomically; `private` restricts it to the owner (0600).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create directory {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .context("output path has no file name")?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(if private { 0o600 } else { 0o644 });
-        }
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("cannot sync {}", tmp.display()))?;
-    }
-    fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move file into place at {}", path.display()))?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(kyso_store::write_atomic(path, bytes, private)?)
 }
 
 /// Read certificates from PEM (one or more) or a single DER file.
 pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Certificate>> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_certificates(&bytes)
-        .with_context(|| format!("{} holds no readable certificate", path.display()))
+    Ok(kyso_app::trust::read_certificates(path)?)
 }
 
 pub(crate) fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>> {
-    if bytes.starts_with(b"-----") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        let text = std::str::from_utf8(bytes).context("PEM file is not UTF-8")?;
-        let mut out = Vec::new();
-        for block in pem_blocks(text, "CERTIFICATE") {
-            out.push(Certificate::from_der(&block).context("malformed certificate in PEM")?);
-        }
-        if out.is_empty() {
-            bail!("no CERTIFICATE block");
-        }
-        Ok(out)
-    } else {
-        Ok(vec![
-            Certificate::from_der(bytes).context("not a DER certificate")?,
-        ])
-    }
+    Ok(kyso_app::trust::parse_certificates(bytes)?)
 }
 
 /// DER bytes of every PEM block with `label`.
 pub(crate) fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(&begin) {
-        let after = &rest[start..];
-        let Some(stop) = after.find(&end) else { break };
-        let block = &after[..stop + end.len()];
-        if let Ok((_, der)) = der::pem::decode_vec(block.as_bytes()) {
-            out.push(der);
-        }
-        rest = &after[stop + end.len()..];
-    }
-    out
+    kyso_app::trust::pem_blocks(text, label)
 }
 
 pub(crate) fn certificates_to_pem(certs: &[Certificate]) -> Result<String> {
@@ -265,33 +203,5 @@ pub(crate) fn scrypt_cost() -> ScryptCost {
 
 /// Load trust anchors from files or directories of PEM/DER certificates.
 pub(crate) fn load_anchors(paths: &[PathBuf]) -> Result<(kyso_pki::path::TrustAnchors, usize)> {
-    let mut anchors = kyso_pki::path::TrustAnchors::new();
-    let mut count = 0;
-    for p in paths {
-        let files: Vec<PathBuf> = if p.is_dir() {
-            let mut v: Vec<PathBuf> = fs::read_dir(p)
-                .with_context(|| format!("cannot read trust directory {}", p.display()))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| {
-                    f.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| matches!(e, "pem" | "crt" | "cer" | "der"))
-                })
-                .collect();
-            v.sort();
-            v
-        } else {
-            vec![p.clone()]
-        };
-        for f in files {
-            for cert in read_certificates(&f)? {
-                anchors
-                    .add_der_from(&cert.to_der()?, &f.display().to_string())
-                    .with_context(|| format!("{} is not a usable trust anchor", f.display()))?;
-                count += 1;
-            }
-        }
-    }
-    Ok((anchors, count))
+    Ok(kyso_app::trust::load_anchors(paths)?)
 }

@@ -594,6 +594,21 @@ pub enum Action<'a> {
     AcceptHandover(&'a Handover),
     /// Sign the minutes as giver or receiver.
     SignMinutes(&'a Handover, MinutesSigner),
+    /// Read the agency's documents, registers, archive tree and search.
+    ViewDocuments,
+    /// Upload a draft, add or import a document into the archive, open records files.
+    FileDocument,
+    /// Take a register number outside a document's lifecycle (`register number`).
+    TakeNumber,
+    /// Move a document through its lifecycle (leader signature, number, seal, issue,
+    /// recall, accept, refuse, assign, processing).
+    Advance(crate::Event),
+    /// Export registers and records files.
+    ExportRecords,
+    /// Change the agency's electronic-issuing policy.
+    SetPolicy,
+    /// Read the audit log.
+    ViewAudit,
 }
 
 impl Action<'_> {
@@ -608,6 +623,13 @@ impl Action<'_> {
             Action::CancelHandover(_) => "handover_cancel",
             Action::AcceptHandover(_) => "handover_accept",
             Action::SignMinutes(..) => "handover_sign",
+            Action::ViewDocuments => "view",
+            Action::FileDocument => "file",
+            Action::TakeNumber => "number",
+            Action::Advance(event) => event.key(),
+            Action::ExportRecords => "export",
+            Action::SetPolicy => "permission",
+            Action::ViewAudit => "audit_view",
         }
     }
 }
@@ -629,6 +651,37 @@ fn need_role(user: &User, role: Role) -> Result<(), Refusal> {
             ),
             format!("{} does not have the {} role", user.name, role.key()),
         ))
+    }
+}
+
+/// At least one of `roles` (a document action several roles may take).
+fn need_any(user: &User, roles: &[Role]) -> Result<(), Refusal> {
+    if roles.iter().any(|r| user.has(*r)) {
+        return Ok(());
+    }
+    let vi: Vec<String> = roles
+        .iter()
+        .map(|r| r.vietnamese().to_lowercase())
+        .collect();
+    let en: Vec<&str> = roles.iter().map(|r| r.key()).collect();
+    Err(refuse(
+        "missing_role",
+        format!("{} cần một trong các vai trò: {}", user.name, vi.join(", ")),
+        format!("{} needs one of the roles {}", user.name, en.join(", ")),
+    ))
+}
+
+/// The roles that may take a lifecycle step (Decree 30 Art. 15–24; Decision 28): the
+/// leader signs and assigns, the clerk (văn thư) numbers, seals, issues, receives and
+/// registers, the officer (chuyên viên) handles.
+pub fn roles_for(event: crate::Event) -> &'static [Role] {
+    use crate::Event as E;
+    match event {
+        E::LeaderSign => &[Role::Leader],
+        E::Number | E::SealSign | E::Issue | E::Verify | E::Accept | E::Refuse => &[Role::Clerk],
+        E::Recall => &[Role::Clerk, Role::Leader],
+        E::Assign => &[Role::Leader, Role::Clerk],
+        E::StartProcessing | E::Complete => &[Role::Officer, Role::Leader],
     }
 }
 
@@ -665,7 +718,15 @@ pub fn authorize(user: &User, action: Action<'_>) -> Result<(), Refusal> {
         ));
     }
     match action {
-        Action::ManageUsers | Action::RegisterDevice => need_role(user, Role::Administrator),
+        Action::ManageUsers | Action::RegisterDevice | Action::SetPolicy | Action::ViewAudit => {
+            need_role(user, Role::Administrator)
+        }
+        // Every active user of the agency reads its documents (the caller checks the
+        // agency); what a role may *change* is below.
+        Action::ViewDocuments => Ok(()),
+        Action::FileDocument => need_any(user, &[Role::Clerk, Role::Officer, Role::Leader]),
+        Action::TakeNumber | Action::ExportRecords => need_role(user, Role::Clerk),
+        Action::Advance(event) => need_any(user, roles_for(event)),
         Action::SignWithDevice(device) => {
             if device.agency != user.agency || device.custodian != user.name {
                 return Err(refuse(

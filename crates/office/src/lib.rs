@@ -21,7 +21,7 @@ pub use custody::{
     Action, CHALLENGE_SECONDS, Device, Handover, HandoverState, LOCK_MINUTES, LoginFailure,
     MAX_FAILED_LOGINS, MAX_USER_NAME, MIN_PASSWORD_CHARS, MinutesSigner, Role, User, algorithm_der,
     authorize, check_certificate_login, check_handover_request, check_password, check_user_name,
-    hash_password, login_challenge,
+    hash_password, login_challenge, roles_for,
 };
 pub use error::{OfficeError, Refusal, StoreError};
 pub use lifecycle::{DocState, Event, IncomingState, Lifecycle, OutgoingState};

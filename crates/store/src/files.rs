@@ -145,10 +145,15 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), StoreError> {
     Ok((hex::encode(hasher.finalize()), size))
 }
 
-/// Writes `bytes` to `path` atomically (hidden temp file in the same folder, fsync,
-/// rename).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+/// Writes `bytes` to `path` atomically: a hidden temporary file in the same folder
+/// (mode 0600 when `private`, else 0644), fsync, rename, then the folder is synced so
+/// the rename survives a power cut. The folder is created if missing.
+pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| io_error("cannot create", dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(
         ".{name}.tmp-{}-{}",
@@ -156,7 +161,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> 
         random_hex()
     ));
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(|e| io_error("cannot write", &tmp, e))?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(if private { 0o600 } else { 0o644 });
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut f = opts
+            .open(&tmp)
+            .map_err(|e| io_error("cannot write", &tmp, e))?;
         f.write_all(bytes)
             .map_err(|e| io_error("cannot write", &tmp, e))?;
         f.sync_all().map_err(|e| io_error("cannot sync", &tmp, e))?;
@@ -164,6 +180,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> 
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+    } else {
+        sync_dir(dir);
     }
     result
 }
@@ -382,12 +400,12 @@ impl Archive {
             sync_dir(&dir);
             let metadata = serde_json::to_vec_pretty(&metadata_json(&record))
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            write_atomic(&dir.join("metadata.json"), &metadata)?;
+            write_atomic(&dir.join("metadata.json"), &metadata, false)?;
             if let Some(v) = verification.map(String::into_bytes) {
                 let pretty = serde_json::from_slice::<Value>(&v)
                     .and_then(|value| serde_json::to_vec_pretty(&value))
                     .unwrap_or(v);
-                write_atomic(&dir.join("verification.json"), &pretty)?;
+                write_atomic(&dir.join("verification.json"), &pretty, false)?;
             }
             sync_dir(&dir);
             Ok(())

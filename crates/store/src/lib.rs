@@ -18,14 +18,16 @@
 mod audit;
 mod custody;
 mod files;
+mod sessions;
 mod sql;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use audit::{AuditDraft, AuditHeadRow, AuditRow, audit_time};
-pub use files::{Recovery, Staged, metadata_json, sha256_file};
+pub use files::{Recovery, Staged, metadata_json, sha256_file, write_atomic};
 pub use kyso_office::StoreError;
+pub use sessions::{ApiTokenRow, SessionRow};
 /// The sqlx of [`Archive::pool`], for tools and tests that query the database directly.
 pub use sqlx;
 use sqlx::AnyPool;

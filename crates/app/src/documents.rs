@@ -1,0 +1,1115 @@
+//! Documents: filing an original into the archive (outgoing, or incoming with
+//! verification on receipt), lifecycle steps (number, accept with số đến, refuse,
+//! assign…), register numbers, the electronic policy, reading the archive (list, one
+//! document, the tree agency → year → type → document), search and the search index.
+//!
+//! Every function takes the [`Actor`] and authorises it first; every change is recorded
+//! as a typed audit event.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use kyso_audit::Outcome;
+use kyso_model::{DocumentType, Notation, Secrecy, Urgency, fold};
+use kyso_office::{
+    Action, DocState, DocumentQuery, DocumentRecord, ElectronicPolicy, Event, IncomingRequest,
+    IncomingState, Metadata, NotationTemplate, OutgoingNumber, OutgoingRequest, OutgoingState,
+    Recipient, Registered, SignerInfo, Step, Store,
+};
+use kyso_store::Staged;
+use serde::Serialize;
+use serde_json::Value;
+use time::Date;
+
+use crate::App;
+use crate::actor::{Actor, same_agency};
+use crate::audit::{AuditAction, AuditEvent};
+use crate::error::{AppError, AppResult, Kind};
+use crate::verify::{Content, Settings, Verification};
+
+/// Descriptive fields a person gives when filing or numbering a document.
+#[derive(Debug, Clone, Default)]
+pub struct DocFields {
+    /// Summary (trích yếu).
+    pub subject: Option<String>,
+    /// Secrecy: secret documents are refused for electronic handling.
+    pub secrecy: Secrecy,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Signer's full name.
+    pub signer: Option<String>,
+    /// Signer's position.
+    pub signer_position: Option<String>,
+    /// Recipients (outgoing).
+    pub recipients: Vec<String>,
+    /// Unit holding the file copy (outgoing) / receiving it (incoming).
+    pub holder: Option<String>,
+    /// Copies issued.
+    pub copies: Option<u32>,
+    /// Notes.
+    pub note: Option<String>,
+}
+
+impl DocFields {
+    fn metadata(&self, organ_name: String) -> Metadata {
+        Metadata {
+            subject: self.subject.clone().unwrap_or_default(),
+            organ_name,
+            description: self.note.clone(),
+            signer_info: self
+                .signer
+                .as_ref()
+                .map(|name| SignerInfo {
+                    position: self.signer_position.clone().unwrap_or_default(),
+                    full_name: name.clone(),
+                })
+                .into_iter()
+                .collect(),
+            to: self
+                .recipients
+                .iter()
+                .map(|r| Recipient {
+                    organ_id: None,
+                    organ_name: r.clone(),
+                })
+                .collect(),
+            to_places: self.holder.clone(),
+            issued_amount: self.copies,
+            ..Metadata::default()
+        }
+    }
+}
+
+/// Take the next number of the register while filing (outgoing, electronic).
+#[derive(Debug, Clone)]
+pub struct Allocate {
+    /// Issuer abbreviation in the notation (UBND).
+    pub issuer: String,
+    /// Unit groups (a Công văn's drafting unit).
+    pub units: Vec<String>,
+    /// Advisory body with its own series.
+    pub advisory: Option<String>,
+}
+
+/// Filing one original into the archive.
+#[derive(Debug, Clone)]
+pub struct FileRequest {
+    /// The original (a PDF, or any file with `signature`). The archive copies it.
+    pub file: PathBuf,
+    /// Shown in messages instead of `file` (an upload's name).
+    pub shown_name: Option<String>,
+    /// Whether `file` is a PDF (default: by its extension).
+    pub is_pdf: Option<bool>,
+    /// Its detached CAdES signature.
+    pub signature: Option<PathBuf>,
+    /// Type; default: read from the first page.
+    pub doc_type: Option<DocumentType>,
+    /// Number and notation already given; default: read from the first page.
+    pub number: Option<String>,
+    /// Document date (outgoing) / arrival date (incoming).
+    pub date: Option<Date>,
+    /// Received from another agency (gets the arrival number, số đến).
+    pub incoming: bool,
+    /// Do not fetch revocation data.
+    pub offline: bool,
+    /// Keep it even when a signature is invalid (the report is kept with it).
+    pub accept_invalid: bool,
+    /// Descriptive fields.
+    pub fields: DocFields,
+    /// Sender (incoming) / issuing agency name.
+    pub from: Option<String>,
+    /// The agency's own name, for outgoing documents.
+    pub agency_name: String,
+    /// Take the next register number.
+    pub allocate: Option<Allocate>,
+}
+
+/// What filing did.
+#[derive(Debug, Clone)]
+pub enum Filed {
+    /// Stored, with notes for the clerk (what could not be read, a signature that is
+    /// not plainly valid).
+    Stored(Box<Registered>, Vec<String>),
+    /// Not stored, and why (already archived; not signed; invalid signature).
+    Skipped(String),
+}
+
+/// A document with what a reader of its page needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    /// The record.
+    #[serde(flatten)]
+    pub record: DocumentRecord,
+    /// Its history, oldest first.
+    pub history: Vec<kyso_office::HistoryEntry>,
+    /// Where the original is, relative to the archive root.
+    pub path: Option<PathBuf>,
+    /// The verification report made on receipt or filing.
+    pub verification: Value,
+}
+
+/// One folder of the archive tree: agency → year → type.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeYear {
+    /// Register year.
+    pub year: u16,
+    /// Types with their documents.
+    pub types: Vec<TreeType>,
+}
+
+/// The documents of one type in one year.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeType {
+    /// The folder name (`QĐ`, `CV`…).
+    pub folder: String,
+    /// The type's Vietnamese name.
+    pub name: String,
+    /// Documents: id, number and notation, subject, archive folder.
+    pub documents: Vec<TreeDocument>,
+}
+
+/// A leaf of the tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeDocument {
+    /// Id.
+    pub id: i64,
+    /// `Số: 05/QĐ-UBND`, if numbered.
+    pub number: Option<String>,
+    /// Summary.
+    pub subject: String,
+    /// Folder under the archive root.
+    pub folder: Option<String>,
+}
+
+/// A lifecycle step.
+#[derive(Debug, Clone, Default)]
+pub struct StepRequest {
+    /// Reason (required to refuse), instruction or note.
+    pub note: String,
+    /// Issuer abbreviation, for `number`.
+    pub issuer: Option<String>,
+    /// Unit groups, for `number`.
+    pub units: Vec<String>,
+    /// Advisory body series, for `number`.
+    pub advisory: Option<String>,
+}
+
+/// A register number taken outside a document's lifecycle.
+#[derive(Debug, Clone)]
+pub struct NumberRequest {
+    /// Type.
+    pub doc_type: DocumentType,
+    /// Document date (default today).
+    pub date: Option<Date>,
+    /// Descriptive fields.
+    pub fields: DocFields,
+    /// A paper document (the policy for electronic issuing does not apply).
+    pub paper: bool,
+    /// Issuer abbreviation.
+    pub issuer: String,
+    /// Unit groups.
+    pub units: Vec<String>,
+    /// Advisory body series.
+    pub advisory: Option<String>,
+    /// The agency's name (organ name in the metadata).
+    pub agency_name: String,
+}
+
+fn nfc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect()
+}
+
+/// `QĐ`, `CV`, `quyet_dinh`, `Quyết định`, `quyet dinh` → a type.
+pub fn parse_type(text: &str) -> AppResult<DocumentType> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("CV") {
+        return Ok(DocumentType::CongVan);
+    }
+    let nfc: String = nfc(&t.split_whitespace().collect::<Vec<_>>().join(" "));
+    DocumentType::from_abbreviation(&nfc)
+        .or_else(|| DocumentType::from_key(&nfc))
+        .or_else(|| DocumentType::from_vietnamese_name(&nfc))
+        .or_else(|| {
+            // Abbreviations typed without Đ or with other case: only when unambiguous.
+            let folded = fold(&nfc);
+            let matches: Vec<DocumentType> = DocumentType::iter()
+                .filter(|d| d.abbreviation().is_some_and(|a| fold(a) == folded))
+                .collect();
+            (matches.len() == 1).then(|| matches[0])
+        })
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown_type",
+                format!("không rõ loại văn bản {text:?} (QĐ, CV, TB, BC, GM…)"),
+                format!("unknown document type {text:?} (QĐ, CV, TB, BC, GM…)"),
+            )
+        })
+}
+
+/// `YYYY-MM-DD` → a date.
+pub fn parse_date(text: &str) -> AppResult<Date> {
+    kyso_office::date_opt::parse_date(text.trim()).map_err(|_| {
+        AppError::invalid(
+            "invalid_date",
+            format!("ngày không hợp lệ {text:?} (YYYY-MM-DD)"),
+            format!("invalid date {text:?} (YYYY-MM-DD)"),
+        )
+    })
+}
+
+/// The object name of a document in the audit log.
+fn object(record: &DocumentRecord) -> String {
+    format!("document:{}", record.id.unwrap_or_default())
+}
+
+/// The details every document event carries.
+fn document_details(record: &DocumentRecord) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = vec![("agency".into(), record.agency.to_string())];
+    if let (Some(n), Some(notation)) = (
+        record.metadata.code_number.as_ref(),
+        record.metadata.code_notation.as_ref(),
+    ) {
+        all.push(("notation".into(), format!("{n}/{notation}")));
+    }
+    if let (Some(series), Some(n)) = (record.series.as_ref(), record.series_number) {
+        all.push(("series".into(), series.to_string()));
+        all.push(("series_number".into(), n.to_string()));
+    }
+    all
+}
+
+fn is_pdf_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+}
+
+// ----------------------------------------------------------------------------------
+// First-page reading
+// ----------------------------------------------------------------------------------
+
+/// What the first page says.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FirstPage {
+    /// `15/QĐ-UBND`.
+    pub number: Option<String>,
+    /// The document date.
+    pub date: Option<Date>,
+    /// The type named in the title.
+    pub doc_type: Option<DocumentType>,
+    /// The summary line.
+    pub subject: Option<String>,
+    /// The issuer abbreviation of the notation.
+    pub issuer: Option<String>,
+}
+
+fn first_page_lines(bytes: &[u8]) -> Option<Vec<String>> {
+    if let Ok(lines) = kyso_pades::sign::text_lines(bytes, 1) {
+        let out: Vec<String> = lines.into_iter().map(|l| l.text).collect();
+        if !out.is_empty() {
+            return Some(out);
+        }
+    }
+    let doc = lopdf::Document::load_mem(bytes).ok()?;
+    let text = doc.extract_text(&[1]).ok()?;
+    Some(text.lines().map(str::to_string).collect())
+}
+
+/// Reads number/notation (`Số: 15/QĐ-UBND`), date (`ngày 05 tháng 01 năm 2025`), type
+/// (a title line naming an ND30 type) and summary (the line after it, or `V/v …`).
+pub fn read_first_page(lines: &[String]) -> FirstPage {
+    let mut out = FirstPage::default();
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| nfc(&l.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .filter(|l| !l.is_empty())
+        .collect();
+    for line in &lines {
+        if out.number.is_none() {
+            let folded = fold(line);
+            if (folded.contains("so:") || folded.contains("so :"))
+                && let Some((_, tail)) = line.split_once(':')
+            {
+                let token = tail.split_whitespace().next().unwrap_or_default();
+                if token.contains('/') {
+                    out.number = Some(match Notation::parse(token) {
+                        Ok(n) => n.to_string(),
+                        Err(_) => token.to_string(),
+                    });
+                }
+            }
+        }
+        if out.date.is_none() {
+            out.date = date_in(&fold(line));
+        }
+    }
+    let mut title_index = None;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(t) = DocumentType::from_vietnamese_name(line) {
+            out.doc_type = Some(t);
+            title_index = Some(i);
+            break;
+        }
+    }
+    if out.doc_type.is_none()
+        && let Some(n) = out.number.as_deref().and_then(|n| Notation::parse(n).ok())
+    {
+        out.doc_type = n.document_type();
+    }
+    if let Some(n) = out.number.as_deref().and_then(|n| Notation::parse(n).ok()) {
+        out.issuer = Some(n.issuer().to_string());
+    }
+    out.subject = match title_index {
+        Some(i) => lines.get(i + 1).cloned(),
+        None => lines.iter().find(|l| fold(l).starts_with("v/v")).cloned(),
+    };
+    out
+}
+
+/// `ngay 05 thang 01 nam 2025` in folded text.
+fn date_in(folded: &str) -> Option<Date> {
+    let words: Vec<&str> = folded
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for i in 0..words.len() {
+        if words[i] == "ngay"
+            && words.get(i + 2) == Some(&"thang")
+            && words.get(i + 4) == Some(&"nam")
+        {
+            let day: u8 = words.get(i + 1)?.parse().ok()?;
+            let month: u8 = words.get(i + 3)?.parse().ok()?;
+            let year: i32 = words.get(i + 5)?.trim_end_matches('.').parse().ok()?;
+            let month = time::Month::try_from(month).ok()?;
+            return Date::from_calendar_date(year, month, day).ok();
+        }
+    }
+    None
+}
+
+fn page_count(bytes: &[u8]) -> Option<u32> {
+    let doc = lopdf::Document::load_mem(bytes).ok()?;
+    u32::try_from(doc.get_pages().len()).ok()
+}
+
+/// The text of a PDF's first 50 pages, for the search index.
+fn full_text(bytes: &[u8]) -> String {
+    (|| {
+        let doc = lopdf::Document::load_mem(bytes).ok()?;
+        let pages: Vec<u32> = doc.get_pages().keys().copied().take(50).collect();
+        doc.extract_text(&pages).ok()
+    })()
+    .unwrap_or_default()
+}
+
+impl App {
+    // ------------------------------------------------------------------------------
+    // Verification of an original
+    // ------------------------------------------------------------------------------
+
+    /// Verifies an original as stored (a PDF's own signatures, or a file and its
+    /// `.p7s`) with the installation's trust store, now. Blocking (CPU and fetches).
+    pub fn verify_original(
+        &self,
+        content: &Path,
+        is_pdf: bool,
+        signature: Option<&Path>,
+        offline: bool,
+    ) -> AppResult<Verification> {
+        let mut settings = Settings::installation(self.data(), self.now())?;
+        settings.fetch = !offline;
+        match signature {
+            Some(sig) => {
+                let bytes = fs::read(sig).map_err(|e| {
+                    AppError::invalid(
+                        "unreadable_signature",
+                        format!("không đọc được {}: {e}", sig.display()),
+                        format!("cannot read {}: {e}", sig.display()),
+                    )
+                })?;
+                crate::verify::verify_detached(
+                    self.fetcher(),
+                    Content::File(content),
+                    Some(&bytes),
+                    &sig.display().to_string(),
+                    &settings,
+                )
+            }
+            None if is_pdf => {
+                let pdf = fs::read(content).map_err(|e| {
+                    AppError::invalid(
+                        "unreadable_content",
+                        format!("không đọc được {}: {e}", content.display()),
+                        format!("cannot read {}: {e}", content.display()),
+                    )
+                })?;
+                crate::verify::verify_pdf(self.fetcher(), &pdf, &settings)
+            }
+            None => crate::verify::verify_detached(
+                self.fetcher(),
+                Content::File(content),
+                None,
+                &format!("{}.p7s", content.display()),
+                &settings,
+            ),
+        }
+    }
+
+    // ------------------------------------------------------------------------------
+    // Filing
+    // ------------------------------------------------------------------------------
+
+    /// Files an original into the archive: outgoing (issued with its number, or a
+    /// draft), or incoming (verified on receipt, accepted with its arrival number).
+    /// Refuses secret documents before touching anything; skips what is already
+    /// archived, unsigned files that are not PDFs, and invalid signatures unless
+    /// `accept_invalid`.
+    pub async fn file_document(&self, actor: &Actor, job: FileRequest) -> AppResult<Filed> {
+        self.allow(actor, Action::FileDocument, "archive").await?;
+        let agency = actor.agency().clone();
+        let shown = job
+            .shown_name
+            .clone()
+            .unwrap_or_else(|| job.file.display().to_string());
+        let mut notes = Vec::new();
+        if job.fields.secrecy.is_secret() {
+            // Refuse before touching anything: secret originals never enter the system.
+            kyso_office::check_not_secret(job.fields.secrecy)?;
+        }
+        let is_pdf = job.is_pdf.unwrap_or_else(|| is_pdf_name(&job.file));
+        let (sha, _) = kyso_store::sha256_file(&job.file)?;
+        if let Some(existing) = self.archive().by_sha256(&agency, &sha).await? {
+            return Ok(Filed::Skipped(format!(
+                "đã lưu trữ / already archived as [{}] {}",
+                existing.id.unwrap_or_default(),
+                existing.archive_dir.unwrap_or_default()
+            )));
+        }
+        if !is_pdf && job.signature.is_none() {
+            return Ok(Filed::Skipped(
+                "không phải PDF và không có chữ ký .p7s đi kèm / not a PDF and no detached .p7s signature".into(),
+            ));
+        }
+        let verification = {
+            let app = self.clone();
+            let (file, sig, offline) = (job.file.clone(), job.signature.clone(), job.offline);
+            tokio::task::spawn_blocking(move || {
+                app.verify_original(&file, is_pdf, sig.as_deref(), offline)
+            })
+            .await
+            .map_err(AppError::internal)??
+        };
+        let verdict = serde_json::to_value(verification.verdict())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "indeterminate".into());
+        let report = verification.to_json();
+        if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
+            if job.incoming {
+                self.record(AuditEvent {
+                    actor: actor.audit_name(),
+                    action: AuditAction::VerifyReceipt,
+                    object: format!("file:{shown}"),
+                    outcome: Outcome::Failed,
+                    details: vec![
+                        ("agency".into(), agency.to_string()),
+                        ("verdict".into(), verdict.clone()),
+                        ("sha256".into(), sha.clone()),
+                        ("stored".into(), "false".into()),
+                    ],
+                })
+                .await?;
+            }
+            return Ok(Filed::Skipped(format!(
+                "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
+            )));
+        }
+        if verdict != "valid" && verdict != "valid_with_changes" {
+            notes.push(format!("chữ ký / signature: {verdict}"));
+        }
+        let (page, pages) = if is_pdf {
+            let bytes = fs::read(&job.file).map_err(|e| {
+                AppError::invalid(
+                    "unreadable_content",
+                    format!("không đọc được {shown}: {e}"),
+                    format!("cannot read {shown}: {e}"),
+                )
+            })?;
+            (
+                first_page_lines(&bytes)
+                    .map(|l| read_first_page(&l))
+                    .unwrap_or_default(),
+                page_count(&bytes),
+            )
+        } else {
+            (FirstPage::default(), None)
+        };
+        let doc_type = job.doc_type.or(page.doc_type).ok_or_else(|| {
+            AppError::invalid(
+                "type_unknown",
+                "loại văn bản chưa rõ: hãy chỉ định loại (--type)",
+                "the document type is unknown: give it (--type)",
+            )
+        })?;
+        let number = job.number.clone().or_else(|| page.number.clone());
+        if number.is_none() && job.allocate.is_none() {
+            notes.push("không đọc được số, ký hiệu ở trang đầu / could not read the number and notation on the first page".into());
+        }
+        // Incoming: `date` is the arrival date; the document date comes from its page.
+        let date = if job.incoming {
+            page.date
+        } else {
+            job.date.or(page.date)
+        };
+        if date.is_none() && !job.incoming {
+            notes.push("không đọc được ngày văn bản, dùng ngày hôm nay / could not read the document date; using today".into());
+        }
+        let (now, today) = self.now_and_today();
+        let organ_name = job
+            .from
+            .clone()
+            .or_else(|| {
+                if job.incoming {
+                    page.issuer.clone()
+                } else {
+                    None
+                }
+            })
+            .unwrap_or_else(|| {
+                if job.incoming {
+                    String::new()
+                } else {
+                    job.agency_name.clone()
+                }
+            });
+        let mut metadata = job.fields.metadata(organ_name);
+        if metadata.subject.is_empty() {
+            metadata.subject = page.subject.clone().unwrap_or_default();
+        }
+        metadata.page_amount = pages;
+        metadata.issued_date = date;
+        let staged: Staged = self
+            .archive()
+            .stage(&job.file, job.signature.as_deref(), Some(report))
+            .await?;
+        let original = Some(staged.original());
+        let registered = if job.incoming {
+            self.office()
+                .register_incoming(
+                    IncomingRequest {
+                        agency: agency.clone(),
+                        arrival_date: job.date.unwrap_or(today),
+                        document_type: doc_type,
+                        secrecy: job.fields.secrecy,
+                        urgency: job.fields.urgency,
+                        sender_number: number,
+                        state: IncomingState::Accepted,
+                        metadata,
+                        original,
+                    },
+                    Some(staged),
+                    now,
+                )
+                .await
+        } else {
+            let (number, electronic) = match (&job.allocate, number) {
+                (Some(a), _) => (
+                    OutgoingNumber::Allocate {
+                        issuer: a.issuer.clone(),
+                        units: a.units.clone(),
+                        advisory_body: a.advisory.clone(),
+                    },
+                    true,
+                ),
+                (None, Some(n)) if !n.is_empty() => (OutgoingNumber::Existing(n), false),
+                (None, _) => (OutgoingNumber::None, false),
+            };
+            let state = if matches!(number, OutgoingNumber::None) {
+                OutgoingState::Draft
+            } else {
+                OutgoingState::Issued
+            };
+            self.office()
+                .register_outgoing(
+                    OutgoingRequest {
+                        agency: agency.clone(),
+                        date: date.unwrap_or(today),
+                        document_type: doc_type,
+                        secrecy: job.fields.secrecy,
+                        urgency: job.fields.urgency,
+                        electronic,
+                        number,
+                        state,
+                        metadata,
+                        original,
+                    },
+                    Some(staged),
+                    now,
+                )
+                .await
+        }?;
+        let record = &registered.record;
+        if job.incoming {
+            let outcome = if verdict == "valid" || verdict == "valid_with_changes" {
+                Outcome::Succeeded
+            } else {
+                Outcome::Failed
+            };
+            let mut details = document_details(record);
+            details.push(("verdict".into(), verdict.clone()));
+            details.push(("sha256".into(), sha.clone()));
+            self.record(AuditEvent {
+                actor: actor.audit_name(),
+                action: AuditAction::VerifyReceipt,
+                object: object(record),
+                outcome,
+                details,
+            })
+            .await?;
+        }
+        if record.series_number.is_some() {
+            self.record(AuditEvent {
+                actor: actor.audit_name(),
+                action: AuditAction::Number,
+                object: object(record),
+                outcome: Outcome::Succeeded,
+                details: document_details(record),
+            })
+            .await?;
+        }
+        self.index_documents(std::slice::from_ref(&registered.record));
+        Ok(Filed::Stored(Box::new(registered), notes))
+    }
+
+    // ------------------------------------------------------------------------------
+    // Lifecycle and numbers
+    // ------------------------------------------------------------------------------
+
+    /// Moves a document one step through its lifecycle (`number`, `accept`, `refuse`,
+    /// `assign`, `complete`…), as the actor.
+    pub async fn advance(
+        &self,
+        actor: &Actor,
+        id: i64,
+        event: Event,
+        request: StepRequest,
+    ) -> AppResult<DocumentRecord> {
+        let record = self.document_record(actor, id).await?;
+        self.allow(actor, Action::Advance(event), &object(&record))
+            .await?;
+        let (now, today) = self.now_and_today();
+        let template = match (&request.issuer, event) {
+            (Some(issuer), Event::Number) => {
+                let units: Vec<&str> = request.units.iter().map(String::as_str).collect();
+                Some(NotationTemplate::new(record.document_type, issuer, &units)?)
+            }
+            _ => None,
+        };
+        let step = Step {
+            event,
+            note: request.note.clone(),
+            template,
+            advisory_body: request.advisory.clone(),
+            at: now,
+            date: today,
+        };
+        let updated = match self.office().advance(id, step).await {
+            Ok(updated) => updated,
+            Err(e) => {
+                if let kyso_office::OfficeError::Refused(refusal) = &e {
+                    let mut details = document_details(&record);
+                    details.push(("reason".into(), refusal.code.to_string()));
+                    self.record(AuditEvent {
+                        actor: actor.audit_name(),
+                        action: AuditAction::Document(event),
+                        object: object(&record),
+                        outcome: Outcome::Refused,
+                        details,
+                    })
+                    .await?;
+                }
+                return Err(e.into());
+            }
+        };
+        let mut details = document_details(&updated);
+        details.push(("note".into(), request.note));
+        self.record(AuditEvent {
+            actor: actor.audit_name(),
+            action: AuditAction::Document(event),
+            object: object(&updated),
+            outcome: Outcome::Succeeded,
+            details,
+        })
+        .await?;
+        self.index_documents(std::slice::from_ref(&updated));
+        Ok(updated)
+    }
+
+    /// Takes the next number of a register for a document kyso does not hold
+    /// (`kyso register number`).
+    pub async fn take_number(
+        &self,
+        actor: &Actor,
+        request: NumberRequest,
+    ) -> AppResult<Registered> {
+        self.allow(actor, Action::TakeNumber, "register").await?;
+        let (now, today) = self.now_and_today();
+        let secret = request.fields.secrecy;
+        let registered = self
+            .office()
+            .register_outgoing(
+                OutgoingRequest {
+                    agency: actor.agency().clone(),
+                    date: request.date.unwrap_or(today),
+                    document_type: request.doc_type,
+                    secrecy: secret,
+                    urgency: request.fields.urgency,
+                    electronic: !request.paper && !secret.is_secret(),
+                    number: OutgoingNumber::Allocate {
+                        issuer: request.issuer.clone(),
+                        units: request.units.clone(),
+                        advisory_body: request.advisory.clone(),
+                    },
+                    state: OutgoingState::Numbered,
+                    metadata: request.fields.metadata(request.agency_name.clone()),
+                    original: None,
+                },
+                None,
+                now,
+            )
+            .await?;
+        self.record(AuditEvent {
+            actor: actor.audit_name(),
+            action: AuditAction::Number,
+            object: object(&registered.record),
+            outcome: Outcome::Succeeded,
+            details: document_details(&registered.record),
+        })
+        .await?;
+        Ok(registered)
+    }
+
+    /// The agency's electronic-issuing policy.
+    pub async fn policy(&self, actor: &Actor) -> AppResult<ElectronicPolicy> {
+        self.allow(actor, Action::ViewDocuments, "policy").await?;
+        Ok(self.office().policy(actor.agency()).await?)
+    }
+
+    /// Sets the agency's electronic-issuing policy (`None`: back to the default).
+    pub async fn set_policy(
+        &self,
+        actor: &Actor,
+        types: Option<Vec<DocumentType>>,
+    ) -> AppResult<ElectronicPolicy> {
+        let agency = actor.agency().clone();
+        self.allow(actor, Action::SetPolicy, &format!("policy:{agency}"))
+            .await?;
+        let policy = match &types {
+            None => ElectronicPolicy::default(),
+            Some(list) => ElectronicPolicy::new(list.clone()),
+        };
+        self.office()
+            .set_policy(&agency, &policy, self.now())
+            .await?;
+        let listed = types
+            .map(|t| {
+                t.iter()
+                    .map(|d| kyso_office::type_folder(*d))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_else(|| "default".into());
+        self.record(
+            AuditEvent::new(
+                actor.audit_name(),
+                AuditAction::Permission,
+                format!("policy:{agency}"),
+                Outcome::Succeeded,
+            )
+            .with("electronic_types", listed),
+        )
+        .await?;
+        Ok(self.office().policy(&agency).await?)
+    }
+
+    // ------------------------------------------------------------------------------
+    // Reading
+    // ------------------------------------------------------------------------------
+
+    async fn document_record(&self, actor: &Actor, id: i64) -> AppResult<DocumentRecord> {
+        let missing = || {
+            AppError::not_found(
+                format!("không có văn bản {id}"),
+                format!("no document {id}"),
+            )
+        };
+        let record = self.archive().document(id).await?.ok_or_else(missing)?;
+        same_agency(actor, &record.agency, &format!("document {id}")).map_err(|_| missing())?;
+        Ok(record)
+    }
+
+    /// The actor's agency's documents matching `query` (its agency is forced).
+    pub async fn documents(
+        &self,
+        actor: &Actor,
+        mut query: DocumentQuery,
+    ) -> AppResult<Vec<DocumentRecord>> {
+        self.allow(actor, Action::ViewDocuments, "documents")
+            .await?;
+        query.agency = Some(actor.agency().clone());
+        Ok(self.archive().documents(&query).await?)
+    }
+
+    /// One document with its history, original's place and verification report.
+    pub async fn document(&self, actor: &Actor, id: i64) -> AppResult<DocumentView> {
+        self.allow(actor, Action::ViewDocuments, "documents")
+            .await?;
+        let record = self.document_record(actor, id).await?;
+        let history = self.archive().history(id).await?;
+        let path = self.archive().original_path(&record).and_then(|p| {
+            p.strip_prefix(self.archive().root())
+                .ok()
+                .map(Path::to_path_buf)
+        });
+        let verification = self
+            .archive()
+            .verification(id)
+            .await?
+            .unwrap_or(Value::Null);
+        Ok(DocumentView {
+            record,
+            history,
+            path,
+            verification,
+        })
+    }
+
+    /// The original of a document: its path on disk and a download name.
+    pub async fn original(&self, actor: &Actor, id: i64) -> AppResult<(PathBuf, String)> {
+        self.allow(actor, Action::ViewDocuments, "documents")
+            .await?;
+        let record = self.document_record(actor, id).await?;
+        let path = self.archive().original_path(&record).ok_or_else(|| {
+            AppError::not_found(
+                format!("văn bản {id} không có bản gốc điện tử"),
+                format!("document {id} has no electronic original"),
+            )
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "document".into());
+        Ok((path, name))
+    }
+
+    /// The archive tree of the actor's agency: year (newest first) → type → documents.
+    pub async fn tree(&self, actor: &Actor) -> AppResult<Vec<TreeYear>> {
+        let docs = self.documents(actor, DocumentQuery::default()).await?;
+        let mut years: std::collections::BTreeMap<
+            u16,
+            std::collections::BTreeMap<String, TreeType>,
+        > = std::collections::BTreeMap::new();
+        for d in docs {
+            let folder = kyso_office::type_folder(d.document_type).to_string();
+            let entry = years
+                .entry(d.year)
+                .or_default()
+                .entry(folder.clone())
+                .or_insert_with(|| TreeType {
+                    folder,
+                    name: d.document_type.vietnamese_name().to_string(),
+                    documents: Vec::new(),
+                });
+            entry.documents.push(TreeDocument {
+                id: d.id.unwrap_or_default(),
+                number: d.metadata.number_notation(),
+                subject: d.metadata.subject.clone(),
+                folder: d.archive_dir.clone(),
+            });
+        }
+        Ok(years
+            .into_iter()
+            .rev()
+            .map(|(year, types)| TreeYear {
+                year,
+                types: types.into_values().collect(),
+            })
+            .collect())
+    }
+
+    // ------------------------------------------------------------------------------
+    // Search
+    // ------------------------------------------------------------------------------
+
+    /// Where the search index lives.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data().join("index")
+    }
+
+    /// Accent-insensitive search of the actor's agency's documents.
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        mut query: kyso_search::Query,
+    ) -> AppResult<kyso_search::Results> {
+        self.allow(actor, Action::ViewDocuments, "search").await?;
+        query.agency_id = Some(actor.agency().to_string());
+        query.limit = query.limit.min(200);
+        let dir = self.index_dir();
+        tokio::task::spawn_blocking(move || {
+            if !dir.exists() {
+                return Ok(kyso_search::Results {
+                    total: 0,
+                    hits: Vec::new(),
+                    facets: None,
+                });
+            }
+            let index = kyso_search::Index::open(&dir)?;
+            index.search(&query)
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| {
+            AppError::new(
+                Kind::Unavailable,
+                "search_index",
+                format!("chỉ mục tìm kiếm không dùng được ({e}); chạy `kyso archive reindex`"),
+                format!("the search index is unusable ({e}); run `kyso archive reindex`"),
+            )
+        })
+    }
+
+    /// The search document of a record (`None`: not searchable, e.g. recalled).
+    pub fn search_doc(&self, d: &DocumentRecord) -> Option<kyso_search::SearchDoc> {
+        let id = d.id?;
+        if matches!(d.state, DocState::Incoming(IncomingState::Recalled)) {
+            return None;
+        }
+        let full_text = self
+            .archive()
+            .original_path(d)
+            .filter(|p| is_pdf_name(p))
+            .and_then(|p| fs::read(p).ok())
+            .map(|bytes| full_text(&bytes))
+            .unwrap_or_default();
+        Some(kyso_search::SearchDoc {
+            id: id.to_string(),
+            agency_id: d.agency.to_string(),
+            year: d.year,
+            doc_type: kyso_search::type_code(d.document_type).to_string(),
+            number: d
+                .metadata
+                .code_number
+                .as_deref()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            notation: d.metadata.number_notation().unwrap_or_default(),
+            issued_date: d
+                .metadata
+                .issued_date
+                .or(d.metadata.arrival_date)
+                .unwrap_or_else(|| d.created_at.date()),
+            issuer: d.metadata.organ_name.clone(),
+            subject: d.metadata.subject.clone(),
+            signer: d
+                .metadata
+                .signer_info
+                .iter()
+                .map(|s| s.full_name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            full_text,
+            path: d.archive_dir.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Adds documents to the search index after they are stored. The index is derived
+    /// data: a failure is reported on stderr and never undoes the archive; `kyso archive
+    /// reindex` rebuilds it. Secret documents are never indexed.
+    pub fn index_documents(&self, docs: &[DocumentRecord]) {
+        let result = (|| -> Result<(), kyso_search::SearchError> {
+            let index = kyso_search::Index::open(&self.index_dir())?;
+            for d in docs {
+                if d.secrecy.is_secret() {
+                    continue;
+                }
+                match self.search_doc(d) {
+                    Some(doc) => index.add(&doc)?,
+                    None => {
+                        if let Some(id) = d.id {
+                            index.delete(&id.to_string())?;
+                        }
+                    }
+                }
+            }
+            index.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            eprintln!(
+                "kyso: lưu ý / note: search index not updated ({e}); run `kyso archive reindex`"
+            );
+        }
+    }
+
+    /// The search documents of every non-secret document of the actor's agency (for a
+    /// rebuild of the index).
+    pub async fn search_docs(&self, actor: &Actor) -> AppResult<Vec<kyso_search::SearchDoc>> {
+        let docs = self.documents(actor, DocumentQuery::default()).await?;
+        Ok(docs
+            .iter()
+            .filter(|d| !d.secrecy.is_secret())
+            .filter_map(|d| self.search_doc(d))
+            .collect())
+    }
+}
+
+/// A record's JSON with its history, path and verification (what `kyso archive show`
+/// prints and `GET /api/v1/documents/{id}` answers).
+pub fn view_json(view: &DocumentView) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_first_page() {
+        let lines: Vec<String> = [
+            "ỦY BAN NHÂN DÂN",
+            "THÀNH PHỐ CẦN THƠ",
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "Độc lập - Tự do - Hạnh phúc",
+            "Số: 15/QĐ-UBND",
+            "Cần Thơ, ngày 05 tháng 01 năm 2025",
+            "QUYẾT ĐỊNH",
+            "Về việc bổ nhiệm cán bộ",
+        ]
+        .map(String::from)
+        .to_vec();
+        let page = read_first_page(&lines);
+        assert_eq!(page.number.as_deref(), Some("15/QĐ-UBND"));
+        assert_eq!(page.date, Some(time::macros::date!(2025 - 01 - 05)));
+        assert_eq!(page.doc_type, Some(DocumentType::QuyetDinh));
+        assert_eq!(page.subject.as_deref(), Some("Về việc bổ nhiệm cán bộ"));
+        let cv = read_first_page(&["Số: 120/SNV-VP".into(), "V/v báo cáo".into()]);
+        assert_eq!(cv.doc_type, Some(DocumentType::CongVan));
+        assert_eq!(cv.subject.as_deref(), Some("V/v báo cáo"));
+        assert_eq!(
+            read_first_page(&["nothing here".into()]),
+            FirstPage::default()
+        );
+    }
+
+    #[test]
+    fn types_are_read_leniently() {
+        assert_eq!(parse_type("QĐ").unwrap(), DocumentType::QuyetDinh);
+        assert_eq!(parse_type("cv").unwrap(), DocumentType::CongVan);
+        assert_eq!(parse_type("Quyết định").unwrap(), DocumentType::QuyetDinh);
+        assert_eq!(parse_type("thong_bao").unwrap(), DocumentType::ThongBao);
+        assert_eq!(parse_type("GM").unwrap(), DocumentType::GiayMoi);
+        assert!(parse_type("XYZ").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! kyso's application layer: every use case once, as an async function of [`App`].
+//!
+//! The CLI (`kyso …`) and the server (`kyso serve`) parse their input, build an
+//! [`Actor`], call a use case and render its result or its [`AppError`]; neither holds
+//! workflow code of its own. Each use case authorises its actor through
+//! [`actor::authorize`] before acting and records what it did as a typed
+//! [`audit::AuditEvent`].
+//!
+//! `App` is built from ports: the store ([`kyso_store::Archive`]: documents, registers,
+//! custody, sessions, the audit log and the originals' tree), a [`ports::Clock`], a
+//! [`ports::Fetcher`] for revocation data, and the data directory (trust store, search
+//! index, log key).
+
+pub mod actor;
+pub mod audit;
+pub mod documents;
+mod error;
+pub mod ports;
+pub mod sessions;
+pub mod trust;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kyso_office::Office;
+use kyso_store::Archive;
+use time::OffsetDateTime;
+
+pub use actor::{Actor, Scope, TokenClient, authorize};
+pub use audit::{AuditAction, AuditEvent};
+pub use error::{AppError, AppResult, Kind};
+pub use ports::{Clock, Fetcher, FixedClock, Offline, SystemClock};
+
+/// Vietnam's civil time (UTC+7), in which dates of documents are given.
+pub const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// The application: the store and the ports.
+#[derive(Debug, Clone)]
+pub struct App {
+    office: Arc<Office<Archive>>,
+    data: PathBuf,
+    clock: Arc<dyn Clock>,
+    fetcher: Arc<dyn Fetcher>,
+}
+
+impl App {
+    /// Opens the installation in `data`: SQLite `<data>/kyso.db` by default, or the
+    /// PostgreSQL database at `database_url`; the archive tree under `<data>/archive`.
+    /// System clock; revocation data fetched with kyso-net's defaults.
+    pub async fn open(data: &Path, database_url: Option<&str>) -> AppResult<Self> {
+        let archive = Archive::open_data_dir(data, database_url)
+            .await
+            .map_err(|e| {
+                AppError::new(
+                    Kind::Unavailable,
+                    "store",
+                    format!("không mở được kho lưu trữ trong {}: {e}", data.display()),
+                    format!("cannot open the archive in {}: {e}", data.display()),
+                )
+            })?;
+        Ok(Self::from_parts(
+            archive,
+            data,
+            Arc::new(SystemClock),
+            Arc::new(kyso_net::Client::new(kyso_net::NetConfig::default())),
+        ))
+    }
+
+    /// An application over an opened store and the given ports.
+    pub fn from_parts(
+        archive: Archive,
+        data: &Path,
+        clock: Arc<dyn Clock>,
+        fetcher: Arc<dyn Fetcher>,
+    ) -> Self {
+        Self {
+            office: Arc::new(Office::new(archive)),
+            data: data.to_path_buf(),
+            clock,
+            fetcher,
+        }
+    }
+
+    /// The same application with another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The same application with another fetcher.
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
+        self.fetcher = fetcher;
+        self
+    }
+
+    /// The store.
+    pub fn archive(&self) -> &Archive {
+        self.office.store()
+    }
+
+    /// The office rules over the store.
+    pub fn office(&self) -> &Office<Archive> {
+        &self.office
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// The fetcher of revocation data.
+    pub fn fetcher(&self) -> &dyn Fetcher {
+        self.fetcher.as_ref()
+    }
+
+    /// Now (UTC, whole seconds).
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Now, and today's date in Vietnam.
+    pub fn now_and_today(&self) -> (OffsetDateTime, time::Date) {
+        let now = self.now();
+        (now, now.to_offset(VIETNAM).date())
+    }
+
+    /// Records `event` in the audit log.
+    pub async fn record(&self, event: AuditEvent) -> AppResult<kyso_audit::Entry> {
+        audit::record(self.archive(), &self.data, event).await
+    }
+
+    /// Authorises `actor` for `action` on `object`; a refusal is recorded in the audit
+    /// log (outcome `refused`, with its code) before it is returned.
+    pub async fn allow(
+        &self,
+        actor: &Actor,
+        action: kyso_office::Action<'_>,
+        object: &str,
+    ) -> AppResult<()> {
+        match authorize(actor, action) {
+            Ok(()) => Ok(()),
+            Err(refusal) => {
+                // Reading is not logged when refused: only changes and their refusals are
+                // security events worth a log entry.
+                if !matches!(action, kyso_office::Action::ViewDocuments) {
+                    self.record(
+                        AuditEvent::new(
+                            actor.audit_name(),
+                            AuditAction::of(&action),
+                            object,
+                            kyso_audit::Outcome::Refused,
+                        )
+                        .with("reason", refusal.code.clone()),
+                    )
+                    .await?;
+                }
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ready(&self) -> AppResult<()> {
+        Ok(self.archive().ping().await?)
+    }
+}

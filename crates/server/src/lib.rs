@@ -1,0 +1,546 @@
+//! `kyso serve`: the HTTP front end of kyso-app.
+//!
+//! [`router`] builds the axum application over an [`AppState`]; [`run`] opens the
+//! installation, binds, prints where it listens (and the one-time setup link of a new
+//! installation) and serves until SIGINT/SIGTERM, finishing requests in flight.
+//!
+//! Every route is a thin handler over one kyso-app use case (`routes.rs`); authorisation
+//! is the use case's. Layers here: body limits (per route), security headers, JSON errors
+//! for every rejection, metrics, request logs.
+
+mod auth;
+mod error;
+mod metrics;
+mod routes;
+mod setup;
+mod upload;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use kyso_app::{App, AppError, Kind};
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+pub use error::{ApiError, ErrorBody};
+pub use routes::ApiDoc;
+
+/// The trust anchors loaded once at start, with how many are the installation's own.
+pub type Anchors = Arc<(kyso_app::verify::TrustAnchors, usize)>;
+
+/// Settings of `kyso serve` (flags, or a TOML file with the same keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The data directory (empty in a configuration file: the command's default).
+    pub data: PathBuf,
+    /// PostgreSQL URL; default SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// TLS certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Largest upload of a document (bytes).
+    pub upload_limit: u64,
+    /// Largest file for public verification (bytes).
+    pub verify_limit: u64,
+    /// Public verifications per minute per client address (0: no limit).
+    pub verify_rate_per_minute: u32,
+    /// Verifications running at once (default: the number of CPUs).
+    pub verify_concurrency: usize,
+    /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
+    #[serde(skip)]
+    pub tls: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::new(),
+            database_url: None,
+            tls_cert: None,
+            tls_key: None,
+            upload_limit: 200 * 1024 * 1024,
+            verify_limit: 50 * 1024 * 1024,
+            verify_rate_per_minute: 600,
+            verify_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            tls: false,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML configuration file (unknown keys are an error).
+    pub fn from_toml(text: &str) -> Result<Self, AppError> {
+        toml::from_str(text).map_err(|e| {
+            AppError::invalid(
+                "bad_config",
+                format!("tệp cấu hình không hợp lệ: {e}"),
+                format!("invalid configuration file: {e}"),
+            )
+        })
+    }
+}
+
+/// Per-address rate limit of public verification (a fixed one-minute window).
+#[derive(Debug)]
+pub(crate) struct RateLimit {
+    per_minute: u32,
+    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl RateLimit {
+    fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request from `ip`; refuses past the limit.
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut seen = self.seen.lock().map_err(AppError::internal)?;
+        if seen.len() > 100_000 {
+            seen.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let entry = seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        if entry.1 > self.per_minute {
+            return Err(ApiError(AppError::new(
+                Kind::TooMany,
+                "rate_limited",
+                format!(
+                    "quá nhiều yêu cầu kiểm tra từ địa chỉ này (tối đa {} mỗi phút)",
+                    self.per_minute
+                ),
+                format!(
+                    "too many verifications from this address (at most {} a minute)",
+                    self.per_minute
+                ),
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub app: App,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Trust anchors for public verification, loaded at start.
+    pub anchors: Anchors,
+    /// Bounds verifications running at once.
+    pub verify_slots: Arc<tokio::sync::Semaphore>,
+    /// Per-address limit of public verification.
+    pub(crate) verify_rate: Arc<RateLimit>,
+    /// Counters for `/metrics`.
+    pub(crate) metrics: Arc<metrics::Metrics>,
+    /// The one-time setup link of a new installation.
+    pub(crate) setup: Arc<setup::SetupLink>,
+}
+
+impl AppState {
+    /// The state of a server over `app`; `setup_token` when the installation needs its
+    /// first administrator.
+    pub fn new(app: App, config: Config, setup_token: Option<String>) -> Result<Self, AppError> {
+        let anchors = kyso_app::verify::installation_anchors(app.data())?;
+        Ok(Self {
+            verify_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.verify_concurrency.max(1),
+            )),
+            verify_rate: Arc::new(RateLimit::new(config.verify_rate_per_minute)),
+            app,
+            config: Arc::new(config),
+            anchors: Arc::new(anchors),
+            metrics: Arc::new(metrics::Metrics::default()),
+            setup: Arc::new(setup::SetupLink::new(setup_token)),
+        })
+    }
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The application's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    let margin = 64 * 1024;
+    let upload = usize::try_from(state.config.upload_limit + margin).unwrap_or(usize::MAX);
+    let verify = usize::try_from(state.config.verify_limit + margin).unwrap_or(usize::MAX);
+    let api = Router::new()
+        .route(
+            "/verify",
+            post(routes::verify).layer(DefaultBodyLimit::max(verify)),
+        )
+        .route("/setup", post(routes::setup))
+        .route("/sessions", post(routes::login))
+        .route("/sessions/current", delete(routes::logout))
+        .route("/me", get(routes::me))
+        .route(
+            "/documents",
+            get(routes::list_documents)
+                .post(routes::file_document)
+                .layer(DefaultBodyLimit::max(upload)),
+        )
+        .route("/documents/{id}", get(routes::show_document))
+        .route("/documents/{id}/original", get(routes::original))
+        .route("/documents/{id}/steps", post(routes::advance))
+        .route("/registers/numbers", post(routes::take_number))
+        .route("/archive", get(routes::archive_tree))
+        .route("/search", get(routes::search))
+        .route("/policy", get(routes::get_policy).put(routes::set_policy))
+        .route("/tokens", post(routes::create_token))
+        .route("/tokens/{name}", delete(routes::revoke_token))
+        .route("/openapi.json", get(openapi_json));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/setup", get(setup::page).post(setup::submit))
+        .route("/", get(home))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        // JSON bodies and forms elsewhere: 1 MiB.
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(middleware::from_fn_with_state(state.clone(), frame))
+        .with_state(state)
+}
+
+async fn openapi_json() -> Response {
+    let doc = openapi();
+    match doc.to_json() {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(e) => ApiError(AppError::internal(e)).into_response(),
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.app.ready().await?;
+    Ok("ready")
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn home(State(state): State<AppState>) -> Response {
+    let setup = if state.setup.pending() {
+        "<p>Hệ thống chưa có quản trị viên: mở liên kết cài đặt in ra khi khởi động <code>kyso serve</code>.</p>"
+    } else {
+        ""
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>kyso</title></head><body>\
+         <h1>kyso — nút cơ quan</h1>{setup}\
+         <p>Giao diện web đang được xây dựng. API JSON: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>; \
+         kiểm tra chữ ký không cần đăng nhập: <code>POST /api/v1/verify</code> (multipart, trường <code>file</code>).</p>\
+         </body></html>"
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError(AppError::not_found("không có địa chỉ này", "no such route"))
+}
+
+/// Around every request: metrics, security headers, and every error answered as JSON
+/// `{code, vi, en}` (axum's own rejections — wrong content type, malformed JSON or
+/// multipart, a path parameter that is not a number, a method not allowed, a body over
+/// the limit — are plain text; they are rewritten here).
+async fn frame(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    state.metrics.start();
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let text = match axum::body::to_bytes(
+            std::mem::replace(response.body_mut(), Body::empty()),
+            64 * 1024,
+        )
+        .await
+        {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => String::new(),
+        };
+        response = rejection(status, &text);
+    }
+    let headers = response.headers_mut();
+    if response_status_closes(status) {
+        // The body was not read to its end: this connection cannot carry another
+        // request, and clients must not pool it.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    if state.config.tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    state
+        .metrics
+        .end(&method, &route, response.status().as_u16());
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+fn response_status_closes(status: StatusCode) -> bool {
+    status == StatusCode::PAYLOAD_TOO_LARGE
+}
+
+/// A plain-text rejection as a JSON error.
+fn rejection(status: StatusCode, text: &str) -> Response {
+    let (code, vi) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "dữ liệu gửi lên quá lớn"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "phương thức không được hỗ trợ ở địa chỉ này",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "kiểu nội dung không đúng (Content-Type)",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "không tìm thấy"),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            ("bad_request", "yêu cầu không hợp lệ")
+        }
+        s if s.is_server_error() => ("internal", "lỗi hệ thống"),
+        _ => ("bad_request", "yêu cầu không hợp lệ"),
+    };
+    // Unprocessable JSON (a missing field, a wrong type) is a bad request for clients.
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    let en = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.trim().chars().take(500).collect()
+    };
+    let body = ErrorBody {
+        code: code.to_string(),
+        vi: format!("{vi}: {en}"),
+        en,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Structured logs on stderr (`RUST_LOG` filters; default `info` for kyso, `warn` else).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kyso_server=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// What `run` tells its caller once it listens.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    /// The base URL.
+    pub url: String,
+    /// The one-time setup link, when the installation has no administrator yet.
+    pub setup_link: Option<String>,
+}
+
+/// Opens the installation, listens, calls `on_listening` and serves until SIGINT or
+/// SIGTERM (requests in flight finish).
+pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Result<(), AppError> {
+    let mut config = config;
+    config.tls = config.tls_cert.is_some();
+    if config.tls_cert.is_some() != config.tls_key.is_some() {
+        return Err(AppError::invalid(
+            "tls_config",
+            "cần cả --tls-cert và --tls-key",
+            "give both --tls-cert and --tls-key",
+        ));
+    }
+    let app = App::open(&config.data, config.database_url.as_deref()).await?;
+    clear_staging(&config.data);
+    let setup_token = if app.needs_setup().await? {
+        Some(setup::new_token())
+    } else {
+        None
+    };
+    let state = AppState::new(app, config.clone(), setup_token.clone())?;
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let io = |what: &str, e: std::io::Error| {
+        AppError::new(
+            Kind::Unavailable,
+            "listen",
+            format!("không {what} {}: {e}", config.listen),
+            format!("cannot {what} {}: {e}", config.listen),
+        )
+    };
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| {
+                    AppError::invalid(
+                        "tls_files",
+                        format!("không đọc được chứng thư/khóa TLS: {e}"),
+                        format!("cannot load the TLS certificate/key: {e}"),
+                    )
+                })?;
+            let listener = std::net::TcpListener::bind(config.listen)
+                .map_err(|e| io("lắng nghe được trên", e))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| io("lắng nghe được trên", e))?;
+            let url = format!("https://{addr}");
+            on_listening(&listening(&url, setup_token.as_deref()));
+            let handle = axum_server::Handle::new();
+            let shutdown = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener, tls)
+                .map_err(|e| io("lắng nghe được trên", e))?
+                .handle(handle)
+                .serve(service)
+                .await
+                .map_err(|e| io("phục vụ được trên", e))
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| io("lắng nghe được trên", e))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| io("lắng nghe được trên", e))?;
+            let url = format!("http://{addr}");
+            on_listening(&listening(&url, setup_token.as_deref()));
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|e| io("phục vụ được trên", e))
+        }
+    }
+}
+
+/// Removes uploads a killed process left half-written in `<data>/staging` (they were
+/// never acknowledged; an acknowledged document is in the archive, not here).
+fn clear_staging(data: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(data.join("staging")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".upload-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Serves `state` on an already bound plain-HTTP listener until `shutdown` completes
+/// (tests and embedders; `run` is the command's entry point).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+fn listening(url: &str, token: Option<&str>) -> Listening {
+    Listening {
+        url: url.to_string(),
+        setup_link: token.map(|t| format!("{url}/setup?token={t}")),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

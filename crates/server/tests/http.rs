@@ -1,0 +1,590 @@
+//! The HTTP API end to end: a real server (kyso-server's router on a loopback TCP
+//! socket, driven by a real HTTP client) over kyso-app, on SQLite and on PostgreSQL.
+//! Documents are signed by pyHanko (the peer) with the test PKI of kyso-testkit, whose
+//! root is the node's trust anchor.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kyso_app::App;
+use kyso_model::AgencyId;
+use kyso_office::{Role, User};
+use kyso_server::{AppState, Config};
+use kyso_testkit::http::{Client, Multipart};
+use kyso_testkit::pki::{Who, fixture, sign_bytes};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
+const AGENCY: &str = "000.00.00.H13";
+
+/// One node: its data directory, runtime and server.
+struct Node {
+    dir: TempDir,
+    rt: tokio::runtime::Runtime,
+    app: App,
+    base: String,
+    setup_token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    backend: &'static str,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Node {
+    fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// A user of the agency with `roles`.
+    fn user(&self, name: &str, full_name: &str, roles: &[Role]) {
+        let agency = AgencyId::parse_with(AGENCY, kyso_model::AgencyIdFormat::Lenient).unwrap();
+        let mut user = User::new(agency, name, full_name, roles.iter().copied().collect()).unwrap();
+        user.password_hash = Some(kyso_office::hash_password(PASSWORD, &[7u8; 16]).unwrap());
+        self.rt
+            .block_on(self.app.archive().create_user(&user, self.app.now()))
+            .unwrap();
+    }
+
+    fn login(&self, name: &str) -> Client {
+        let mut c = self.client();
+        let a = c.login(name, PASSWORD);
+        assert_eq!(a.status, 201, "login {name}: {}", a.text);
+        c
+    }
+
+    /// Everything a refused request must leave untouched: documents, history, numbers.
+    fn snapshot(&self) -> Value {
+        let pool = self.app.archive().pool().clone();
+        self.rt.block_on(async move {
+            let mut out = serde_json::Map::new();
+            for (name, sql) in [
+                ("documents", "SELECT COUNT(*) AS n FROM document"),
+                ("history", "SELECT COUNT(*) AS n FROM document_event"),
+                ("counters", "SELECT COUNT(*) AS n FROM series_counter"),
+                ("tokens", "SELECT COUNT(*) AS n FROM api_token"),
+                ("users", "SELECT COUNT(*) AS n FROM app_user"),
+            ] {
+                let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
+                let n: i64 = sqlx::Row::try_get(&row, "n").unwrap();
+                out.insert(name.into(), json!(n));
+            }
+            Value::Object(out)
+        })
+    }
+}
+
+fn start(backend: &'static str, tweak: impl FnOnce(&mut Config)) -> Option<Node> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = match backend {
+        "sqlite" => None,
+        _ => Some(rt.block_on(kyso_testkit::postgres::database())?),
+    };
+    let dir = TempDir::new().unwrap();
+    // The test PKI's root is the node's own trust anchor.
+    let trust = dir.path().join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::copy(&fixture().root_pem, trust.join("test-root.pem")).unwrap();
+    let app = rt.block_on(App::open(dir.path(), url.as_deref())).unwrap();
+    let mut config = Config {
+        data: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let setup_token = "token-of-the-setup-link-for-tests".to_string();
+    let state = AppState::new(app.clone(), config, Some(setup_token.clone())).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
+            [127, 0, 0, 1],
+            0,
+        ))))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(kyso_server::serve_listener(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Some(Node {
+        dir,
+        rt,
+        app,
+        base,
+        setup_token,
+        stop: Some(stop),
+        backend,
+    })
+}
+
+fn backends() -> Vec<&'static str> {
+    vec!["sqlite", "postgres"]
+}
+
+/// A Decree 30 decision signed by another agency's seal (pyHanko).
+fn signed_decision() -> Vec<u8> {
+    let pdf = std::fs::read(kyso_testkit::document("quyet-dinh.pdf")).unwrap();
+    sign_bytes(&pdf, "SealSignature", Who::Seal, &[])
+}
+
+fn error_shape(a: &kyso_testkit::http::Answer, status: u16, what: &str) {
+    assert_eq!(a.status, status, "{what}: {}", a.text);
+    assert!(
+        a.json["code"].is_string() && a.json["vi"].is_string() && a.json["en"].is_string(),
+        "{what}: the error is not {{code, vi, en}}: {}",
+        a.text
+    );
+}
+
+#[test]
+fn public_verification_reports_without_storing() {
+    let node = start("sqlite", |c| {
+        c.verify_limit = 4 * 1024 * 1024;
+    })
+    .unwrap();
+    let c = node.client();
+    let signed = signed_decision();
+    let before = node.snapshot();
+
+    let a = c.post_form(
+        "/api/v1/verify",
+        &Multipart::new().file("file", "qd.pdf", &signed),
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["verdict"], "valid", "{}", a.text);
+    assert_eq!(a.json["signatures"].as_array().unwrap().len(), 1);
+
+    // One byte of the signed content changed: invalid, never valid.
+    let mut tampered = signed.clone();
+    let at = signed.windows(7).position(|w| w == b"endobj\n").unwrap() + 100;
+    tampered[at] ^= 0x01;
+    let a = c.post_form(
+        "/api/v1/verify",
+        &Multipart::new().file("file", "qd.pdf", &tampered),
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_ne!(a.json["verdict"], "valid", "{}", a.text);
+
+    // A file that is not a PDF, without its .p7s: unsigned.
+    let a = c.post_form(
+        "/api/v1/verify",
+        &Multipart::new().file("file", "a.txt", b"hello"),
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["verdict"], "unsigned", "{}", a.text);
+
+    // Bad input: 4xx with a JSON error, never 5xx.
+    error_shape(
+        &c.post_form("/api/v1/verify", &Multipart::new().text("other", "x")),
+        400,
+        "missing file",
+    );
+    error_shape(
+        &c.post_raw("/api/v1/verify", "application/json", b"{}"),
+        400,
+        "wrong content type",
+    );
+    error_shape(
+        &c.post_raw(
+            "/api/v1/verify",
+            "multipart/form-data; boundary=xyz",
+            b"--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nunterminated",
+        ),
+        400,
+        "malformed multipart",
+    );
+    let big = vec![b'%'; 5 * 1024 * 1024];
+    error_shape(
+        &c.post_form(
+            "/api/v1/verify",
+            &Multipart::new().file("file", "big.pdf", &big),
+        ),
+        413,
+        "over the limit",
+    );
+    error_shape(&c.get("/api/v1/nothing-here"), 404, "unknown route");
+    error_shape(&c.delete("/api/v1/verify"), 405, "wrong method");
+
+    // Nothing was stored.
+    assert_eq!(node.snapshot(), before);
+    // Metrics counted the verifications.
+    let m = c.get("/metrics");
+    assert!(
+        m.text
+            .contains("kyso_verifications_total{verdict=\"valid\"} 1"),
+        "{}",
+        m.text
+    );
+}
+
+#[test]
+fn security_headers_health_and_openapi() {
+    let node = start("sqlite", |_| {}).unwrap();
+    let c = node.client();
+    let h = c.get("/healthz");
+    assert_eq!((h.status, h.text.as_str()), (200, "ok"));
+    assert_eq!(h.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(h.header("x-frame-options"), Some("DENY"));
+    assert!(
+        h.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(c.get("/readyz").status, 200);
+    let doc = c.get("/api/v1/openapi.json");
+    assert_eq!(doc.status, 200);
+    assert!(
+        doc.json["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc.text
+    );
+    for path in [
+        "/api/v1/verify",
+        "/api/v1/documents",
+        "/api/v1/sessions",
+        "/api/v1/search",
+    ] {
+        assert!(
+            doc.json["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
+
+#[test]
+fn setup_link_creates_one_administrator_once() {
+    let node = start("sqlite", |_| {}).unwrap();
+    let c = node.client();
+    let body = |token: &str| {
+        json!({"token": token, "agency_id": AGENCY, "agency_name": "Ủy ban nhân dân thành phố Cần Thơ",
+               "name": "quantri", "full_name": "Trần Thị Quản Trị", "password": PASSWORD})
+    };
+    error_shape(
+        &c.post_json("/api/v1/setup", &body("wrong")),
+        403,
+        "wrong token",
+    );
+    let ok = c.post_json("/api/v1/setup", &body(&node.setup_token));
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    assert_eq!(ok.json["roles"], json!(["administrator"]));
+    // The link is dead after its use.
+    error_shape(
+        &c.post_json("/api/v1/setup", &body(&node.setup_token)),
+        403,
+        "second use",
+    );
+    let mut admin = node.client();
+    assert_eq!(admin.login("quantri", PASSWORD).status, 201);
+    assert_eq!(admin.get("/api/v1/me").json["name"], "quantri");
+}
+
+#[test]
+fn login_is_throttled_and_changes_need_the_csrf_token() {
+    let node = start("sqlite", |_| {}).unwrap();
+    node.user("vanthu", "Lê Văn Thư", &[Role::Clerk]);
+    let mut c = node.client();
+    // Unknown user and wrong password: the same answer.
+    let unknown = c.login("khong-co", PASSWORD);
+    let wrong = c.login("vanthu", "sai-mat-khau-roi");
+    error_shape(&unknown, 401, "unknown user");
+    error_shape(&wrong, 401, "wrong password");
+    assert_eq!(unknown.json["code"], wrong.json["code"]);
+    for _ in 0..4 {
+        c.login("vanthu", "sai-mat-khau-roi");
+    }
+    // Five failures in a row lock the account, even for the right password.
+    error_shape(&c.login("vanthu", PASSWORD), 429, "locked account");
+
+    node.user("lanhdao", "Nguyễn Văn Hùng", &[Role::Leader]);
+    let mut leader = node.login("lanhdao");
+    let set_cookie = leader.login("lanhdao", PASSWORD);
+    let cookie = set_cookie.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    leader.drop_csrf();
+    error_shape(
+        &leader.post_json(
+            "/api/v1/registers/numbers",
+            &json!({"type": "QĐ", "issuer": "UBND"}),
+        ),
+        403,
+        "change without CSRF token",
+    );
+    // Logout ends the session.
+    let mut leader = node.login("lanhdao");
+    assert_eq!(leader.delete("/api/v1/sessions/current").status, 204);
+    error_shape(&leader.get("/api/v1/me"), 401, "after logout");
+    let _ = &mut leader;
+}
+
+fn incoming_flow(node: &Node) {
+    node.user("vanthu", "Lê Văn Thư", &[Role::Clerk]);
+    node.user("lanhdao", "Nguyễn Văn Hùng", &[Role::Leader]);
+    node.user("chuyenvien", "Phạm Thị Chuyên", &[Role::Officer]);
+    let clerk = node.login("vanthu");
+    let leader = node.login("lanhdao");
+    let officer = node.login("chuyenvien");
+    let signed = signed_decision();
+
+    // Received: verified on receipt, accepted with its arrival number.
+    let a = clerk.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "quyet-dinh.pdf", &signed)
+            .text("incoming", "true")
+            .text("from", "Sở Thông tin và Truyền thông"),
+    );
+    assert_eq!(a.status, 201, "[{}] {}", node.backend, a.text);
+    let id = a.json["record"]["id"].as_i64().unwrap();
+    assert_eq!(
+        a.json["record"]["metadata"]["ArrivalNumber"], 1,
+        "{}",
+        a.text
+    );
+    let shown = clerk.get(&format!("/api/v1/documents/{id}"));
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert_eq!(
+        shown.json["verification"]["verdict"], "valid",
+        "{}",
+        shown.text
+    );
+    // The same original again: not filed twice.
+    let again = clerk.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "quyet-dinh.pdf", &signed)
+            .text("incoming", "true"),
+    );
+    error_shape(&again, 409, "duplicate original");
+
+    // The officer may not assign; the leader assigns; the officer handles.
+    error_shape(
+        &officer.post_json(
+            &format!("/api/v1/documents/{id}/steps"),
+            &json!({"event": "assign", "note": "x"}),
+        ),
+        403,
+        "officer assigns",
+    );
+    let assigned = leader.post_json(
+        &format!("/api/v1/documents/{id}/steps"),
+        &json!({"event": "assign", "note": "Giao Phòng Hành chính xử lý"}),
+    );
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    let started = officer.post_json(
+        &format!("/api/v1/documents/{id}/steps"),
+        &json!({"event": "start_processing"}),
+    );
+    assert_eq!(started.status, 200, "{}", started.text);
+
+    // In the archive tree, found by accent-less search, original byte-exact.
+    let tree = clerk.get("/api/v1/archive");
+    assert_eq!(tree.status, 200);
+    let text = tree.text.clone();
+    assert!(text.contains(&format!("\"id\":{id}")), "{text}");
+    let found = clerk.get("/api/v1/search?q=quyet%20dinh");
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert!(
+        found.json["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"].as_str() == Some(id.to_string().as_str())),
+        "{}",
+        found.text
+    );
+    let (status, bytes) = clerk.get_bytes(&format!("/api/v1/documents/{id}/original"));
+    assert_eq!(status, 200);
+    assert!(bytes == signed, "the original is not byte-exact");
+}
+
+fn outgoing_flow(node: &Node) {
+    let clerk = node.login("vanthu");
+    // A document signed by the leader and sealed (pyHanko for both, until two-step
+    // signing lands), filed as outgoing with the next number of the register.
+    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
+    let leader_signed = sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]);
+    let sealed = sign_bytes(&leader_signed, "SealSignature", Who::Seal, &[]);
+    let a = clerk.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "cong-van.pdf", &sealed)
+            .text("type", "CV")
+            .text("subject", "Về việc triển khai chữ ký số")
+            .text("allocate_issuer", "STTTT")
+            .text("allocate_units", "VP"),
+    );
+    assert_eq!(a.status, 201, "[{}] {}", node.backend, a.text);
+    let record = &a.json["record"];
+    let id = record["id"].as_i64().unwrap();
+    assert!(record["metadata"]["CodeNumber"].is_string(), "{}", a.text);
+    let found = clerk.get("/api/v1/search?q=trien%20khai%20chu%20ky%20so");
+    assert!(
+        found.json["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"].as_str() == Some(id.to_string().as_str())),
+        "{}",
+        found.text
+    );
+    let listed = clerk.get("/api/v1/documents?direction=outgoing");
+    assert!(
+        listed
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == id)
+    );
+}
+
+#[test]
+fn incoming_and_outgoing_flows_on_both_backends() {
+    for backend in backends() {
+        let Some(node) = start(backend, |_| {}) else {
+            continue;
+        };
+        incoming_flow(&node);
+        outgoing_flow(&node);
+    }
+}
+
+/// Every route × every role, no session, and an API token without the scope: 401/403
+/// where it must be, and the database unchanged by every refusal.
+#[test]
+fn authorisation_matrix() {
+    let node = start("sqlite", |_| {}).unwrap();
+    let roles: [(&str, Role); 5] = [
+        ("lanhdao", Role::Leader),
+        ("vanthu", Role::Clerk),
+        ("chuyenvien", Role::Officer),
+        ("giuthietbi", Role::Custodian),
+        ("quantri", Role::Administrator),
+    ];
+    for (name, role) in roles {
+        node.user(name, name, &[role]);
+    }
+    // One incoming document to act on.
+    let clerk = node.login("vanthu");
+    let filed = clerk.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "qd.pdf", &signed_decision())
+            .text("incoming", "true"),
+    );
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let id = filed.json["record"]["id"].as_i64().unwrap();
+    let admin = node.login("quantri");
+    let token = admin.post_json(
+        "/api/v1/tokens",
+        &json!({"name": "dms-read", "scopes": ["documents:read"], "days": 30}),
+    );
+    assert_eq!(token.status, 201, "{}", token.text);
+    let reader = node
+        .client()
+        .with_token(token.json["token"].as_str().unwrap());
+
+    // (method, path, body, who may) — `who` lists the roles allowed; "*" = every role.
+    let steps = format!("/api/v1/documents/{id}/steps");
+    let doc = format!("/api/v1/documents/{id}");
+    let routes: Vec<(&str, String, Value, &[&str])> = vec![
+        ("GET", "/api/v1/documents".into(), Value::Null, &["*"]),
+        ("GET", doc.clone(), Value::Null, &["*"]),
+        ("GET", "/api/v1/archive".into(), Value::Null, &["*"]),
+        ("GET", "/api/v1/search?q=a".into(), Value::Null, &["*"]),
+        ("GET", "/api/v1/policy".into(), Value::Null, &["*"]),
+        (
+            "PUT",
+            "/api/v1/policy".into(),
+            json!({"types": ["QĐ"]}),
+            &["quantri"],
+        ),
+        (
+            "POST",
+            "/api/v1/registers/numbers".into(),
+            json!({"type": "QĐ", "issuer": "UBND"}),
+            &["vanthu"],
+        ),
+        (
+            "POST",
+            steps.clone(),
+            json!({"event": "assign", "note": "Giao Văn phòng"}),
+            &["lanhdao", "vanthu"],
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            json!({"name": "x", "scopes": ["documents:read"], "days": 1}),
+            &["quantri"],
+        ),
+    ];
+    let call = |c: &Client, method: &str, path: &str, body: &Value| match method {
+        "GET" => c.get(path),
+        m => c.send_json(m, path, body),
+    };
+    for (method, path, body, allowed) in &routes {
+        let before = node.snapshot();
+        // No session.
+        let anon = call(&node.client(), method, path, body);
+        error_shape(&anon, 401, &format!("{method} {path} without a session"));
+        // A token without the scope for changes.
+        let t = call(&reader, method, path, body);
+        if *method == "GET" {
+            assert_eq!(
+                t.status, 200,
+                "{method} {path} with a read token: {}",
+                t.text
+            );
+        } else {
+            error_shape(&t, 403, &format!("{method} {path} with a read-only token"));
+        }
+        for (name, _) in roles {
+            if allowed.contains(&"*") || allowed.contains(&name) {
+                continue;
+            }
+            let c = node.login(name);
+            let a = call(&c, method, path, body);
+            error_shape(&a, 403, &format!("{method} {path} as {name}"));
+        }
+        assert_eq!(
+            node.snapshot(),
+            before,
+            "{method} {path}: a refusal changed the database"
+        );
+        // And the allowed role succeeds (changes happen here, after the snapshot check).
+        let first = allowed
+            .iter()
+            .find(|r| **r != "*")
+            .copied()
+            .unwrap_or("vanthu");
+        let ok = call(&node.login(first), method, path, body);
+        assert!(ok.status < 300, "{method} {path} as {first}: {}", ok.text);
+    }
+    // Every refusal of a change is in the audit log.
+    let refused = node.rt.block_on(async {
+        let rows = node.app.archive().audit_rows(0, None).await.unwrap();
+        rows.iter()
+            .filter(|r| r.json.contains("\"refused\""))
+            .count()
+    });
+    assert!(refused >= 10, "refusals recorded: {refused}");
+    let _ = Arc::new(node.data());
+}
