@@ -487,10 +487,14 @@ pub(crate) async fn file_document(
     let signature = form.files.remove("signature");
     let incoming = form.flag("incoming")?;
     let agency_name = state.app.agency_name(caller.actor.agency()).await?;
-    let is_pdf = signature.is_none()
-        && std::fs::read(file.file.path())
-            .map(|b| looks_like_pdf(&b[..b.len().min(8)]))
-            .unwrap_or(false);
+    let is_pdf = signature.is_none() && {
+        use std::io::Read;
+        let mut head = [0u8; 8];
+        let n = std::fs::File::open(file.file.path())
+            .and_then(|mut f| f.read(&mut head))
+            .unwrap_or(0);
+        looks_like_pdf(&head[..n])
+    };
     let request = FileRequest {
         file: file.file.path().to_path_buf(),
         shown_name: Some(file.name.clone()),
