@@ -77,9 +77,11 @@ pub(crate) struct VerifyForm {
 pub(crate) async fn verify(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     multipart: Multipart,
 ) -> ApiResult<Json<Value>> {
     state.verify_rate.check(addr.ip())?;
+    crate::upload::check_length(&headers, state.config.verify_limit)?;
     let mut form = read_form(
         multipart,
         &["file", "signature"],
@@ -465,10 +467,12 @@ pub(crate) struct UploadForm {
 pub(crate) async fn file_document(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    // Authorise before reading a possibly large body.
+    // Authorise and check the announced size before reading a possibly large body.
     kyso_app::authorize(&caller.actor, kyso_office::Action::FileDocument)?;
+    crate::upload::check_length(&headers, state.config.upload_limit)?;
     let staging = state.app.data().join("staging");
     let mut form = read_form(
         multipart,

@@ -75,6 +75,20 @@ pub(crate) fn safe_name(raw: &str) -> String {
     }
 }
 
+/// Refuses a body whose announced length (`Content-Length`) is over `limit` (plus room
+/// for the form's boundaries) before a byte of it is read: a client that sent
+/// `Expect: 100-continue` then never sends it.
+pub(crate) fn check_length(headers: &axum::http::HeaderMap, limit: u64) -> ApiResult<()> {
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match announced {
+        Some(n) if n > limit.saturating_add(64 * 1024) => Err(ApiError::too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
 fn multipart_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(
         "bad_multipart",

@@ -142,6 +142,24 @@ fn signed_decision() -> Vec<u8> {
     sign_bytes(&pdf, "SealSignature", Who::Seal, &[])
 }
 
+/// A POST announcing `length` bytes of multipart body with `Expect: 100-continue`; the
+/// whole answer (status line, headers, body) as text.
+fn expect_continue(base: &str, path: &str, length: usize) -> String {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 fn error_shape(a: &kyso_testkit::http::Answer, status: u16, what: &str) {
     assert_eq!(a.status, status, "{what}: {}", a.text);
     assert!(
@@ -208,15 +226,13 @@ fn public_verification_reports_without_storing() {
         400,
         "malformed multipart",
     );
-    let big = vec![b'%'; 5 * 1024 * 1024];
-    error_shape(
-        &c.post_form(
-            "/api/v1/verify",
-            &Multipart::new().file("file", "big.pdf", &big),
-        ),
-        413,
-        "over the limit",
-    );
+    // Over the limit: refused before the body is read (a client announcing it with
+    // `Expect: 100-continue` gets the 413 without sending a byte of it).
+    let refused = expect_continue(&node.base, "/api/v1/verify", 5 * 1024 * 1024);
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    let body = refused.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json: Value = serde_json::from_str(body.trim()).unwrap_or(Value::Null);
+    assert_eq!(json["code"], "too_large", "{refused}");
     error_shape(&c.get("/api/v1/nothing-here"), 404, "unknown route");
     error_shape(&c.delete("/api/v1/verify"), 405, "wrong method");
 
