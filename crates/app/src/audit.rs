@@ -41,6 +41,8 @@ pub enum AuditAction {
     Sign,
     /// Handover steps.
     HandoverRequest,
+    /// A decision on a handover asked for (the refusal of an approval or refusal).
+    HandoverDecide,
     /// Approved by the head.
     HandoverApprove,
     /// Refused by the head.
@@ -78,6 +80,7 @@ impl AuditAction {
             AuditAction::DeviceRegister => "device_register",
             AuditAction::Sign => "sign",
             AuditAction::HandoverRequest => "handover_request",
+            AuditAction::HandoverDecide => "handover_decide",
             AuditAction::HandoverApprove => "handover_approve",
             AuditAction::HandoverRefuse => "handover_refuse",
             AuditAction::HandoverCancel => "handover_cancel",
@@ -101,7 +104,7 @@ impl AuditAction {
             A::RegisterDevice => AuditAction::DeviceRegister,
             A::SignWithDevice(_) => AuditAction::Sign,
             A::RequestHandover { .. } => AuditAction::HandoverRequest,
-            A::DecideHandover(_) => AuditAction::HandoverApprove,
+            A::DecideHandover(_) => AuditAction::HandoverDecide,
             A::CancelHandover(_) => AuditAction::HandoverCancel,
             A::AcceptHandover(_) => AuditAction::HandoverAccept,
             A::SignMinutes(..) => AuditAction::HandoverSign,
