@@ -98,7 +98,7 @@ pub struct FileRequest {
     pub file: PathBuf,
     /// Shown in messages instead of `file` (an upload's name).
     pub shown_name: Option<String>,
-    /// Whether `file` is a PDF (default: by its extension).
+    /// Whether `file` is a PDF (default: by its extension or its first bytes).
     pub is_pdf: Option<bool>,
     /// Its detached CAdES signature.
     pub signature: Option<PathBuf>,
@@ -277,6 +277,15 @@ fn document_details(record: &DocumentRecord) -> Vec<(String, String)> {
         all.push(("series_number".into(), n.to_string()));
     }
     all
+}
+
+/// Whether a file's first bytes are a PDF header (an upload staged without its name).
+fn starts_like_pdf(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 5];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| crate::verify::looks_like_pdf(&head))
 }
 
 fn is_pdf_name(path: &Path) -> bool {
@@ -477,7 +486,9 @@ impl App {
             // Refuse before touching anything: secret originals never enter the system.
             kyso_office::check_not_secret(job.fields.secrecy)?;
         }
-        let is_pdf = job.is_pdf.unwrap_or_else(|| is_pdf_name(&job.file));
+        let is_pdf = job
+            .is_pdf
+            .unwrap_or_else(|| is_pdf_name(&job.file) || starts_like_pdf(&job.file));
         let (sha, _) = kyso_store::sha256_file(&job.file)?;
         if let Some(existing) = self.archive().by_sha256(&agency, &sha).await? {
             return Ok(Filed::Skipped(format!(

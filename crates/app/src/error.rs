@@ -118,7 +118,7 @@ impl AppError {
         Self::new(
             Kind::Internal,
             "internal",
-            format!("lỗi hệ thống: {what}"),
+            "lỗi hệ thống (chi tiết trong nhật ký máy chủ)",
             format!("internal error: {what}"),
         )
     }
@@ -171,7 +171,7 @@ impl From<kyso_office::StoreError> for AppError {
             other => Self::new(
                 Kind::Unavailable,
                 "store",
-                format!("không truy cập được cơ sở dữ liệu hoặc kho lưu trữ: {other}"),
+                "không truy cập được cơ sở dữ liệu hoặc kho lưu trữ",
                 format!("the database or the archive is unavailable: {other}"),
             ),
         }

@@ -250,6 +250,7 @@ impl App {
         let token = secret();
         let csrf = secret();
         let expires_at = now + Duration::hours(SESSION_HOURS);
+        self.archive().purge_sessions(now).await?;
         self.archive()
             .create_session(&SessionRow {
                 token_hash: secret_hash(&token),

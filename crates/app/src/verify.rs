@@ -28,8 +28,8 @@ use crate::ports::Fetcher;
 /// What a verification judges against.
 #[derive(Debug)]
 pub struct Settings {
-    /// Trust anchors (own roots and the trust list).
-    pub anchors: TrustAnchors,
+    /// Trust anchors (own roots and the trust list), shared: a server loads them once.
+    pub anchors: std::sync::Arc<TrustAnchors>,
     /// How many of them are the installation's own (not the built-in trust list).
     pub own_anchors: usize,
     /// CRLs given by the caller.
@@ -53,9 +53,13 @@ pub struct Settings {
 impl Settings {
     /// Defaults over the given anchors at `at`: revocation required and fetched, the
     /// default algorithm policy, the standard modification policy.
-    pub fn new(anchors: TrustAnchors, own_anchors: usize, at: OffsetDateTime) -> Self {
+    pub fn new(
+        anchors: impl Into<std::sync::Arc<TrustAnchors>>,
+        own_anchors: usize,
+        at: OffsetDateTime,
+    ) -> Self {
         Self {
-            anchors,
+            anchors: anchors.into(),
             own_anchors,
             crls: Vec::new(),
             certificates: Vec::new(),

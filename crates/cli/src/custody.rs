@@ -754,6 +754,8 @@ fn user_set(data: &Path, a: UserSetArgs) -> Result<bool> {
         changes.push("signature_image".into());
     }
     ctx.block(ctx.archive().update_user(&user, now))?;
+    // Roles, password or status changed: the user's web sessions end (next request: 401).
+    ctx.block(ctx.archive().delete_user_sessions(&user.agency, &user.name))?;
     ctx.audit(with(
         event(
             &actor.name,

@@ -43,15 +43,16 @@ pub(crate) fn run(data: &Path, data_given: bool, a: ServeArgs) -> Result<ExitCod
         .build()
         .context("cannot start the async runtime")?;
     let result = runtime.block_on(kyso_server::run(config, |listening| {
-        println!("kyso đang phục vụ tại / serving at {}", listening.url);
+        println!("kyso đang phục vụ tại {}", listening.url);
+        println!("  (serving at {})", listening.url);
         println!(
-            "  API: {0}/api/v1/openapi.json — kiểm tra chữ ký / verify: POST {0}/api/v1/verify",
+            "  API: {0}/api/v1/openapi.json — kiểm tra chữ ký: POST {0}/api/v1/verify",
             listening.url
         );
         if let Some(link) = &listening.setup_link {
-            println!(
-                "  Chưa có quản trị viên. Mở liên kết cài đặt (dùng một lần) / no administrator yet, open the one-time setup link:\n  {link}"
-            );
+            println!("  Chưa có quản trị viên: mở liên kết cài đặt (chỉ dùng được một lần):");
+            println!("  (no administrator yet: open the one-time setup link)");
+            println!("  {link}");
         }
         use std::io::Write;
         let _ = std::io::stdout().flush();
@@ -59,7 +60,8 @@ pub(crate) fn run(data: &Path, data_given: bool, a: ServeArgs) -> Result<ExitCod
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            eprintln!("kyso: lỗi / error: {e}");
+            eprintln!("kyso: lỗi: {}", e.vi);
+            eprintln!("kyso: error: {}", e.en);
             Ok(ExitCode::from(e.exit_code()))
         }
     }

@@ -57,7 +57,7 @@ fn serve(data: &Path, extra: &[&str]) -> Served {
     let mut setup_link = None;
     let mut deadline = Instant::now() + Duration::from_secs(60);
     while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if let Some(rest) = line.split("serving at ").nth(1) {
+        if let Some(rest) = line.split("đang phục vụ tại ").nth(1) {
             url = Some(rest.trim().to_string());
             // What follows the URL comes at once.
             deadline = Instant::now() + Duration::from_secs(2);
@@ -72,6 +72,31 @@ fn serve(data: &Path, extra: &[&str]) -> Served {
         url: url.expect("kyso serve printed no URL"),
         setup_link,
     }
+}
+
+/// Uses the setup link to create the administrator, signs in, and returns a new API
+/// token with `scopes`.
+fn set_up_with_token(served: &Served, name: &str, scopes: &[&str]) -> String {
+    let link = served.setup_link.clone().expect("a setup link");
+    let token = link.split("token=").nth(1).unwrap();
+    let form = format!(
+        "token={token}&agency_id=000.00.00.H13&agency_name=UBND&name=quantri&full_name=Tran&password={PASSWORD}"
+    );
+    let c = Client::new(&served.url);
+    let created = c.post_raw(
+        "/setup",
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let mut admin = Client::new(&served.url);
+    assert_eq!(admin.login("quantri", PASSWORD).status, 201);
+    let t = admin.post_json(
+        "/api/v1/tokens",
+        &json!({"name": name, "scopes": scopes, "days": 7}),
+    );
+    assert_eq!(t.status, 201, "{}", t.text);
+    t.json["token"].as_str().unwrap().to_string()
 }
 
 fn vm_hwm_kib(pid: u32) -> u64 {
@@ -242,28 +267,7 @@ fn oversized_uploads_are_refused_with_flat_memory() {
 fn kill_during_an_upload_leaves_nothing_behind() {
     let dir = TempDir::new().unwrap();
     let served = serve(dir.path(), &[]);
-    let link = served.setup_link.clone().unwrap();
-    let c = Client::new(&served.url);
-    let token = link.split("token=").nth(1).unwrap();
-    let form = format!(
-        "token={token}&agency_id=000.00.00.H13&agency_name=UBND&name=quantri&full_name=Tran&password={PASSWORD}"
-    );
-    assert_eq!(
-        c.post_raw(
-            "/setup",
-            "application/x-www-form-urlencoded",
-            form.as_bytes()
-        )
-        .status,
-        201
-    );
-    let mut admin = Client::new(&served.url);
-    assert_eq!(admin.login("quantri", PASSWORD).status, 201);
-    let t = admin.post_json(
-        "/api/v1/tokens",
-        &json!({"name": "dms", "scopes": ["documents:write"], "days": 7}),
-    );
-    let bearer = t.json["token"].as_str().unwrap().to_string();
+    let bearer = set_up_with_token(&served, "dms", &["documents:write"]);
 
     // An upload in progress (never finished), then kill -9.
     let addr = served.url.trim_start_matches("http://").to_string();
@@ -329,28 +333,7 @@ fn kill_during_an_upload_leaves_nothing_behind() {
 fn kill_during_numbering_loses_and_doubles_no_number() {
     let dir = TempDir::new().unwrap();
     let served = serve(dir.path(), &[]);
-    let link = served.setup_link.clone().unwrap();
-    let c = Client::new(&served.url);
-    let token = link.split("token=").nth(1).unwrap();
-    let form = format!(
-        "token={token}&agency_id=000.00.00.H13&agency_name=UBND&name=quantri&full_name=Tran&password={PASSWORD}"
-    );
-    assert_eq!(
-        c.post_raw(
-            "/setup",
-            "application/x-www-form-urlencoded",
-            form.as_bytes()
-        )
-        .status,
-        201
-    );
-    let mut admin = Client::new(&served.url);
-    assert_eq!(admin.login("quantri", PASSWORD).status, 201);
-    let t = admin.post_json(
-        "/api/v1/tokens",
-        &json!({"name": "qlvb", "scopes": ["documents:read", "documents:advance"], "days": 7}),
-    );
-    let bearer = t.json["token"].as_str().unwrap().to_string();
+    let bearer = set_up_with_token(&served, "qlvb", &["documents:read", "documents:advance"]);
     drop(served);
 
     let mut acknowledged: Vec<i64> = Vec::new();

@@ -36,7 +36,7 @@ pub use error::{ApiError, ErrorBody};
 pub use routes::ApiDoc;
 
 /// The trust anchors loaded once at start, with how many are the installation's own.
-pub type Anchors = Arc<(kyso_app::verify::TrustAnchors, usize)>;
+pub type Anchors = (Arc<kyso_app::verify::TrustAnchors>, usize);
 
 /// Settings of `kyso serve` (flags, or a TOML file with the same keys).
 #[derive(Debug, Clone, Deserialize)]
@@ -176,7 +176,7 @@ impl AppState {
             verify_rate: Arc::new(RateLimit::new(config.verify_rate_per_minute)),
             app,
             config: Arc::new(config),
-            anchors: Arc::new(anchors),
+            anchors: (Arc::new(anchors.0), anchors.1),
             metrics: Arc::new(metrics::Metrics::default()),
             setup: Arc::new(setup::SetupLink::new(setup_token)),
         })
@@ -384,7 +384,7 @@ fn rejection(status: StatusCode, text: &str) -> Response {
     };
     let body = ErrorBody {
         code: code.to_string(),
-        vi: format!("{vi}: {en}"),
+        vi: vi.to_string(),
         en,
     };
     (status, axum::Json(body)).into_response()

@@ -108,7 +108,7 @@ pub(crate) async fn verify(
     let started = Instant::now();
     let verification = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let settings = Settings::new(anchors.0.clone(), anchors.1, app.now());
+        let settings = Settings::new(anchors.0, anchors.1, app.now());
         // Revocation data named in an uploaded certificate is fetched over HTTP(S)
         // only: never a `file://` path of this server.
         let fetcher = kyso_app::ports::HttpOnly(app.fetcher());
@@ -491,18 +491,11 @@ pub(crate) async fn file_document(
     let signature = form.files.remove("signature");
     let incoming = form.flag("incoming")?;
     let agency_name = state.app.agency_name(caller.actor.agency()).await?;
-    let is_pdf = signature.is_none() && {
-        use std::io::Read;
-        let mut head = [0u8; 8];
-        let n = std::fs::File::open(file.file.path())
-            .and_then(|mut f| f.read(&mut head))
-            .unwrap_or(0);
-        looks_like_pdf(&head[..n])
-    };
     let request = FileRequest {
         file: file.file.path().to_path_buf(),
         shown_name: Some(file.name.clone()),
-        is_pdf: Some(is_pdf),
+        // A detached signature makes it a CAdES original; else kyso-app looks at it.
+        is_pdf: signature.is_some().then_some(false),
         signature: signature.as_ref().map(|s| s.file.path().to_path_buf()),
         doc_type: form
             .text("type")
