@@ -63,6 +63,10 @@ pub enum AuditAction {
     Number,
     /// A lifecycle step of a document.
     Document(kyso_office::Event),
+    /// A draft of an outgoing document uploaded.
+    Draft,
+    /// A two-step signing session started (what to sign handed out).
+    SigningStart,
     /// Reading the audit log, exporting records.
     View,
     /// The first administrator created through the one-time setup link.
@@ -91,6 +95,8 @@ impl AuditAction {
             AuditAction::File => "file",
             AuditAction::Number => "number",
             AuditAction::Document(event) => event.key(),
+            AuditAction::Draft => "draft",
+            AuditAction::SigningStart => "signing_start",
             AuditAction::View => "view",
             AuditAction::Setup => "setup",
         }

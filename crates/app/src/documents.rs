@@ -51,7 +51,7 @@ pub struct DocFields {
 }
 
 impl DocFields {
-    fn metadata(&self, organ_name: String) -> Metadata {
+    pub(crate) fn metadata(&self, organ_name: String) -> Metadata {
         Metadata {
             subject: self.subject.clone().unwrap_or_default(),
             organ_name,
@@ -220,6 +220,49 @@ fn nfc(text: &str) -> String {
     text.nfc().collect()
 }
 
+fn folded_key(text: &str) -> String {
+    fold(text.trim())
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// `thuong` / `mật` / `toi_mat` / `Tuyệt mật` → a secrecy level.
+pub fn parse_secrecy(text: &str) -> AppResult<Secrecy> {
+    Ok(match folded_key(text).as_str() {
+        "" | "thuong" | "none" | "khong" => Secrecy::None,
+        "mat" => Secrecy::Mat,
+        "toi_mat" => Secrecy::ToiMat,
+        "tuyet_mat" => Secrecy::TuyetMat,
+        _ => {
+            return Err(AppError::invalid(
+                "bad_secrecy",
+                format!("độ mật không xác định {text:?} (thuong, mat, toi_mat, tuyet_mat)"),
+                format!("unknown secrecy {text:?} (thuong, mat, toi_mat, tuyet_mat)"),
+            ));
+        }
+    })
+}
+
+/// `thuong` / `khẩn` / `thuong_khan` / `Hỏa tốc` → an urgency.
+pub fn parse_urgency(text: &str) -> AppResult<Urgency> {
+    Ok(match folded_key(text).as_str() {
+        "" | "thuong" => Urgency::Thuong,
+        "khan" => Urgency::Khan,
+        "thuong_khan" => Urgency::ThuongKhan,
+        "hoa_toc" => Urgency::HoaToc,
+        "hoa_toc_hen_gio" => Urgency::HoaTocHenGio,
+        _ => {
+            return Err(AppError::invalid(
+                "bad_urgency",
+                format!("độ khẩn không xác định {text:?} (thuong, khan, thuong_khan, hoa_toc)"),
+                format!("unknown urgency {text:?} (thuong, khan, thuong_khan, hoa_toc)"),
+            ));
+        }
+    })
+}
+
 /// `QĐ`, `CV`, `quyet_dinh`, `Quyết định`, `quyet dinh` → a type.
 pub fn parse_type(text: &str) -> AppResult<DocumentType> {
     let t = text.trim();
@@ -259,12 +302,12 @@ pub fn parse_date(text: &str) -> AppResult<Date> {
 }
 
 /// The object name of a document in the audit log.
-fn object(record: &DocumentRecord) -> String {
+pub(crate) fn object(record: &DocumentRecord) -> String {
     format!("document:{}", record.id.unwrap_or_default())
 }
 
 /// The details every document event carries.
-fn document_details(record: &DocumentRecord) -> Vec<(String, String)> {
+pub(crate) fn document_details(record: &DocumentRecord) -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = vec![("agency".into(), record.agency.to_string())];
     if let (Some(n), Some(notation)) = (
         record.metadata.code_number.as_ref(),
@@ -280,7 +323,7 @@ fn document_details(record: &DocumentRecord) -> Vec<(String, String)> {
 }
 
 /// Whether a file's first bytes are a PDF header (an upload staged without its name).
-fn starts_like_pdf(path: &Path) -> bool {
+pub(crate) fn starts_like_pdf(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 5];
     fs::File::open(path)
@@ -397,7 +440,7 @@ fn date_in(folded: &str) -> Option<Date> {
     None
 }
 
-fn page_count(bytes: &[u8]) -> Option<u32> {
+pub(crate) fn page_count(bytes: &[u8]) -> Option<u32> {
     let doc = lopdf::Document::load_mem(bytes).ok()?;
     u32::try_from(doc.get_pages().len()).ok()
 }
@@ -511,10 +554,7 @@ impl App {
             .await
             .map_err(AppError::internal)??
         };
-        let verdict = serde_json::to_value(verification.verdict())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| "indeterminate".into());
+        let verdict = verification.verdict_key();
         let report = verification.to_json();
         if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
             if job.incoming {
@@ -693,6 +733,28 @@ impl App {
         Ok(Filed::Stored(Box::new(registered), notes))
     }
 
+    /// Records `action` on a document, with the document's details and `extra`.
+    pub(crate) async fn record_on(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        record: &DocumentRecord,
+        outcome: Outcome,
+        extra: Vec<(&str, String)>,
+    ) -> AppResult<()> {
+        let mut details = document_details(record);
+        details.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        self.record(AuditEvent {
+            actor: actor.audit_name(),
+            action,
+            object: object(record),
+            outcome,
+            details,
+        })
+        .await?;
+        Ok(())
+    }
+
     // ------------------------------------------------------------------------------
     // Lifecycle and numbers
     // ------------------------------------------------------------------------------
@@ -709,6 +771,21 @@ impl App {
         let record = self.document_record(actor, id).await?;
         self.allow(actor, Action::Advance(event), &object(&record))
             .await?;
+        if matches!(event, Event::LeaderSign | Event::SealSign) {
+            // A signature step happens by signing, never by saying so.
+            return Err(AppError::new(
+                Kind::Conflict,
+                "sign_to_advance",
+                "bước ký chỉ hoàn thành bằng chữ ký số: dùng phiên ký (ký hai bước) hoặc ký bằng thiết bị của cơ quan trên máy chủ",
+                "a signing step is done by signing: use a signing session (two-step) or the agency device on the server",
+            ));
+        }
+        let issuing = event == Event::Issue
+            && record.electronic
+            && record.state == DocState::Outgoing(OutgoingState::SealSigned);
+        if issuing {
+            self.archive_working_copy(&record).await?;
+        }
         let (now, today) = self.now_and_today();
         let template = match (&request.issuer, event) {
             (Some(issuer), Event::Number) => {
@@ -729,30 +806,29 @@ impl App {
             Ok(updated) => updated,
             Err(e) => {
                 if let kyso_office::OfficeError::Refused(refusal) = &e {
-                    let mut details = document_details(&record);
-                    details.push(("reason".into(), refusal.code.to_string()));
-                    self.record(AuditEvent {
-                        actor: actor.audit_name(),
-                        action: AuditAction::Document(event),
-                        object: object(&record),
-                        outcome: Outcome::Refused,
-                        details,
-                    })
+                    self.record_on(
+                        actor,
+                        AuditAction::Document(event),
+                        &record,
+                        Outcome::Refused,
+                        vec![("reason", refusal.code.to_string())],
+                    )
                     .await?;
                 }
                 return Err(e.into());
             }
         };
-        let mut details = document_details(&updated);
-        details.push(("note".into(), request.note));
-        self.record(AuditEvent {
-            actor: actor.audit_name(),
-            action: AuditAction::Document(event),
-            object: object(&updated),
-            outcome: Outcome::Succeeded,
-            details,
-        })
+        self.record_on(
+            actor,
+            AuditAction::Document(event),
+            &updated,
+            Outcome::Succeeded,
+            vec![("note", request.note)],
+        )
         .await?;
+        if issuing {
+            self.drop_working_copies(id);
+        }
         self.index_documents(std::slice::from_ref(&updated));
         Ok(updated)
     }
@@ -848,7 +924,11 @@ impl App {
     // Reading
     // ------------------------------------------------------------------------------
 
-    async fn document_record(&self, actor: &Actor, id: i64) -> AppResult<DocumentRecord> {
+    pub(crate) async fn document_record(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<DocumentRecord> {
         let missing = || {
             AppError::not_found(
                 format!("không có văn bản {id}"),
@@ -1085,6 +1165,16 @@ pub fn view_json(view: &DocumentView) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrecy_and_urgency_parse_with_or_without_accents() {
+        assert_eq!(parse_secrecy("Tuyệt mật").unwrap(), Secrecy::TuyetMat);
+        assert_eq!(parse_secrecy("mat").unwrap(), Secrecy::Mat);
+        assert_eq!(parse_secrecy("").unwrap(), Secrecy::None);
+        assert_eq!(parse_urgency("Hỏa tốc").unwrap(), Urgency::HoaToc);
+        assert_eq!(parse_urgency("thuong-khan").unwrap(), Urgency::ThuongKhan);
+        assert_eq!(parse_urgency("gấp").unwrap_err().code, "bad_urgency");
+    }
 
     #[test]
     fn reads_a_first_page() {

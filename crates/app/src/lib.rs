@@ -15,6 +15,7 @@ pub mod actor;
 pub mod audit;
 pub mod documents;
 mod error;
+pub mod outgoing;
 pub mod ports;
 pub mod sessions;
 pub mod trust;
@@ -45,6 +46,7 @@ pub struct App {
     data: PathBuf,
     clock: Arc<dyn Clock>,
     fetcher: Arc<dyn Fetcher>,
+    pkcs11_module: Option<PathBuf>,
 }
 
 impl App {
@@ -82,7 +84,20 @@ impl App {
             data: data.to_path_buf(),
             clock,
             fetcher,
+            pkcs11_module: None,
         }
+    }
+
+    /// The same application with the agency device's PKCS#11 module (the vendor's
+    /// library) for signing on the server.
+    pub fn with_pkcs11_module(mut self, module: Option<PathBuf>) -> Self {
+        self.pkcs11_module = module;
+        self
+    }
+
+    /// The PKCS#11 module of the devices attached to this machine.
+    pub fn pkcs11_module(&self) -> Option<PathBuf> {
+        self.pkcs11_module.clone()
     }
 
     /// The same application with another clock.
@@ -115,6 +130,11 @@ impl App {
     /// The fetcher of revocation data.
     pub fn fetcher(&self) -> &dyn Fetcher {
         self.fetcher.as_ref()
+    }
+
+    /// The fetcher, shared (for blocking tasks).
+    pub fn fetcher_arc(&self) -> Arc<dyn Fetcher> {
+        Arc::clone(&self.fetcher)
     }
 
     /// Now (UTC, whole seconds).

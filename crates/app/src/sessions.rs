@@ -32,7 +32,7 @@ pub const ADDRESS_WINDOW_MINUTES: i64 = 15;
 pub const API_TOKEN_PREFIX: &str = "kyso_";
 
 /// A new random secret: 32 bytes, base64url.
-fn secret() -> Zeroizing<String> {
+pub(crate) fn secret() -> Zeroizing<String> {
     let bytes = Zeroizing::new(rand::random::<[u8; 32]>());
     Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()))
 }

@@ -159,3 +159,46 @@ pub fn add_trust_list(anchors: &mut TrustAnchors, list: &str) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Completes a chain up to a self-issued certificate by following the AIA caIssuers
+/// locations (tokens often hold only the signer's certificate), so that a verifier
+/// holding only the root can build the path. Returns warnings.
+pub fn complete_chain(chain: &mut Vec<Certificate>, fetcher: &dyn crate::Fetcher) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for _ in 0..4 {
+        let Some(last) = chain.last() else { break };
+        if last.tbs_certificate().issuer() == last.tbs_certificate().subject() {
+            break;
+        }
+        if chain
+            .iter()
+            .any(|c| kyso_pki::locations::is_issuer_of(c, last) && c != last)
+        {
+            break;
+        }
+        let mut found = None;
+        for url in kyso_pki::locations::ca_issuers_urls(last) {
+            match fetcher.get(&url) {
+                Ok(bytes) => match parse_certificates(&bytes) {
+                    Ok(certs) => {
+                        found = certs
+                            .into_iter()
+                            .find(|c| kyso_pki::locations::is_issuer_of(c, last));
+                        if found.is_some() {
+                            break;
+                        }
+                    }
+                    Err(e) => warnings.push(format!("{url}: {}", e.en)),
+                },
+                Err(e) => {
+                    warnings.push(format!("could not fetch the issuer certificate {url}: {e}"))
+                }
+            }
+        }
+        match found {
+            Some(c) => chain.push(c),
+            None => break,
+        }
+    }
+    warnings
+}

@@ -121,6 +121,20 @@ impl Verification {
         }
     }
 
+    /// The verdict's stable key (`valid`, `valid_with_changes`, `invalid`, `modified`,
+    /// `indeterminate`…).
+    pub fn verdict_key(&self) -> String {
+        serde_json::to_value(self.verdict())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "indeterminate".into())
+    }
+
+    /// Whether every signature is plainly valid (allowed later changes included).
+    pub fn is_valid(&self) -> bool {
+        matches!(self.verdict_key().as_str(), "valid" | "valid_with_changes")
+    }
+
     /// The report as `kyso verify --json` prints it: the report's fields plus `notes`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(&self.report).unwrap_or(serde_json::Value::Null);
@@ -128,6 +142,40 @@ impl Verification {
             obj.insert("notes".into(), serde_json::json!(self.notes));
         }
         value
+    }
+}
+
+/// The distinct reason codes of a report (`digest_mismatch, untrusted_chain`), for a
+/// one-line message.
+pub fn reason_summary(verification: &Verification) -> String {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    if key == "reasons"
+                        && let Some(list) = value.as_array()
+                    {
+                        for r in list {
+                            if let Some(code) = r.get("code").and_then(|c| c.as_str())
+                                && !out.iter().any(|c| c == code)
+                            {
+                                out.push(code.to_string());
+                            }
+                        }
+                    }
+                    walk(value, out);
+                }
+            }
+            serde_json::Value::Array(list) => list.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut codes = Vec::new();
+    walk(&verification.to_json(), &mut codes);
+    if codes.is_empty() {
+        "-".into()
+    } else {
+        codes.join(", ")
     }
 }
 

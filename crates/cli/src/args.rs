@@ -534,11 +534,16 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
     /// A TOML configuration file (keys: listen, data, database_url, tls_cert, tls_key,
-    /// upload_limit, verify_limit, verify_rate_per_minute, verify_concurrency); flags
-    /// override it.
+    /// upload_limit, verify_limit, verify_rate_per_minute, verify_concurrency,
+    /// pkcs11_module); flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// Public verifications per minute per client address (0: no limit; default 600).
     #[arg(long, value_name = "N")]
     pub(crate) verify_rate_per_minute: Option<u32>,
+    /// The PKCS#11 module (token vendor's library) of the agency device attached to this
+    /// machine: its custodian can then seal documents from the browser, giving the PIN
+    /// for each seal.
+    #[arg(long = "pkcs11", value_name = "MODULE")]
+    pub(crate) pkcs11_module: Option<PathBuf>,
 }

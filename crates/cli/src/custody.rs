@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use der::Encode;
+use kyso_app::outgoing::{device_dir, user_dir};
 use kyso_audit::Outcome;
-use kyso_model::{AgencyId, DocumentType, Secrecy, Urgency};
+use kyso_model::{DocumentType, Secrecy, Urgency};
 use kyso_office::{
     Action, CertificateFacts, Device, DeviceFacts, DocState, DocumentQuery, Event as DocEvent,
     Handover, HandoverMinutes, HandoverState, Metadata, MinutesParty, MinutesSigner,
@@ -506,18 +507,6 @@ fn roles_of(keys: &[String]) -> Result<BTreeSet<Role>> {
     keys.iter()
         .map(|k| Role::parse(k).map_err(anyhow::Error::from))
         .collect()
-}
-
-fn user_dir(data: &Path, agency: &AgencyId, name: &str) -> PathBuf {
-    data.join("users").join(agency.to_string()).join(name)
-}
-
-fn device_dir(data: &Path, serial: &str) -> PathBuf {
-    let safe: String = serial
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    data.join("devices").join(safe)
 }
 
 /// The minutes as they stand: `handover-<id>-minutes-<n>.pdf` with `n` signatures. Each

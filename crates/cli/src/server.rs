@@ -34,6 +34,9 @@ pub(crate) fn run(data: &Path, data_given: bool, a: ServeArgs) -> Result<ExitCod
         config.tls_cert = a.tls_cert.clone();
         config.tls_key = a.tls_key.clone();
     }
+    if a.pkcs11_module.is_some() {
+        config.pkcs11_module = a.pkcs11_module.clone();
+    }
     if let Some(n) = a.verify_rate_per_minute {
         config.verify_rate_per_minute = n;
     }

@@ -40,10 +40,6 @@ pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Certificate>> {
     Ok(kyso_app::trust::read_certificates(path)?)
 }
 
-pub(crate) fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>> {
-    Ok(kyso_app::trust::parse_certificates(bytes)?)
-}
-
 /// DER bytes of every PEM block with `label`.
 pub(crate) fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
     kyso_app::trust::pem_blocks(text, label)

@@ -16,6 +16,8 @@
 
 #[path = "peers/custody.rs"]
 mod custody;
+#[path = "peers/outgoing.rs"]
+mod outgoing;
 #[path = "peers/support.rs"]
 mod support;
 #[path = "peers/token.rs"]

@@ -6,72 +6,29 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kyso_testkit::http::{Client, Multipart};
+use kyso_testkit::serve::Served;
 use serde_json::json;
 use tempfile::TempDir;
 
 const PASSWORD: &str = "mat-khau-quan-tri-2026";
 
-struct Served {
-    child: Child,
-    url: String,
-    setup_link: Option<String>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(data: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env_remove("KYSO_DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start kyso serve");
-    // Lines arrive through a thread, so that waiting for one never blocks forever and
-    // the server never blocks on a full pipe.
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut url = None;
-    let mut setup_link = None;
-    let mut deadline = Instant::now() + Duration::from_secs(60);
-    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if let Some(rest) = line.split("đang phục vụ tại ").nth(1) {
-            url = Some(rest.trim().to_string());
-            // What follows the URL comes at once.
-            deadline = Instant::now() + Duration::from_secs(2);
-        }
-        if line.trim_start().starts_with("http") && line.contains("/setup?token=") {
-            setup_link = Some(line.trim().to_string());
-            break;
-        }
-    }
-    Served {
-        child,
-        url: url.expect("kyso serve printed no URL"),
-        setup_link,
-    }
+    kyso_testkit::serve::spawn(
+        Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("KYSO_DATABASE_URL")
+            .env("RUST_LOG", "warn"),
+    )
 }
 
 /// Uses the setup link to create the administrator, signs in, and returns a new API

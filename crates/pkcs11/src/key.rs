@@ -40,41 +40,21 @@ impl TokenKey {
             .tbs_certificate()
             .subject_public_key_info()
             .clone();
-        let algorithm = match key.key_type.as_str() {
-            "RSA" => {
-                // The DER RSAPublicKey is ~270 bytes for RSA-2048, ~398 for 3072 and
-                // ~526 for 4096; like SoftKey, use SHA-384 from 4096 bits up.
-                let encoded_len = public_key.subject_public_key.raw_bytes().len();
-                let base = if encoded_len >= 520 {
-                    SignatureAlgorithm::RsaPkcs1Sha384
-                } else {
-                    SignatureAlgorithm::RsaPkcs1Sha256
-                };
-                if pss { base.to_pss() } else { base }
-            }
-            "EC" => {
-                let curve = public_key
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok());
-                match curve {
-                    Some(c) if c == const_oid::db::rfc5912::SECP_256_R_1 => {
-                        SignatureAlgorithm::EcdsaP256Sha256
-                    }
-                    Some(c) if c == const_oid::db::rfc5912::SECP_384_R_1 => {
-                        SignatureAlgorithm::EcdsaP384Sha384
-                    }
-                    other => {
-                        return Err(Pkcs11Error::Unsupported(format!("EC curve {other:?}")));
-                    }
-                }
-            }
-            other => return Err(Pkcs11Error::Unsupported(format!("key type {other}"))),
-        };
-        if pss && !algorithm.is_pss() {
+        if !matches!(key.key_type.as_str(), "RSA" | "EC") {
+            return Err(Pkcs11Error::Unsupported(format!(
+                "key type {}",
+                key.key_type
+            )));
+        }
+        if pss && key.key_type != "RSA" {
             return Err(Pkcs11Error::Unsupported("PSS needs an RSA key".into()));
         }
+        let algorithm = SignatureAlgorithm::for_public_key(&public_key, pss).ok_or_else(|| {
+            Pkcs11Error::Unsupported(format!(
+                "{} key {:?}",
+                key.key_type, public_key.algorithm.parameters
+            ))
+        })?;
         Ok(Self {
             session,
             key,

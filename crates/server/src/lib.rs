@@ -11,6 +11,7 @@
 mod auth;
 mod error;
 mod metrics;
+mod outgoing;
 mod routes;
 mod setup;
 mod upload;
@@ -60,6 +61,10 @@ pub struct Config {
     pub verify_rate_per_minute: u32,
     /// Verifications running at once (default: the number of CPUs).
     pub verify_concurrency: usize,
+    /// The PKCS#11 module (the token vendor's library) of the agency devices attached
+    /// to this machine, for the seal signature made on the server; none: devices sign
+    /// only at the clerk's desk (two-step signing).
+    pub pkcs11_module: Option<PathBuf>,
     /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
     #[serde(skip)]
     pub tls: bool,
@@ -79,6 +84,7 @@ impl Default for Config {
             verify_concurrency: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            pkcs11_module: None,
             tls: false,
         }
     }
@@ -209,8 +215,18 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(upload)),
         )
         .route("/documents/{id}", get(routes::show_document))
+        .route(
+            "/drafts",
+            post(outgoing::create_draft).layer(DefaultBodyLimit::max(upload)),
+        )
         .route("/documents/{id}/original", get(routes::original))
         .route("/documents/{id}/steps", post(routes::advance))
+        .route(
+            "/documents/{id}/signing-sessions",
+            post(outgoing::start_signing).layer(DefaultBodyLimit::max(4 << 20)),
+        )
+        .route("/documents/{id}/signature", post(outgoing::finish_signing))
+        .route("/documents/{id}/seal", post(outgoing::seal))
         .route("/registers/numbers", post(routes::take_number))
         .route("/archive", get(routes::archive_tree))
         .route("/search", get(routes::search))
@@ -422,7 +438,9 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
             "give both --tls-cert and --tls-key",
         ));
     }
-    let app = App::open(&config.data, config.database_url.as_deref()).await?;
+    let app = App::open(&config.data, config.database_url.as_deref())
+        .await?
+        .with_pkcs11_module(config.pkcs11_module.clone());
     clear_staging(&config.data);
     let setup_token = if app.needs_setup().await? {
         Some(setup::new_token())

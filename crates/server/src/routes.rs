@@ -34,13 +34,16 @@ use crate::upload::read_form;
     paths(
         verify, setup, login, logout, me, list_documents, file_document, show_document,
         original, advance, take_number, archive_tree, search, get_policy, set_policy,
-        create_token, revoke_token
+        create_token, revoke_token, crate::outgoing::create_draft,
+        crate::outgoing::start_signing, crate::outgoing::finish_signing, crate::outgoing::seal
     ),
     components(schemas(
         ErrorBody, VerifyForm, SetupBody, LoginBody, SessionView, UserView, StepBody,
-        NumberBody, PolicyBody, PolicyView, TokenBody, TokenCreated, UploadForm
+        NumberBody, PolicyBody, PolicyView, TokenBody, TokenCreated, UploadForm,
+        crate::outgoing::DraftForm, crate::outgoing::SigningBody, crate::outgoing::SignatureBody,
+        crate::outgoing::SealBody
     )),
-    tags((name = "public", description = "No login"), (name = "documents"), (name = "sessions"), (name = "admin"))
+    tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "sessions"), (name = "admin"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
@@ -470,24 +473,14 @@ pub(crate) async fn file_document(
     headers: axum::http::HeaderMap,
     multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    // Authorise and check the announced size before reading a possibly large body.
-    kyso_app::authorize(&caller.actor, kyso_office::Action::FileDocument)?;
-    crate::upload::check_length(&headers, state.config.upload_limit)?;
-    let staging = state.app.data().join("staging");
-    let mut form = read_form(
+    let (mut form, file) = crate::upload::document_upload(
+        &state,
+        &caller.actor,
+        &headers,
         multipart,
         &["file", "signature"],
-        Some(&staging),
-        state.config.upload_limit,
     )
     .await?;
-    let file = form.files.remove("file").ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_file",
-            "thiếu trường file",
-            "the field `file` is missing",
-        )
-    })?;
     let signature = form.files.remove("signature");
     let incoming = form.flag("incoming")?;
     let agency_name = state.app.agency_name(caller.actor.agency()).await?;
@@ -563,7 +556,8 @@ pub(crate) async fn show_document(
     Ok(Json(kyso_app::documents::view_json(&view)))
 }
 
-/// The original, byte-exact.
+/// The document's file: the archived original, byte-exact; before it is issued, the
+/// current working copy of the outgoing flow (the draft, then each signed version).
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}/original", tag = "documents",
     params(("id" = i64, Path, description = "Document id")),
@@ -577,7 +571,7 @@ pub(crate) async fn original(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
-    let (path, name) = state.app.original(&caller.actor, id).await?;
+    let (path, name) = state.app.current_file(&caller.actor, id).await?;
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(AppError::internal)?;

@@ -210,3 +210,27 @@ pub(crate) async fn read_form(
     }
     Ok(form)
 }
+
+/// A document upload: authorises filing (before reading a possibly large body), checks
+/// the announced size, streams the form's `files` to `<data>/staging`, and returns the
+/// form with its required `file` part taken out.
+pub(crate) async fn document_upload(
+    state: &crate::AppState,
+    actor: &kyso_app::Actor,
+    headers: &axum::http::HeaderMap,
+    multipart: axum::extract::Multipart,
+    files: &[&str],
+) -> ApiResult<(Form, StagedFile)> {
+    kyso_app::authorize(actor, kyso_office::Action::FileDocument)?;
+    check_length(headers, state.config.upload_limit)?;
+    let staging = state.app.data().join("staging");
+    let mut form = read_form(multipart, files, Some(&staging), state.config.upload_limit).await?;
+    let file = form.files.remove("file").ok_or_else(|| {
+        crate::error::ApiError::bad_request(
+            "missing_file",
+            "thiếu trường file",
+            "the field `file` is missing",
+        )
+    })?;
+    Ok((form, file))
+}

@@ -483,8 +483,33 @@ fn incoming_and_outgoing_flows_on_both_backends() {
     }
 }
 
-/// Every route × every role, no session, and an API token without the scope: 401/403
-/// where it must be, and the database unchanged by every refusal.
+/// How a route is called in the matrix.
+#[derive(Debug, Clone)]
+enum Body {
+    None,
+    Json(Value),
+    Form(Multipart),
+}
+
+/// One row of the authorisation matrix.
+struct RouteCase {
+    method: &'static str,
+    /// The path as the OpenAPI document names it.
+    template: &'static str,
+    path: String,
+    body: Body,
+    /// Roles (user names) allowed; "*" = every signed-in user.
+    allowed: &'static [&'static str],
+    /// What the API token with only `documents:read` gets.
+    token_status: u16,
+    /// Whether an allowed user's call succeeds (else it only must not be 401/403: it
+    /// fails later, on the document's state or the request's content).
+    allowed_succeeds: bool,
+}
+
+/// Every route of the OpenAPI document × every role, no session, and an API token
+/// without the scope: 401/403 where it must be, and the database unchanged by every
+/// refusal. A route missing from the matrix fails the test.
 #[test]
 fn authorisation_matrix() {
     let node = start("sqlite", |_| {}).unwrap();
@@ -498,7 +523,7 @@ fn authorisation_matrix() {
     for (name, role) in roles {
         node.user(name, name, &[role]);
     }
-    // One incoming document to act on.
+    // One incoming document and one draft to act on.
     let clerk = node.login("vanthu");
     let filed = clerk.post_form(
         "/api/v1/documents",
@@ -508,6 +533,14 @@ fn authorisation_matrix() {
     );
     assert_eq!(filed.status, 201, "{}", filed.text);
     let id = filed.json["record"]["id"].as_i64().unwrap();
+    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
+    let draft_form = Multipart::new()
+        .file("file", "cong-van.pdf", &pdf)
+        .text("type", "CV")
+        .text("subject", "Dự thảo");
+    let draft = clerk.post_form("/api/v1/drafts", &draft_form);
+    assert_eq!(draft.status, 201, "{}", draft.text);
+    let draft = draft.json["id"].as_i64().unwrap();
     let admin = node.login("quantri");
     let token = admin.post_json(
         "/api/v1/tokens",
@@ -518,81 +551,263 @@ fn authorisation_matrix() {
         .client()
         .with_token(token.json["token"].as_str().unwrap());
 
-    // (method, path, body, who may) — `who` lists the roles allowed; "*" = every role.
-    let steps = format!("/api/v1/documents/{id}/steps");
-    let doc = format!("/api/v1/documents/{id}");
-    let routes: Vec<(&str, String, Value, &[&str])> = vec![
-        ("GET", "/api/v1/documents".into(), Value::Null, &["*"]),
-        ("GET", doc.clone(), Value::Null, &["*"]),
-        ("GET", "/api/v1/archive".into(), Value::Null, &["*"]),
-        ("GET", "/api/v1/search?q=a".into(), Value::Null, &["*"]),
-        ("GET", "/api/v1/policy".into(), Value::Null, &["*"]),
-        (
-            "PUT",
+    let case =
+        |method, template, path: String, body, allowed, token_status, allowed_succeeds| RouteCase {
+            method,
+            template,
+            path,
+            body,
+            allowed,
+            token_status,
+            allowed_succeeds,
+        };
+    let filers: &[&str] = &["vanthu", "chuyenvien", "lanhdao"];
+    let routes: Vec<RouteCase> = vec![
+        case(
+            "GET",
+            "/api/v1/me",
+            "/api/v1/me".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/documents",
+            "/api/v1/documents".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/documents/{id}",
+            format!("/api/v1/documents/{id}"),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/documents/{id}/original",
+            format!("/api/v1/documents/{id}/original"),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/archive",
+            "/api/v1/archive".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/search",
+            "/api/v1/search?q=a".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/policy",
             "/api/v1/policy".into(),
-            json!({"types": ["QĐ"]}),
-            &["quantri"],
+            Body::None,
+            &["*"],
+            200,
+            true,
         ),
-        (
+        case(
+            "PUT",
+            "/api/v1/policy",
+            "/api/v1/policy".into(),
+            Body::Json(json!({"types": ["QĐ", "CV"]})),
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
             "POST",
+            "/api/v1/registers/numbers",
             "/api/v1/registers/numbers".into(),
-            json!({"type": "QĐ", "issuer": "UBND"}),
+            Body::Json(json!({"type": "QĐ", "issuer": "UBND"})),
             &["vanthu"],
+            403,
+            true,
         ),
-        (
+        case(
             "POST",
-            steps.clone(),
-            json!({"event": "assign", "note": "Giao Văn phòng"}),
+            "/api/v1/documents/{id}/steps",
+            format!("/api/v1/documents/{id}/steps"),
+            Body::Json(json!({"event": "assign", "note": "Giao Văn phòng"})),
             &["lanhdao", "vanthu"],
+            403,
+            true,
         ),
-        (
+        // Filing the same original again is refused as a duplicate, after authorisation.
+        case(
             "POST",
+            "/api/v1/documents",
+            "/api/v1/documents".into(),
+            Body::Form(
+                Multipart::new()
+                    .file("file", "qd.pdf", &signed_decision())
+                    .text("incoming", "true"),
+            ),
+            filers,
+            403,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/drafts",
+            "/api/v1/drafts".into(),
+            Body::Form(draft_form.clone()),
+            filers,
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/documents/{id}/signing-sessions",
+            format!("/api/v1/documents/{draft}/signing-sessions"),
+            Body::Json(json!({"role": "leader", "certificates": ["AAAA"]})),
+            &["lanhdao"],
+            403,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/documents/{id}/signature",
+            format!("/api/v1/documents/{draft}/signature"),
+            Body::Json(json!({"session": "x", "signature": "AAAA"})),
+            &["lanhdao", "vanthu"],
+            403,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/documents/{id}/seal",
+            format!("/api/v1/documents/{draft}/seal"),
+            Body::Json(json!({"pin": "123456"})),
+            &["vanthu"],
+            403,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/tokens",
             "/api/v1/tokens".into(),
-            json!({"name": "x", "scopes": ["documents:read"], "days": 1}),
+            Body::Json(json!({"name": "x", "scopes": ["documents:read"], "days": 1})),
             &["quantri"],
+            403,
+            true,
+        ),
+        case(
+            "DELETE",
+            "/api/v1/tokens/{name}",
+            "/api/v1/tokens/x".into(),
+            Body::None,
+            &["quantri"],
+            403,
+            true,
+        ),
+        // Signing out ends a cookie session; a token has none to end.
+        case(
+            "DELETE",
+            "/api/v1/sessions/current",
+            "/api/v1/sessions/current".into(),
+            Body::None,
+            &["*"],
+            400,
+            true,
         ),
     ];
-    let call = |c: &Client, method: &str, path: &str, body: &Value| match method {
-        "GET" => c.get(path),
-        m => c.send_json(m, path, body),
+    // Public by design: verification, the one-time setup, signing in.
+    let public = [
+        ("POST", "/api/v1/verify"),
+        ("POST", "/api/v1/setup"),
+        ("POST", "/api/v1/sessions"),
+    ];
+    let doc = node.client().get("/api/v1/openapi.json");
+    for (template, item) in doc.json["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            let covered = routes
+                .iter()
+                .any(|r| r.method == method && r.template == template)
+                || public.contains(&(method.as_str(), template.as_str()));
+            assert!(
+                covered,
+                "{method} {template} is not in the authorisation matrix"
+            );
+        }
+    }
+
+    let call = |c: &Client, r: &RouteCase| match (&r.body, r.method) {
+        (Body::None, "GET") => c.get(&r.path),
+        (Body::None, "DELETE") => c.delete(&r.path),
+        (Body::None, m) => c.send_json(m, &r.path, &Value::Null),
+        (Body::Json(b), m) => c.send_json(m, &r.path, b),
+        (Body::Form(f), _) => c.post_form(&r.path, f),
     };
-    for (method, path, body, allowed) in &routes {
+    for r in &routes {
+        let what = format!("{} {}", r.method, r.path);
         let before = node.snapshot();
         // No session.
-        let anon = call(&node.client(), method, path, body);
-        error_shape(&anon, 401, &format!("{method} {path} without a session"));
+        let anon = call(&node.client(), r);
+        error_shape(&anon, 401, &format!("{what} without a session"));
         // A token without the scope for changes.
-        let t = call(&reader, method, path, body);
-        if *method == "GET" {
-            assert_eq!(
-                t.status, 200,
-                "{method} {path} with a read token: {}",
-                t.text
-            );
+        let t = call(&reader, r);
+        if r.token_status == 200 {
+            assert_eq!(t.status, 200, "{what} with a read token: {}", t.text);
         } else {
-            error_shape(&t, 403, &format!("{method} {path} with a read-only token"));
+            error_shape(
+                &t,
+                r.token_status,
+                &format!("{what} with a read-only token"),
+            );
         }
         for (name, _) in roles {
-            if allowed.contains(&"*") || allowed.contains(&name) {
+            if r.allowed.contains(&"*") || r.allowed.contains(&name) {
                 continue;
             }
             let c = node.login(name);
-            let a = call(&c, method, path, body);
-            error_shape(&a, 403, &format!("{method} {path} as {name}"));
+            let a = call(&c, r);
+            error_shape(&a, 403, &format!("{what} as {name}"));
         }
         assert_eq!(
             node.snapshot(),
             before,
-            "{method} {path}: a refusal changed the database"
+            "{what}: a refusal changed the database"
         );
-        // And the allowed role succeeds (changes happen here, after the snapshot check).
-        let first = allowed
+        // And the allowed roles get past authorisation (changes happen here, after
+        // the snapshot check).
+        let first = r
+            .allowed
             .iter()
-            .find(|r| **r != "*")
+            .find(|a| **a != "*")
             .copied()
             .unwrap_or("vanthu");
-        let ok = call(&node.login(first), method, path, body);
-        assert!(ok.status < 300, "{method} {path} as {first}: {}", ok.text);
+        let ok = call(&node.login(first), r);
+        if r.allowed_succeeds {
+            assert!(ok.status < 300, "{what} as {first}: {}", ok.text);
+        } else {
+            assert!(
+                ![401, 403].contains(&ok.status) && ok.status < 500,
+                "{what} as {first}: {}",
+                ok.text
+            );
+        }
     }
     // Every refusal of a change is in the audit log.
     let refused = node.rt.block_on(async {

@@ -187,6 +187,41 @@ pub enum SignatureAlgorithm {
 }
 
 impl SignatureAlgorithm {
+    /// kyso's default algorithm for a public key: RSA PKCS#1 v1.5 with SHA-256 (SHA-384
+    /// from 4096 bits up), or PSS when `pss`; ECDSA with the curve's hash on P-256 and
+    /// P-384; Ed25519. `None` for other keys (and `pss` with a key that is not RSA).
+    pub fn for_public_key(key: &spki::SubjectPublicKeyInfoOwned, pss: bool) -> Option<Self> {
+        let oid = key.algorithm.oid;
+        let algorithm = if oid == rfc5912::RSA_ENCRYPTION {
+            // The DER RSAPublicKey is ~270 bytes for RSA-2048, ~398 for 3072 and ~526
+            // for 4096.
+            let base = if key.subject_public_key.raw_bytes().len() >= 520 {
+                Self::RsaPkcs1Sha384
+            } else {
+                Self::RsaPkcs1Sha256
+            };
+            if pss { base.to_pss() } else { base }
+        } else if oid == rfc5912::ID_EC_PUBLIC_KEY {
+            let curve = key
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok())?;
+            if curve == rfc5912::SECP_256_R_1 {
+                Self::EcdsaP256Sha256
+            } else if curve == rfc5912::SECP_384_R_1 {
+                Self::EcdsaP384Sha384
+            } else {
+                return None;
+            }
+        } else if oid == const_oid::db::rfc8410::ID_ED_25519 {
+            Self::Ed25519
+        } else {
+            return None;
+        };
+        (!pss || algorithm.is_pss()).then_some(algorithm)
+    }
+
     /// The digest used to hash the message before signing.
     pub fn digest(self) -> DigestAlgorithm {
         match self {

@@ -39,7 +39,7 @@ impl Answer {
 }
 
 /// A multipart/form-data body.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Multipart {
     parts: Vec<(String, Option<String>, Vec<u8>)>,
 }

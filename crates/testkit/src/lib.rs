@@ -6,7 +6,8 @@
 //!   pyHanko (the reference signer) driven on those keys;
 //! - [`postgres`]: a fresh PostgreSQL database per test on the server `scripts/test.sh`
 //!   starts (required, not skipped, under CI);
-//! - [`http`]: a small client for kyso's JSON API (cookies, CSRF header, multipart).
+//! - [`http`]: a small client for kyso's JSON API (cookies, CSRF header, multipart);
+//! - [`serve`]: `kyso serve` as a child process (URL and setup link from its output).
 //!
 //! Peers are never optional: a missing one fails the test with a message saying how to
 //! get it.
@@ -16,6 +17,7 @@
 pub mod http;
 pub mod pki;
 pub mod postgres;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,1129 @@
+//! The outgoing flow of an electronic document (Decree 30/2020 Art. 14–18): a draft is
+//! uploaded → the competent leader signs → the clerk takes its number → the clerk adds
+//! the agency's seal signature → the document is issued and archived byte-exact with its
+//! verification report.
+//!
+//! Signatures come two ways, both ending in the same checks:
+//! - **two-step**, for keys that never leave their owner (a leader's token on their own
+//!   PC, or the agency device at the clerk's desk): [`App::start_signing`] prepares the
+//!   PAdES revision and returns the bytes the key must sign (the DER of the CMS signed
+//!   attributes, which cover the revision's ByteRange digest); the client posts the raw
+//!   signature to [`App::finish_signing`], which rebuilds the same revision, checks that
+//!   it is byte-for-byte what was handed out, assembles the signature, verifies the whole
+//!   document and only then keeps it;
+//! - **on the server**, for the agency device attached to it ([`App::seal`]): only the
+//!   device's current custodian, with the PIN given for that one request.
+//!
+//! Working copies live in `<data>/drafts/<id>/`: `draft.pdf` as uploaded, then one file
+//! per signed version named by its SHA-256. The history note of each signing step names
+//! its version (`sha256 …`), so the database alone decides which file is current: a
+//! version written by an attempt that crashed, or lost a race to another signer, is
+//! never current. Signing sessions are `sessions/<SHA-256 of the session token>.json`
+//! beside them (the token itself is never stored), valid for [`SESSION_MINUTES`].
+//! When the document is issued its current version becomes the archived original
+//! (the store's staging protocol) and the folder is removed.
+
+use std::fs;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use der::{Decode, Encode};
+use kyso_audit::Outcome;
+use kyso_model::DocumentType;
+use kyso_office::{
+    Action, DocState, DocumentRecord, Event, OutgoingNumber, OutgoingRequest, OutgoingState, Step,
+    Store,
+};
+use kyso_pades::sign::{PdfSignRequest, Placement, Role};
+use kyso_signer::{SignatureAlgorithm, Signer};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use x509_cert::Certificate;
+
+use crate::App;
+use crate::actor::Actor;
+use crate::audit::{AuditAction, AuditEvent};
+use crate::documents::{DocFields, object};
+use crate::error::{AppError, AppResult, Kind};
+
+pub use kyso_pkcs11::Pin;
+
+/// How long a signing session waits for its signature.
+pub const SESSION_MINUTES: i64 = 15;
+/// Largest signature image accepted with a signing request.
+pub const MAX_IMAGE: usize = 2 << 20;
+/// Most certificates accepted with a signing request (signer first, then its chain).
+pub const MAX_CERTIFICATES: usize = 8;
+/// Largest certificate accepted.
+pub const MAX_CERTIFICATE: usize = 16 * 1024;
+/// Largest raw signature value accepted (RSA-16384 is 2 KiB).
+pub const MAX_SIGNATURE: usize = 4096;
+/// Largest draft accepted (the server's upload limit applies first).
+pub const MAX_DRAFT: u64 = 512 << 20;
+
+/// Which signature of the outgoing flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigningRole {
+    /// The competent leader's personal signature (blue image at the signer block).
+    Leader,
+    /// The agency's seal signature (red seal over the left third of the leader's).
+    Seal,
+}
+
+impl SigningRole {
+    /// `leader` / `seal`.
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "leader" | "leader_sign" => Some(Self::Leader),
+            "seal" | "seal_sign" => Some(Self::Seal),
+            _ => None,
+        }
+    }
+
+    fn event(self) -> Event {
+        match self {
+            Self::Leader => Event::LeaderSign,
+            Self::Seal => Event::SealSign,
+        }
+    }
+
+    fn pades(self) -> Role {
+        match self {
+            Self::Leader => Role::Leader,
+            Self::Seal => Role::Seal,
+        }
+    }
+
+    /// The state the document must be in.
+    fn needs(self) -> OutgoingState {
+        match self {
+            Self::Leader => OutgoingState::Draft,
+            Self::Seal => OutgoingState::Numbered,
+        }
+    }
+}
+
+/// A draft to register.
+#[derive(Debug, Clone)]
+pub struct DraftRequest {
+    /// The uploaded PDF (copied).
+    pub file: PathBuf,
+    /// Its name as uploaded, for messages.
+    pub shown_name: Option<String>,
+    /// Type.
+    pub doc_type: DocumentType,
+    /// Document date (default: the day it is numbered… today until then).
+    pub date: Option<Date>,
+    /// Subject, signer, recipients…
+    pub fields: DocFields,
+    /// The agency's name (organ name in the metadata).
+    pub agency_name: String,
+}
+
+/// Starting a two-step signature.
+#[derive(Debug, Clone)]
+pub struct SigningStart {
+    /// Leader or seal.
+    pub role: SigningRole,
+    /// The signer's certificate first, then its chain (DER).
+    pub certificates: Vec<Vec<u8>>,
+    /// The signature image (PNG); default: the user's registered signature image
+    /// (leader) or the device's seal image (seal).
+    pub image: Option<Vec<u8>>,
+    /// RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys).
+    pub pss: bool,
+}
+
+/// What the client's key must sign.
+#[derive(Debug, Clone, Serialize)]
+pub struct SigningTicket {
+    /// The session token: post the signature with it. Shown once.
+    pub session: String,
+    /// The document.
+    pub document: i64,
+    /// Leader or seal.
+    pub role: SigningRole,
+    /// The bytes to sign (DER of the CMS signed attributes), base64.
+    pub to_be_signed: String,
+    /// Their digest with `digest_algorithm`, hex — for keys that sign a digest.
+    pub digest: String,
+    /// `SHA-256`, `SHA-384`…
+    pub digest_algorithm: &'static str,
+    /// The signature algorithm the CMS names (`RSA-PKCS1v1.5-SHA256`, `ECDSA-P256-SHA256`…).
+    pub signature_algorithm: &'static str,
+    /// The claimed signing time (the PDF's `/M`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub signing_time: OffsetDateTime,
+    /// When the session lapses.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Page and rectangle of the signature's appearance.
+    pub page: usize,
+    /// `[x0, y0, x1, y1]` in points.
+    pub rect: [f64; 4],
+}
+
+/// The server-side seal with the agency device attached to the server.
+pub struct SealRequest {
+    /// The device's serial (default: the agency's only device).
+    pub device: Option<String>,
+    /// Its PIN, for this request only (zeroized on drop, never logged).
+    pub pin: kyso_pkcs11::Pin,
+    /// Allow the last PIN try before the token locks itself.
+    pub allow_final_try: bool,
+}
+
+impl std::fmt::Debug for SealRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealRequest")
+            .field("device", &self.device)
+            .field("pin", &"<hidden>")
+            .finish()
+    }
+}
+
+/// A signing session as kept on the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionFile {
+    document: i64,
+    actor: String,
+    role: SigningRole,
+    /// SHA-256 of the version being signed.
+    base: String,
+    /// DER certificates, base64.
+    certificates: Vec<String>,
+    /// The image, base64.
+    image: String,
+    pss: bool,
+    /// Unix seconds.
+    signing_time: i64,
+    expires: i64,
+    /// SHA-256 of the to-be-signed bytes handed out.
+    to_be_signed: String,
+    /// Device serial (seal).
+    device: Option<String>,
+}
+
+/// A user's folder in the data directory (their signature image).
+pub fn user_dir(data: &std::path::Path, agency: &kyso_model::AgencyId, name: &str) -> PathBuf {
+    data.join("users").join(agency.to_string()).join(name)
+}
+
+/// A registered device's folder in the data directory (its seal image, handover
+/// minutes in progress).
+pub fn device_dir(data: &std::path::Path, serial: &str) -> PathBuf {
+    let safe: String = serial
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    data.join("devices").join(safe)
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(bytes))
+}
+
+fn io_error(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("{what}: {e}"))
+}
+
+fn state_error(record: &DocumentRecord, needs: OutgoingState) -> AppError {
+    AppError::new(
+        Kind::Conflict,
+        "wrong_state",
+        format!(
+            "văn bản {} đang ở trạng thái \"{}\", không phải \"{}\"",
+            record.id.unwrap_or_default(),
+            record.state.key(),
+            DocState::Outgoing(needs).key()
+        ),
+        format!(
+            "document {} is {}, not {}",
+            record.id.unwrap_or_default(),
+            record.state.key(),
+            DocState::Outgoing(needs).key()
+        ),
+    )
+}
+
+fn parse_certificates(list: &[Vec<u8>]) -> AppResult<Vec<Certificate>> {
+    if list.is_empty() || list.len() > MAX_CERTIFICATES {
+        return Err(AppError::invalid(
+            "certificates",
+            format!("cần từ 1 đến {MAX_CERTIFICATES} chứng thư số (người ký trước)"),
+            format!("give 1 to {MAX_CERTIFICATES} certificates (the signer's first)"),
+        ));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, der)| {
+            if der.len() > MAX_CERTIFICATE {
+                return Err(AppError::invalid(
+                    "certificates",
+                    format!("chứng thư số thứ {} quá lớn", i + 1),
+                    format!("certificate {} is too large", i + 1),
+                ));
+            }
+            Certificate::from_der(der).map_err(|e| {
+                AppError::invalid(
+                    "certificates",
+                    format!("chứng thư số thứ {} không đọc được: {e}", i + 1),
+                    format!("certificate {} is not a DER X.509 certificate: {e}", i + 1),
+                )
+            })
+        })
+        .collect()
+}
+
+fn common_name(cert: &Certificate) -> String {
+    let cn = kyso_pki::ca::SubjectName::from_name(cert.tbs_certificate().subject()).common_name;
+    if cn.trim().is_empty() {
+        cert.tbs_certificate().subject().to_string()
+    } else {
+        cn.trim().to_string()
+    }
+}
+
+fn sign_error(e: kyso_pades::sign::SignError) -> AppError {
+    AppError::invalid(
+        "cannot_sign",
+        format!("không tạo được chữ ký trên văn bản: {e}"),
+        format!("cannot sign the document: {e}"),
+    )
+}
+
+impl App {
+    /// `<data>/drafts/<id>`.
+    fn draft_dir(&self, id: i64) -> PathBuf {
+        self.data().join("drafts").join(id.to_string())
+    }
+
+    /// A user's registered signature image (`kyso user add --signature-image`).
+    pub fn user_image_path(&self, agency: &kyso_model::AgencyId, name: &str) -> PathBuf {
+        user_dir(self.data(), agency, name).join("signature.png")
+    }
+
+    /// Registers an uploaded PDF as a draft of an outgoing electronic document.
+    /// Refused: secret documents, types the agency does not issue electronically,
+    /// anything that is not a PDF.
+    pub async fn create_draft(
+        &self,
+        actor: &Actor,
+        request: DraftRequest,
+    ) -> AppResult<DocumentRecord> {
+        self.allow(actor, Action::FileDocument, "drafts").await?;
+        kyso_office::check_not_secret(request.fields.secrecy)?;
+        let shown = request
+            .shown_name
+            .clone()
+            .unwrap_or_else(|| request.file.display().to_string());
+        let size = fs::metadata(&request.file)
+            .map_err(|e| io_error("draft", e))?
+            .len();
+        if size > MAX_DRAFT {
+            return Err(AppError::new(
+                Kind::TooLarge,
+                "too_large",
+                format!("{shown} quá lớn ({size} byte)"),
+                format!("{shown} is too large ({size} bytes)"),
+            ));
+        }
+        if !crate::documents::starts_like_pdf(&request.file) {
+            return Err(AppError::invalid(
+                "not_pdf",
+                format!("{shown} không phải tệp PDF: bản dự thảo ký số phải là PDF"),
+                format!("{shown} is not a PDF: drafts for electronic signing are PDFs"),
+            ));
+        }
+        let bytes = fs::read(&request.file).map_err(|e| io_error("draft", e))?;
+        // The signer must be able to work on it: refuse now what it could not sign.
+        kyso_pades::sign::text_lines(&bytes, 1).map_err(|e| {
+            AppError::invalid(
+                "unreadable_pdf",
+                format!("không đọc được {shown}: {e}"),
+                format!("cannot read {shown}: {e}"),
+            )
+        })?;
+        let (now, today) = self.now_and_today();
+        let mut metadata = request.fields.metadata(request.agency_name.clone());
+        metadata.page_amount = crate::documents::page_count(&bytes);
+        let registered = self
+            .office()
+            .register_outgoing(
+                OutgoingRequest {
+                    agency: actor.agency().clone(),
+                    date: request.date.unwrap_or(today),
+                    document_type: request.doc_type,
+                    secrecy: request.fields.secrecy,
+                    urgency: request.fields.urgency,
+                    electronic: true,
+                    number: OutgoingNumber::None,
+                    state: OutgoingState::Draft,
+                    metadata,
+                    original: None,
+                },
+                None,
+                now,
+            )
+            .await?;
+        let record = registered.record;
+        let id = record.id.unwrap_or_default();
+        let dir = self.draft_dir(id);
+        fs::create_dir_all(&dir).map_err(|e| io_error("drafts folder", e))?;
+        kyso_store::write_atomic(&dir.join("draft.pdf"), &bytes, true)?;
+        self.record_on(
+            actor,
+            AuditAction::Draft,
+            &record,
+            Outcome::Succeeded,
+            vec![("sha256", sha256_hex(&bytes)), ("file", shown)],
+        )
+        .await?;
+        self.index_documents(std::slice::from_ref(&record));
+        Ok(record)
+    }
+
+    /// The current working copy of a document in the outgoing flow: its path and
+    /// SHA-256 (`None` when it has none: not an electronic draft, or archived).
+    pub(crate) async fn working_copy(
+        &self,
+        record: &DocumentRecord,
+    ) -> AppResult<Option<(PathBuf, String)>> {
+        let Some(id) = record.id else {
+            return Ok(None);
+        };
+        if record.archive_dir.is_some() || !record.electronic {
+            return Ok(None);
+        }
+        let dir = self.draft_dir(id);
+        let history = self.archive().history(id).await?;
+        let version = history
+            .iter()
+            .rev()
+            .filter(|h| h.event == Event::LeaderSign.key() || h.event == Event::SealSign.key())
+            .find_map(|h| {
+                h.note
+                    .split("sha256 ")
+                    .nth(1)
+                    .map(|rest| rest.chars().take(64).collect::<String>())
+            });
+        let path = match &version {
+            Some(sha) => dir.join(format!("{sha}.pdf")),
+            None => dir.join("draft.pdf"),
+        };
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let sha = match version {
+            Some(sha) => sha,
+            None => kyso_store::sha256_file(&path)?.0,
+        };
+        Ok(Some((path, sha)))
+    }
+
+    /// The file a reader downloads: the archived original, else the working copy.
+    pub async fn current_file(&self, actor: &Actor, id: i64) -> AppResult<(PathBuf, String)> {
+        self.allow(actor, Action::ViewDocuments, "documents")
+            .await?;
+        let record = self.document_record(actor, id).await?;
+        if let Some(path) = self.archive().original_path(&record) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "document".into());
+            return Ok((path, name));
+        }
+        match self.working_copy(&record).await? {
+            Some((path, _)) => Ok((path, format!("{id}-{}.pdf", record.state.key()))),
+            None => Err(AppError::not_found(
+                format!("văn bản {id} không có tệp điện tử"),
+                format!("document {id} has no electronic file"),
+            )),
+        }
+    }
+
+    /// Checks that `actor` may make the `role` signature on `record`, now: the step's
+    /// role, the state, and for the seal the device's custody. Returns the device
+    /// (seal). Refusals are recorded.
+    async fn may_sign(
+        &self,
+        actor: &Actor,
+        record: &DocumentRecord,
+        role: SigningRole,
+        device: Option<&str>,
+        certificate: Option<&Certificate>,
+    ) -> AppResult<Option<kyso_office::Device>> {
+        self.allow(actor, Action::Advance(role.event()), &object(record))
+            .await?;
+        if record.state != DocState::Outgoing(role.needs()) {
+            return Err(state_error(record, role.needs()));
+        }
+        kyso_office::check_not_secret(record.secrecy)?;
+        match role {
+            SigningRole::Leader => {
+                // A leader with a registered certificate signs with that one.
+                if let (Some(user), Some(cert)) = (actor.user(), certificate)
+                    && let Some(registered) = &user.certificate
+                {
+                    let given = hex::encode(cert.to_der().map_err(AppError::internal)?);
+                    if &given != registered {
+                        return Err(AppError::new(
+                            Kind::Forbidden,
+                            "certificate_mismatch",
+                            format!(
+                                "chứng thư số ký không phải chứng thư số đã đăng ký của {}",
+                                user.name
+                            ),
+                            format!(
+                                "the signing certificate is not the one registered for {}",
+                                user.name
+                            ),
+                        ));
+                    }
+                }
+                Ok(None)
+            }
+            SigningRole::Seal => {
+                let devices = self.archive().devices(actor.agency()).await?;
+                let chosen: Vec<&kyso_office::Device> = devices
+                    .iter()
+                    .filter(|d| match (device, certificate) {
+                        (Some(serial), _) => d.serial == serial,
+                        (None, Some(cert)) => cert
+                            .to_der()
+                            .map(|der| hex::encode(der) == d.certificate)
+                            .unwrap_or(false),
+                        (None, None) => true,
+                    })
+                    .collect();
+                let device = match chosen.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => {
+                        return Err(AppError::new(
+                            Kind::Forbidden,
+                            "not_agency_device",
+                            "không có thiết bị ký số của cơ quan tương ứng: con dấu điện tử phải ký bằng thiết bị đã đăng ký",
+                            "no matching agency device: the seal signature is made with a registered device",
+                        ));
+                    }
+                    _ => {
+                        return Err(AppError::invalid(
+                            "device_ambiguous",
+                            "cơ quan có nhiều thiết bị ký số: hãy chỉ định thiết bị",
+                            "the agency has several devices: name one",
+                        ));
+                    }
+                };
+                if let Some(cert) = certificate {
+                    let der = hex::encode(cert.to_der().map_err(AppError::internal)?);
+                    if der != device.certificate {
+                        return Err(AppError::new(
+                            Kind::Forbidden,
+                            "not_agency_device",
+                            format!(
+                                "chứng thư số ký không phải chứng thư số của thiết bị {}",
+                                device.serial
+                            ),
+                            format!(
+                                "the signing certificate is not the one of device {}",
+                                device.serial
+                            ),
+                        ));
+                    }
+                }
+                self.allow(actor, Action::SignWithDevice(&device), &device.serial)
+                    .await?;
+                Ok(Some(device))
+            }
+        }
+    }
+
+    fn image_for(
+        &self,
+        actor: &Actor,
+        role: SigningRole,
+        device: Option<&kyso_office::Device>,
+        given: Option<Vec<u8>>,
+    ) -> AppResult<Vec<u8>> {
+        if let Some(image) = given {
+            if image.len() > MAX_IMAGE {
+                return Err(AppError::new(
+                    Kind::TooLarge,
+                    "too_large",
+                    "ảnh chữ ký quá lớn",
+                    "the signature image is too large",
+                ));
+            }
+            return Ok(image);
+        }
+        let path = match (role, device, actor.user()) {
+            (SigningRole::Seal, Some(d), _) => device_dir(self.data(), &d.serial).join("seal.png"),
+            (SigningRole::Leader, _, Some(user)) => self.user_image_path(&user.agency, &user.name),
+            _ => PathBuf::new(),
+        };
+        fs::read(&path).map_err(|_| {
+            AppError::invalid(
+                "no_image",
+                match role {
+                    SigningRole::Leader => "chưa có ảnh chữ ký: gửi kèm ảnh (PNG) hoặc đăng ký ảnh chữ ký cho người dùng",
+                    SigningRole::Seal => "chưa có ảnh con dấu của thiết bị: đăng ký thiết bị với ảnh con dấu (PNG)",
+                },
+                match role {
+                    SigningRole::Leader => "no signature image: send one (PNG) or register one for the user",
+                    SigningRole::Seal => "the device has no seal image: register it with its seal image (PNG)",
+                },
+            )
+        })
+    }
+
+    fn pdf_request<'a>(
+        record: &DocumentRecord,
+        role: SigningRole,
+        certificate: &'a Certificate,
+        chain: &'a [Certificate],
+        image: &'a [u8],
+        signing_time: OffsetDateTime,
+    ) -> PdfSignRequest<'a> {
+        let mut request = PdfSignRequest::new(certificate, signing_time);
+        request.chain = chain;
+        request.role = role.pades();
+        request.image = Some(image);
+        request.placement = Placement::default();
+        request.reason = Some(match role {
+            SigningRole::Leader => "Ký duyệt văn bản".to_string(),
+            SigningRole::Seal => match record.metadata.number_notation() {
+                Some(number) => format!(
+                    "Phát hành văn bản {number}, ngày {}",
+                    record
+                        .metadata
+                        .issued_date
+                        .map(|d| format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()))
+                        .unwrap_or_default()
+                ),
+                None => "Phát hành văn bản".to_string(),
+            },
+        });
+        request
+    }
+
+    fn session_path(&self, id: i64, token: &str) -> PathBuf {
+        self.draft_dir(id)
+            .join("sessions")
+            .join(format!("{}.json", sha256_hex(token.as_bytes())))
+    }
+
+    /// Two-step signing, step one: prepares the `role` signature of document `id` with
+    /// the given certificate and returns what its key must sign.
+    pub async fn start_signing(
+        &self,
+        actor: &Actor,
+        id: i64,
+        start: SigningStart,
+    ) -> AppResult<SigningTicket> {
+        let record = self.document_record(actor, id).await?;
+        // Authorise before looking at what was sent.
+        self.allow(actor, Action::Advance(start.role.event()), &object(&record))
+            .await?;
+        let certificates = parse_certificates(&start.certificates)?;
+        let device = self
+            .may_sign(actor, &record, start.role, None, certificates.first())
+            .await?;
+        let (base_path, base) = self.working_copy(&record).await?.ok_or_else(|| {
+            AppError::not_found(
+                format!("văn bản {id} không có bản làm việc để ký"),
+                format!("document {id} has no working copy to sign"),
+            )
+        })?;
+        let image = self.image_for(actor, start.role, device.as_ref(), start.image)?;
+        let algorithm = SignatureAlgorithm::for_public_key(
+            certificates[0].tbs_certificate().subject_public_key_info(),
+            start.pss,
+        )
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unsupported_key",
+                "khóa của chứng thư số không được hỗ trợ (RSA, ECDSA P-256/P-384, Ed25519)",
+                "the certificate's key is not supported (RSA, ECDSA P-256/P-384, Ed25519)",
+            )
+        })?;
+        let now = self.now();
+        let pdf = fs::read(&base_path).map_err(|e| io_error("working copy", e))?;
+        let prepared = {
+            let (record, role, certificates, image) = (
+                record.clone(),
+                start.role,
+                certificates.clone(),
+                image.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                let request = Self::pdf_request(
+                    &record,
+                    role,
+                    &certificates[0],
+                    &certificates[1..],
+                    &image,
+                    now,
+                );
+                kyso_pades::sign::prepare(&pdf, &request, algorithm)
+            })
+            .await
+            .map_err(AppError::internal)?
+            .map_err(sign_error)?
+        };
+        let tbs = prepared.to_be_signed().to_vec();
+        let placed = prepared.placed().clone();
+        let token = crate::sessions::secret().to_string();
+        let expires = now + time::Duration::minutes(SESSION_MINUTES);
+        let session = SessionFile {
+            document: id,
+            actor: actor.audit_name(),
+            role: start.role,
+            base,
+            certificates: start.certificates.iter().map(|c| B64.encode(c)).collect(),
+            image: B64.encode(&image),
+            pss: start.pss,
+            signing_time: now.unix_timestamp(),
+            expires: expires.unix_timestamp(),
+            to_be_signed: sha256_hex(&tbs),
+            device: device.as_ref().map(|d| d.serial.clone()),
+        };
+        let path = self.session_path(id, &token);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| io_error("signing sessions", e))?;
+        }
+        let json = serde_json::to_vec(&session).map_err(AppError::internal)?;
+        kyso_store::write_atomic(&path, &json, true)?;
+        self.record_on(
+            actor,
+            AuditAction::SigningStart,
+            &record,
+            Outcome::Succeeded,
+            vec![
+                ("role", format!("{:?}", start.role).to_lowercase()),
+                ("certificate", common_name(&certificates[0])),
+            ],
+        )
+        .await?;
+        let digest = algorithm.digest();
+        Ok(SigningTicket {
+            session: token,
+            document: id,
+            role: start.role,
+            to_be_signed: B64.encode(&tbs),
+            digest: hex::encode(digest.digest(&tbs)),
+            digest_algorithm: digest.name(),
+            signature_algorithm: algorithm.name(),
+            signing_time: now,
+            expires_at: expires,
+            page: placed.page,
+            rect: placed.rect,
+        })
+    }
+
+    /// Two-step signing, step two: the raw signature value for the session's
+    /// to-be-signed bytes. The signature is assembled into the document, which is
+    /// verified as a whole; only a valid result is kept and moves the document on.
+    pub async fn finish_signing(
+        &self,
+        actor: &Actor,
+        id: i64,
+        token: &str,
+        signature: Vec<u8>,
+    ) -> AppResult<DocumentRecord> {
+        let record = self.document_record(actor, id).await?;
+        // Only those who may make one of the flow's signatures get further.
+        if crate::authorize(actor, Action::Advance(Event::LeaderSign)).is_err() {
+            self.allow(actor, Action::Advance(Event::SealSign), &object(&record))
+                .await?;
+        }
+        let path = self.session_path(id, token);
+        let lapsed = || {
+            AppError::not_found(
+                "phiên ký không tồn tại hoặc đã hết hạn",
+                "no such signing session, or it has expired",
+            )
+        };
+        let session: SessionFile = fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(lapsed)?;
+        if session.document != id || session.actor != actor.audit_name() {
+            return Err(lapsed());
+        }
+        if self.now().unix_timestamp() > session.expires {
+            let _ = fs::remove_file(&path);
+            return Err(lapsed());
+        }
+        if signature.is_empty() || signature.len() > MAX_SIGNATURE {
+            return Err(AppError::invalid(
+                "signature",
+                "giá trị chữ ký rỗng hoặc quá lớn",
+                "the signature value is empty or too large",
+            ));
+        }
+        let certificates_der: Vec<Vec<u8>> = session
+            .certificates
+            .iter()
+            .map(|c| B64.decode(c))
+            .collect::<Result<_, _>>()
+            .map_err(AppError::internal)?;
+        let certificates = parse_certificates(&certificates_der)?;
+        let device = self
+            .may_sign(
+                actor,
+                &record,
+                session.role,
+                session.device.as_deref(),
+                certificates.first(),
+            )
+            .await?;
+        let (base_path, base) = self.working_copy(&record).await?.ok_or_else(lapsed)?;
+        if base != session.base {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "document_changed",
+                "văn bản đã thay đổi từ khi bắt đầu phiên ký: hãy ký lại",
+                "the document changed since the signing session started: sign again",
+            ));
+        }
+        let image = B64.decode(&session.image).map_err(AppError::internal)?;
+        let signing_time = OffsetDateTime::from_unix_timestamp(session.signing_time)
+            .map_err(AppError::internal)?;
+        let algorithm = SignatureAlgorithm::for_public_key(
+            certificates[0].tbs_certificate().subject_public_key_info(),
+            session.pss,
+        )
+        .ok_or_else(lapsed)?;
+        let pdf = fs::read(&base_path).map_err(|e| io_error("working copy", e))?;
+        let signed = {
+            let (record, role) = (record.clone(), session.role);
+            let expected = session.to_be_signed.clone();
+            tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
+                let request = Self::pdf_request(
+                    &record,
+                    role,
+                    &certificates[0],
+                    &certificates[1..],
+                    &image,
+                    signing_time,
+                );
+                // The same inputs give the same revision: check it is the one handed out.
+                let prepared =
+                    kyso_pades::sign::prepare(&pdf, &request, algorithm).map_err(sign_error)?;
+                if sha256_hex(prepared.to_be_signed()) != expected {
+                    return Err(AppError::internal(
+                        "the prepared signature differs from the one handed out",
+                    ));
+                }
+                let spki = certificates[0].tbs_certificate().subject_public_key_info();
+                kyso_signer::verify_signature(
+                    spki,
+                    &algorithm.algorithm_identifier(),
+                    prepared.to_be_signed(),
+                    &signature,
+                )
+                .map_err(|e| {
+                    AppError::invalid(
+                        "signature_mismatch",
+                        format!("chữ ký không khớp với chứng thư số và dữ liệu cần ký: {e}"),
+                        format!(
+                            "the signature does not verify with the certificate over the bytes to sign: {e}"
+                        ),
+                    )
+                })?;
+                let update = prepared
+                    .assemble(signature)
+                    .and_then(|a| a.finish())
+                    .map_err(sign_error)?;
+                let mut out = pdf;
+                out.extend_from_slice(&update.update);
+                Ok(out)
+            })
+            .await
+            .map_err(AppError::internal)??
+        };
+        let record = self
+            .keep_signed(
+                actor,
+                record,
+                session.role,
+                signed,
+                &common_name(
+                    &Certificate::from_der(&certificates_der[0]).map_err(AppError::internal)?,
+                ),
+                device.as_ref(),
+            )
+            .await?;
+        let _ = fs::remove_file(&path);
+        Ok(record)
+    }
+
+    /// The agency seal made on the server with the agency device attached to it: only
+    /// its current custodian, with the PIN given for this request.
+    pub async fn seal(
+        &self,
+        actor: &Actor,
+        id: i64,
+        request: SealRequest,
+    ) -> AppResult<DocumentRecord> {
+        let record = self.document_record(actor, id).await?;
+        let device = self
+            .may_sign(
+                actor,
+                &record,
+                SigningRole::Seal,
+                request.device.as_deref(),
+                None,
+            )
+            .await?
+            .ok_or_else(|| AppError::internal("a seal without a device"))?;
+        let module = self.pkcs11_module().ok_or_else(|| {
+            AppError::new(
+                Kind::Conflict,
+                "no_device_module",
+                "máy chủ chưa được cấu hình thư viện PKCS#11 của thiết bị ký số (--pkcs11)",
+                "the server has no PKCS#11 module configured for the signing device (--pkcs11)",
+            )
+        })?;
+        let (base_path, _) = self.working_copy(&record).await?.ok_or_else(|| {
+            AppError::not_found(
+                format!("văn bản {id} không có bản làm việc để ký"),
+                format!("document {id} has no working copy to sign"),
+            )
+        })?;
+        let image = self.image_for(actor, SigningRole::Seal, Some(&device), None)?;
+        let pdf = fs::read(&base_path).map_err(|e| io_error("working copy", e))?;
+        let now = self.now();
+        let signed = {
+            let (record, device) = (record.clone(), device.clone());
+            let fetcher = self.fetcher_arc();
+            tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
+                let device_error = |e: kyso_pkcs11::Pkcs11Error| {
+                    AppError::new(
+                        Kind::Forbidden,
+                        "device",
+                        format!("thiết bị ký số {}: {e}", device.serial),
+                        format!("signing device {}: {e}", device.serial),
+                    )
+                };
+                let module = kyso_pkcs11::Module::open(&module).map_err(device_error)?;
+                let token = module
+                    .find_token(Some(&device.serial), None)
+                    .map_err(device_error)?;
+                let session = module
+                    .login(&token, &request.pin, request.allow_final_try)
+                    .map_err(device_error)?;
+                let key_id = hex::decode(&device.key_id).map_err(AppError::internal)?;
+                let certificate = hex::decode(&device.certificate)
+                    .ok()
+                    .and_then(|der| Certificate::from_der(&der).ok())
+                    .ok_or_else(|| AppError::internal("the device record's certificate"))?;
+                let key = session
+                    .key(
+                        &kyso_pkcs11::KeySelector::Id(key_id),
+                        Some(certificate.clone()),
+                        false,
+                    )
+                    .map_err(device_error)?;
+                // Devices often hold only their own certificate: embed the chain so
+                // that a verifier holding only the root builds the path.
+                let mut full = vec![certificate.clone()];
+                let _ = crate::trust::complete_chain(&mut full, fetcher.as_ref());
+                let pdf_request = Self::pdf_request(
+                    &record,
+                    SigningRole::Seal,
+                    &certificate,
+                    &full[1..],
+                    &image,
+                    now,
+                );
+                let signed = kyso_pades::sign::sign(&pdf, &key as &dyn Signer, &pdf_request, None)
+                    .map_err(sign_error)?;
+                let mut out = pdf;
+                out.extend_from_slice(&signed.update);
+                Ok(out)
+            })
+            .await
+            .map_err(AppError::internal)?
+        };
+        let signed = match signed {
+            Ok(signed) => signed,
+            Err(e) => {
+                self.record(
+                    AuditEvent::new(
+                        actor.audit_name(),
+                        AuditAction::Sign,
+                        device.serial.clone(),
+                        Outcome::Failed,
+                    )
+                    .with("reason", e.code.clone())
+                    .with("document", object(&record)),
+                )
+                .await?;
+                return Err(e);
+            }
+        };
+        let cn = hex::decode(&device.certificate)
+            .ok()
+            .and_then(|der| Certificate::from_der(&der).ok())
+            .map(|c| common_name(&c))
+            .unwrap_or_default();
+        self.keep_signed(actor, record, SigningRole::Seal, signed, &cn, Some(&device))
+            .await
+    }
+
+    /// Verifies a newly signed version, keeps it, and moves the document on.
+    async fn keep_signed(
+        &self,
+        actor: &Actor,
+        record: DocumentRecord,
+        role: SigningRole,
+        signed: Vec<u8>,
+        signer: &str,
+        device: Option<&kyso_office::Device>,
+    ) -> AppResult<DocumentRecord> {
+        let id = record.id.unwrap_or_default();
+        let (verification, signed) = {
+            let app = self.clone();
+            tokio::task::spawn_blocking(move || -> AppResult<_> {
+                let settings = crate::verify::Settings::installation(app.data(), app.now())?;
+                let v = crate::verify::verify_pdf(app.fetcher(), &signed, &settings)?;
+                Ok((v, signed))
+            })
+            .await
+            .map_err(AppError::internal)??
+        };
+        if !verification.is_valid() {
+            let verdict = verification.verdict_key();
+            let reasons = crate::verify::reason_summary(&verification);
+            self.record_on(
+                actor,
+                AuditAction::Document(role.event()),
+                &record,
+                Outcome::Failed,
+                vec![("verdict", verdict.clone()), ("reasons", reasons.clone())],
+            )
+            .await?;
+            return Err(AppError::new(
+                Kind::Conflict,
+                "signed_not_valid",
+                format!(
+                    "văn bản sau khi ký không được xác nhận hợp lệ ({verdict}: {reasons}); chữ ký không được lưu"
+                ),
+                format!(
+                    "the signed document does not verify as valid ({verdict}: {reasons}); the signature was not kept"
+                ),
+            ));
+        }
+        let sha = sha256_hex(&signed);
+        kyso_store::write_atomic(
+            &self.draft_dir(id).join(format!("{sha}.pdf")),
+            &signed,
+            true,
+        )?;
+        let (now, today) = self.now_and_today();
+        let updated = self
+            .office()
+            .advance(
+                id,
+                Step {
+                    event: role.event(),
+                    note: format!("{signer}; sha256 {sha}"),
+                    template: None,
+                    advisory_body: None,
+                    at: now,
+                    date: today,
+                },
+            )
+            .await?;
+        let mut extra = vec![("signer", signer.to_string()), ("sha256", sha)];
+        if let Some(d) = device {
+            extra.push(("device", d.serial.clone()));
+        }
+        self.record_on(
+            actor,
+            AuditAction::Document(role.event()),
+            &updated,
+            Outcome::Succeeded,
+            extra,
+        )
+        .await?;
+        if let Some(d) = device {
+            self.record(
+                AuditEvent::new(
+                    actor.audit_name(),
+                    AuditAction::Sign,
+                    d.serial.clone(),
+                    Outcome::Succeeded,
+                )
+                .with("document", object(&updated)),
+            )
+            .await?;
+        }
+        self.index_documents(std::slice::from_ref(&updated));
+        Ok(updated)
+    }
+
+    /// Before an electronic document is issued: its sealed working copy becomes the
+    /// archived original (verified once more, with the report kept beside it).
+    pub(crate) async fn archive_working_copy(&self, record: &DocumentRecord) -> AppResult<()> {
+        let id = record.id.unwrap_or_default();
+        if record.archive_dir.is_some() || !record.electronic {
+            return Ok(());
+        }
+        let (path, _) = self.working_copy(record).await?.ok_or_else(|| {
+            AppError::not_found(
+                format!("văn bản {id} không có bản đã ký để phát hành"),
+                format!("document {id} has no signed copy to issue"),
+            )
+        })?;
+        let verification = {
+            let (app, path) = (self.clone(), path.clone());
+            tokio::task::spawn_blocking(move || app.verify_original(&path, true, None, false))
+                .await
+                .map_err(AppError::internal)??
+        };
+        let staged = self
+            .archive()
+            .stage(&path, None, Some(verification.to_json()))
+            .await?;
+        self.archive()
+            .attach_original(id, staged, "phát hành / issued", self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// After issuing: the working copies are no longer needed.
+    pub(crate) fn drop_working_copies(&self, id: i64) {
+        let _ = fs::remove_dir_all(self.draft_dir(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_and_map() {
+        assert_eq!(SigningRole::from_key("leader"), Some(SigningRole::Leader));
+        assert_eq!(SigningRole::from_key("seal_sign"), Some(SigningRole::Seal));
+        assert_eq!(SigningRole::from_key("clerk"), None);
+        assert_eq!(SigningRole::Seal.needs(), OutgoingState::Numbered);
+    }
+
+    #[test]
+    fn certificates_are_bounded_and_parsed() {
+        assert_eq!(parse_certificates(&[]).unwrap_err().code, "certificates");
+        assert_eq!(
+            parse_certificates(&[vec![0x30, 0x03, 1, 2, 3]])
+                .unwrap_err()
+                .code,
+            "certificates"
+        );
+        let many = vec![vec![0u8; 4]; MAX_CERTIFICATES + 1];
+        assert_eq!(parse_certificates(&many).unwrap_err().code, "certificates");
+    }
+}
