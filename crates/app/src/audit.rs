@@ -283,3 +283,106 @@ pub fn log_key(data: &Path) -> AppResult<SoftKey> {
     }
     Ok(key)
 }
+
+/// The log's public key of an installation (`<data>/audit/log-key.pub.pem`, else the
+/// public half of the private key), if it has one.
+pub fn installation_public_key(data: &Path) -> AppResult<Option<SubjectPublicKeyInfoOwned>> {
+    use der::Decode;
+    let dir = audit_dir(data);
+    let public = dir.join(LOG_PUBLIC_KEY);
+    if public.exists() {
+        let text = fs::read(&public).map_err(|e| io("read", &public, e))?;
+        let bad = || {
+            AppError::invalid(
+                "bad_log_key",
+                format!("{} không phải khóa công khai PEM", public.display()),
+                format!("{} is not a PEM public key", public.display()),
+            )
+        };
+        let (label, der) = der::pem::decode_vec(&text).map_err(|_| bad())?;
+        if label != "PUBLIC KEY" {
+            return Err(bad());
+        }
+        return SubjectPublicKeyInfoOwned::from_der(&der)
+            .map(Some)
+            .map_err(|_| bad());
+    }
+    let private = dir.join(LOG_KEY);
+    if private.exists() {
+        return Ok(Some(read_private_key(&private)?.public_key().clone()));
+    }
+    Ok(None)
+}
+
+/// What a replay of the installation's log found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogCheck {
+    /// No finding.
+    pub intact: bool,
+    /// Entries in the log.
+    pub entries: u64,
+    /// Signed heads.
+    pub heads: usize,
+    /// Entries covered by a signed head.
+    pub covered: u64,
+    /// SHA-256 of the log key's SubjectPublicKeyInfo (hex), to compare with a copy
+    /// kept elsewhere.
+    pub key_fingerprint: String,
+    /// What is wrong.
+    pub findings: Vec<kyso_audit::replay::Finding>,
+}
+
+impl crate::App {
+    /// The log as stored (administrators).
+    pub async fn audit_log(&self, actor: &crate::Actor) -> AppResult<kyso_audit::replay::RawLog> {
+        self.allow(actor, kyso_office::Action::ViewAudit, "audit")
+            .await?;
+        let rows = self.archive().audit_rows(0, None).await?;
+        let heads = self.archive().audit_head_rows().await?;
+        Ok(kyso_audit::replay::RawLog {
+            entries: rows.into_iter().map(|r| (r.position, r.json)).collect(),
+            heads: heads.into_iter().map(|h| h.json).collect(),
+        })
+    }
+
+    /// Entries from `from`, at most `limit` (administrators).
+    pub async fn audit_entries(
+        &self,
+        actor: &crate::Actor,
+        from: u64,
+        limit: u64,
+    ) -> AppResult<Vec<kyso_audit::Entry>> {
+        self.allow(actor, kyso_office::Action::ViewAudit, "audit")
+            .await?;
+        let rows = self
+            .archive()
+            .audit_rows(from, Some(limit.min(1000)))
+            .await?;
+        Ok(rows.iter().filter_map(|r| r.entry().ok()).collect())
+    }
+
+    /// Replays the installation's log against its signed heads and the log key
+    /// (administrators) — what `kyso audit verify` checks.
+    pub async fn audit_check(&self, actor: &crate::Actor) -> AppResult<LogCheck> {
+        let raw = self.audit_log(actor).await?;
+        let key = installation_public_key(self.data())?.ok_or_else(|| {
+            AppError::not_found(
+                "cài đặt này chưa có khóa nhật ký (chưa ghi sự kiện nào)",
+                "this installation has no log key yet (nothing recorded)",
+            )
+        })?;
+        let replay = kyso_audit::replay::replay(&raw, &key);
+        let fingerprint = key
+            .to_der()
+            .map(|der| hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(&der)))
+            .unwrap_or_default();
+        Ok(LogCheck {
+            intact: replay.findings.is_empty(),
+            entries: replay.report.entries,
+            heads: replay.heads.len(),
+            covered: replay.report.covered,
+            key_fingerprint: fingerprint,
+            findings: replay.findings,
+        })
+    }
+}

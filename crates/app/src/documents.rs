@@ -110,6 +110,10 @@ pub struct FileRequest {
     pub date: Option<Date>,
     /// Received from another agency (gets the arrival number, số đến).
     pub incoming: bool,
+    /// Incoming: accept it at once with its arrival number (false: only receive it —
+    /// `verified` when its signatures are valid, else `received` — for the clerk to
+    /// accept or refuse with a reason).
+    pub accept: bool,
     /// Do not fetch revocation data.
     pub offline: bool,
     /// Keep it even when a signature is invalid (the report is kept with it).
@@ -655,7 +659,13 @@ impl App {
                         secrecy: job.fields.secrecy,
                         urgency: job.fields.urgency,
                         sender_number: number,
-                        state: IncomingState::Accepted,
+                        state: if job.accept {
+                            IncomingState::Accepted
+                        } else if verdict == "valid" || verdict == "valid_with_changes" {
+                            IncomingState::Verified
+                        } else {
+                            IncomingState::Received
+                        },
                         metadata,
                         original,
                     },

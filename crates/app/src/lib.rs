@@ -13,10 +13,12 @@
 
 pub mod actor;
 pub mod audit;
+pub mod custody;
 pub mod documents;
 mod error;
 pub mod outgoing;
 pub mod ports;
+pub mod records;
 pub mod sessions;
 pub mod trust;
 pub mod verify;

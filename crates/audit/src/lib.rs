@@ -13,6 +13,7 @@
 mod entry;
 mod head;
 mod merkle;
+pub mod replay;
 mod verify;
 
 pub use entry::{Entry, Outcome};

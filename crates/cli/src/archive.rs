@@ -16,14 +16,12 @@ use kyso_app::Actor;
 use kyso_app::documents::{
     self, Allocate, DocFields, FileRequest, Filed, NumberRequest, StepRequest,
 };
-use kyso_model::{AgencyId, DocumentType, RegisterKind, Secrecy, SeriesKey, Urgency};
-use kyso_office::{
-    DocumentQuery, DocumentRecord, Event, FileCode, OfficeError, RecordFile, RegisterSheet, Store,
-    chronological, register_sheet, series, to_csv, to_pdf,
-};
+use kyso_app::records::NewRecordFile;
+use kyso_model::{AgencyId, DocumentType, Secrecy, Urgency};
+use kyso_office::{DocumentQuery, DocumentRecord, Event, OfficeError, to_csv, to_pdf};
 use kyso_store::Archive;
 use serde_json::{Value, json};
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::Date;
 
 /// Options every office command shares.
 #[derive(Debug, Clone, Args)]
@@ -495,14 +493,6 @@ impl Ctx {
     }
 }
 
-pub(crate) fn vietnam_now() -> (OffsetDateTime, Date) {
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or(OffsetDateTime::now_utc());
-    let offset = UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC);
-    (now, now.to_offset(offset).date())
-}
-
 fn parse_date(text: &str) -> Result<Date> {
     Ok(documents::parse_date(text)?)
 }
@@ -613,6 +603,7 @@ fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Filed> {
         number: job.number,
         date: job.date,
         incoming: job.incoming,
+        accept: true,
         offline: job.offline,
         accept_invalid: job.accept_invalid,
         fields: job.fields,
@@ -660,8 +651,9 @@ fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
                 eprintln!("kyso: lưu ý / note: {n}");
             }
             if let (Some(code), Some(id)) = (&a.file_code, registered.record.id) {
-                let code = parse_file_code(ctx, code, None)?;
-                let ordinal = ctx.block(ctx.archive().file_document(&code, id))?;
+                let actor = ctx.operator();
+                let code = ctx.app.file_code(&actor, code, None)?;
+                let ordinal = ctx.block(ctx.app.add_to_record_file(&actor, &code, id))?;
                 eprintln!("kyso: vào hồ sơ / filed in {code} as no. {ordinal}");
             }
             print_record(&registered.record, &registered.duplicates, a.json)
@@ -807,18 +799,6 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
 // files, export, registers
 // ----------------------------------------------------------------------------------
 
-fn parse_file_code(ctx: &Ctx, code: &str, year: Option<u16>) -> Result<FileCode> {
-    if let Ok(c) = FileCode::parse(code) {
-        return Ok(c);
-    }
-    let year = year.unwrap_or_else(|| u16::try_from(vietnam_now().1.year()).unwrap_or(2000));
-    FileCode::new(ctx.agency.clone(), year, code).map_err(office_error)
-}
-
-fn this_year() -> u16 {
-    u16::try_from(vietnam_now().1.year()).unwrap_or(2000)
-}
-
 fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match out {
         Some(path) => crate::store::write_atomic(path, bytes, false),
@@ -829,213 +809,15 @@ fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     }
 }
 
-fn file_list_sheet(ctx: &Ctx, year: u16, files: &[RecordFile]) -> RegisterSheet {
-    let mut rows = Vec::new();
-    let mut heading = String::new();
-    for f in files {
-        if f.heading != heading && !f.heading.is_empty() {
-            heading = f.heading.clone();
-            rows.push(vec![
-                String::new(),
-                heading.clone(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
-        }
-        rows.push(vec![
-            f.file_code.notation().to_string(),
-            f.title.clone(),
-            f.maintenance.clone(),
-            f.creator.clone(),
-            f.description.clone(),
-        ]);
-    }
-    let permanent = files.iter().filter(|f| f.is_permanent()).count();
-    rows.push(vec![
-        String::new(),
-        format!(
-            "Tổng số: {} hồ sơ, trong đó {} vĩnh viễn, {} có thời hạn",
-            files.len(),
-            permanent,
-            files.len() - permanent
-        ),
-        String::new(),
-        String::new(),
-        String::new(),
-    ]);
-    RegisterSheet {
-        title: format!("DANH MỤC HỒ SƠ NĂM {year}"),
-        subtitle: format!("{} ({})", ctx.agency_name, ctx.agency),
-        columns: [
-            "Số và ký hiệu hồ sơ",
-            "Tên đề mục và tiêu đề hồ sơ",
-            "Thời hạn bảo quản",
-            "Đơn vị/người lập hồ sơ",
-            "Ghi chú",
-        ]
-        .map(String::from)
-        .to_vec(),
-        widths: vec![12.0, 45.0, 12.0, 16.0, 15.0],
-        rows,
-    }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn json_to_xml(name: &str, value: &Value, indent: usize, out: &mut String) {
-    let pad = "  ".repeat(indent);
-    match value {
-        Value::Null => {}
-        Value::Object(map) => {
-            out.push_str(&format!("{pad}<{name}>\n"));
-            for (k, v) in map {
-                json_to_xml(k, v, indent + 1, out);
-            }
-            out.push_str(&format!("{pad}</{name}>\n"));
-        }
-        Value::Array(items) => {
-            for item in items {
-                json_to_xml(name, item, indent, out);
-            }
-        }
-        Value::String(s) => out.push_str(&format!("{pad}<{name}>{}</{name}>\n", xml_escape(s))),
-        other => out.push_str(&format!("{pad}<{name}>{other}</{name}>\n")),
-    }
-}
-
-fn export(ctx: &Ctx, a: &ExportArgs) -> Result<()> {
-    let code = parse_file_code(ctx, &a.code, None)?;
-    let file = ctx
-        .block(ctx.archive().record_file(&code))?
-        .ok_or_else(|| anyhow!("không có hồ sơ / no file {code}"))?;
-    let mut docs = ctx.block(ctx.archive().file_documents(&code))?;
-    chronological(&mut docs);
-    let out = a.out.join(kyso_office::safe_segment(&code.to_string()));
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut xml_docs = String::new();
-    let mut rows = Vec::new();
-    let mut pages = 0u32;
-    for (i, d) in docs.iter().enumerate() {
-        let position = i + 1;
-        let mut exported = Vec::new();
-        if let (Some(path), Some(original)) = (ctx.archive().original_path(d), &d.original) {
-            let folder = d
-                .archive_dir
-                .as_deref()
-                .and_then(|p| p.rsplit('/').next())
-                .unwrap_or("van-ban");
-            let ext = original.document.name.trim_start_matches("document");
-            let name = format!("{position:03}_{folder}{ext}");
-            fs::copy(&path, out.join(&name))
-                .with_context(|| format!("cannot copy {}", path.display()))?;
-            exported.push(name.clone());
-            if let Some(sig) = &original.signature {
-                let sig_name = format!("{name}.p7s");
-                fs::copy(path.with_file_name(&sig.name), out.join(&sig_name))?;
-                exported.push(sig_name);
-            }
-        }
-        pages += d.metadata.page_amount.unwrap_or(0);
-        let mut value = serde_json::to_value(&d.metadata)?;
-        if let Value::Object(map) = &mut value {
-            map.insert("DocOrdinal".into(), json!(position));
-            map.insert("Files".into(), json!(exported));
-            if let Some(o) = &d.original {
-                map.insert("Sha256".into(), json!(o.document.sha256));
-            }
-        }
-        json_to_xml("VanBan", &value, 1, &mut xml_docs);
-        rows.push(vec![
-            position.to_string(),
-            d.metadata.number_notation().unwrap_or_default(),
-            d.metadata
-                .issued_date
-                .map(kyso_office::date_opt::format_date)
-                .unwrap_or_default(),
-            format!("{}: {}", d.metadata.type_name, d.metadata.subject),
-            d.metadata.organ_name.clone(),
-            d.metadata
-                .page_amount
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            exported.first().cloned().unwrap_or_default(),
-        ]);
-    }
-    let mut file_value = serde_json::to_value(&file)?;
-    if let Value::Object(map) = &mut file_value {
-        map.insert("DocTotal".into(), json!(docs.len()));
-        map.insert("PageTotal".into(), json!(pages));
-        if let Some(first) = docs.first().and_then(|d| d.metadata.issued_date) {
-            map.insert(
-                "StartDate".into(),
-                json!(kyso_office::date_opt::format_date(first)),
-            );
-        }
-        if let Some(last) = docs.last().and_then(|d| d.metadata.issued_date) {
-            map.insert(
-                "EndDate".into(),
-                json!(kyso_office::date_opt::format_date(last)),
-            );
-        }
-    }
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<HoSo>\n");
-    let mut file_xml = String::new();
-    json_to_xml("ThongTinHoSo", &file_value, 1, &mut file_xml);
-    xml.push_str(&file_xml);
-    xml.push_str(&xml_docs);
-    xml.push_str("</HoSo>\n");
-    crate::store::write_atomic(&out.join("ho-so.xml"), xml.as_bytes(), false)?;
-    let sheet = RegisterSheet {
-        title: "MỤC LỤC VĂN BẢN".into(),
-        subtitle: format!("Hồ sơ {}: {}", code, file.title),
-        columns: [
-            "STT",
-            "Số, ký hiệu",
-            "Ngày tháng",
-            "Tên loại và trích yếu",
-            "Tác giả",
-            "Số trang",
-            "Tệp",
-        ]
-        .map(String::from)
-        .to_vec(),
-        widths: vec![5.0, 12.0, 9.0, 34.0, 16.0, 6.0, 18.0],
-        rows,
-    };
-    crate::store::write_atomic(
-        &out.join("muc-luc.pdf"),
-        &to_pdf(&sheet).map_err(office_error)?,
-        false,
-    )?;
-    println!(
-        "Đã xuất hồ sơ / exported {code}: {} văn bản / documents → {}",
-        docs.len(),
-        out.display()
-    );
-    Ok(())
-}
-
 fn print_register(ctx: &Ctx, a: &PrintArgs) -> Result<()> {
-    let year = a.year.unwrap_or_else(this_year);
-    let kind = RegisterKind::parse(&a.register).map_err(|e| anyhow!("{e}"))?;
-    let key: SeriesKey = series(&ctx.agency, year, kind).map_err(office_error)?;
-    let entries = ctx.block(ctx.archive().documents(&DocumentQuery {
-        series: Some(key.clone()),
-        ..DocumentQuery::default()
-    }))?;
-    let sheet = register_sheet(&key, &ctx.agency_name, &entries);
+    let (sheet, entries) =
+        ctx.block(ctx.app.register_sheet(&ctx.operator(), a.year, &a.register))?;
     match a.format {
         PrintFormat::Csv => write_output(a.out.as_deref(), to_csv(&sheet).as_bytes()),
         PrintFormat::Pdf => {
             let out = a.out.as_deref().context("--out FILE is required for pdf")?;
             write_output(Some(out), &to_pdf(&sheet).map_err(office_error)?)?;
-            eprintln!("{} mục / entries → {}", entries.len(), out.display());
+            eprintln!("{entries} mục / entries → {}", out.display());
             Ok(())
         }
     }
@@ -1179,23 +961,23 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
         }
         ArchiveCommand::File(FileCommand::Create(a)) => {
             let ctx = Ctx::open(data, &a.office)?;
-            let code = parse_file_code(&ctx, &a.code, a.year)?;
-            let file = RecordFile {
-                file_code: code.clone(),
-                heading: a.heading.clone(),
-                title: a.title.clone(),
-                maintenance: a.maintenance.clone(),
-                rights: a.rights.clone(),
-                creator: a.creator.clone(),
-                language: "vi".into(),
-                start_date: None,
-                end_date: None,
-                doc_total: 0,
-                page_total: 0,
-                description: a.note.clone(),
-            };
-            ctx.block(ctx.archive().create_file(&file))?;
-            println!("Đã lập hồ sơ / file opened: {code} — {}", a.title);
+            let file = ctx.block(ctx.app.open_record_file(
+                &ctx.operator(),
+                NewRecordFile {
+                    code: a.code.clone(),
+                    year: a.year,
+                    title: a.title.clone(),
+                    heading: a.heading.clone(),
+                    maintenance: a.maintenance.clone(),
+                    creator: a.creator.clone(),
+                    rights: a.rights.clone(),
+                    note: a.note.clone(),
+                },
+            ))?;
+            println!(
+                "Đã lập hồ sơ / file opened: {} — {}",
+                file.file_code, file.title
+            );
             Ok(true)
         }
         ArchiveCommand::File(FileCommand::Add {
@@ -1205,16 +987,15 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
             year,
         }) => {
             let ctx = Ctx::open(data, &office)?;
-            let code = parse_file_code(&ctx, &code, year)?;
-            let ordinal = ctx.block(ctx.archive().file_document(&code, id))?;
+            let actor = ctx.operator();
+            let code = ctx.app.file_code(&actor, &code, year)?;
+            let ordinal = ctx.block(ctx.app.add_to_record_file(&actor, &code, id))?;
             println!("Văn bản {id} → hồ sơ / file {code}, thứ tự / no. {ordinal}");
             Ok(true)
         }
         ArchiveCommand::Files(a) => {
             let ctx = Ctx::open(data, &a.office)?;
-            let year = a.year.unwrap_or_else(this_year);
-            let files = ctx.block(ctx.archive().record_files(&ctx.agency, year))?;
-            let sheet = file_list_sheet(&ctx, year, &files);
+            let (_, sheet) = ctx.block(ctx.app.record_files(&ctx.operator(), a.year))?;
             match a.format {
                 ListFormat::Text => {
                     let mut text = format!("{}\n{}\n", sheet.title, sheet.subtitle);
@@ -1233,7 +1014,15 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
         }
         ArchiveCommand::Export(a) => {
             let ctx = Ctx::open(data, &a.office)?;
-            export(&ctx, &a)?;
+            let actor = ctx.operator();
+            let code = ctx.app.file_code(&actor, &a.code, None)?;
+            let exported = ctx.block(ctx.app.export_record_file(&actor, &code, &a.out))?;
+            println!(
+                "Đã xuất hồ sơ / exported {}: {} văn bản / documents → {}",
+                exported.code,
+                exported.documents,
+                exported.folder.display()
+            );
             Ok(true)
         }
         ArchiveCommand::Check { office } => {

@@ -874,6 +874,146 @@ pub fn check_handover_request(handover: &Handover) -> Result<(), OfficeError> {
     Ok(())
 }
 
+/// A decision on a requested handover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverDecision {
+    /// A leader approves it.
+    Approve,
+    /// A leader refuses it (with a reason).
+    Refuse,
+    /// The giver or an administrator withdraws it (with a reason).
+    Cancel,
+}
+
+impl HandoverDecision {
+    /// The state the handover goes to.
+    pub fn state(self) -> HandoverState {
+        match self {
+            HandoverDecision::Approve => HandoverState::Approved,
+            HandoverDecision::Refuse => HandoverState::Refused,
+            HandoverDecision::Cancel => HandoverState::Cancelled,
+        }
+    }
+}
+
+impl Handover {
+    /// A new request by the device's custodian `giver` to hand `device` to `receiver`,
+    /// citing the head's written permission; its text fields checked
+    /// ([`check_handover_request`]). Who may ask is [`authorize`]'s decision
+    /// ([`Action::RequestHandover`]).
+    pub fn request(
+        device: &Device,
+        giver: &User,
+        receiver: &User,
+        permission_reference: &str,
+        witnesses: Vec<String>,
+        condition: &str,
+        at: OffsetDateTime,
+    ) -> Result<Self, OfficeError> {
+        let handover = Self {
+            id: None,
+            agency: device.agency.clone(),
+            device: device.serial.clone(),
+            giver: giver.name.clone(),
+            receiver: receiver.name.clone(),
+            permission_reference: permission_reference.trim().to_string(),
+            witnesses,
+            condition: condition.trim().to_string(),
+            state: HandoverState::Requested,
+            requested_at: at,
+            approver: None,
+            decided_at: None,
+            accepted_at: None,
+            minutes_notation: None,
+            minutes_document: None,
+            minutes_signatures: Vec::new(),
+            minutes_sha256: None,
+            completed_at: None,
+            note: String::new(),
+        };
+        check_handover_request(&handover)?;
+        Ok(handover)
+    }
+
+    /// Applies `decision`, taken by `by` at `at`: approving or refusing a requested
+    /// handover, or withdrawing one not yet accepted. A refusal or a withdrawal needs its
+    /// reason. Returns the state it left (for the store's compare-and-set).
+    pub fn decide(
+        &mut self,
+        decision: HandoverDecision,
+        by: &str,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<HandoverState, OfficeError> {
+        let from = self.state;
+        match decision {
+            HandoverDecision::Approve | HandoverDecision::Refuse => {
+                need_state(self, HandoverState::Requested).map_err(OfficeError::Refused)?;
+            }
+            HandoverDecision::Cancel => {
+                if !matches!(from, HandoverState::Requested | HandoverState::Approved) {
+                    need_state(self, HandoverState::Requested).map_err(OfficeError::Refused)?;
+                }
+            }
+        }
+        if decision != HandoverDecision::Approve && reason.trim().is_empty() {
+            return Err(OfficeError::Invalid(
+                "cần nêu lý do từ chối hoặc hủy / give the reason for refusing or cancelling"
+                    .into(),
+            ));
+        }
+        self.state = decision.state();
+        self.note = reason.trim().to_string();
+        if decision != HandoverDecision::Cancel {
+            self.approver = Some(by.to_string());
+            self.decided_at = Some(at);
+        }
+        Ok(from)
+    }
+
+    /// The receiver accepts an approved handover at `at`: custody moves (the store
+    /// moves it with the handover, compare-and-set from `approved`).
+    pub fn accept(&mut self, at: OffsetDateTime) -> Result<(), OfficeError> {
+        need_state(self, HandoverState::Approved).map_err(OfficeError::Refused)?;
+        self.state = HandoverState::Accepted;
+        self.accepted_at = Some(at);
+        Ok(())
+    }
+
+    /// Custody moved but the minutes are not drawn up yet (a step interrupted).
+    pub fn needs_minutes(&self) -> bool {
+        self.state == HandoverState::Accepted && self.minutes_notation.is_none()
+    }
+
+    /// The minutes were numbered (`notation`, register entry `document`) and drawn up
+    /// (`sha256` of the PDF).
+    pub fn minutes_drawn_up(&mut self, notation: String, document: Option<i64>, sha256: String) {
+        self.minutes_notation = Some(notation);
+        self.minutes_document = document;
+        self.minutes_sha256 = Some(sha256);
+    }
+
+    /// The handover after `signer` signed the minutes (new PDF with SHA-256 `sha256`) at
+    /// `at`; the seal completes it. Who may sign, and in which order, is [`authorize`]'s
+    /// decision ([`Action::SignMinutes`]).
+    pub fn minutes_signed(
+        &self,
+        signer: MinutesSigner,
+        sha256: String,
+        at: OffsetDateTime,
+    ) -> Result<Self, OfficeError> {
+        need_state(self, HandoverState::Accepted).map_err(OfficeError::Refused)?;
+        let mut next = self.clone();
+        next.minutes_signatures.push(signer);
+        next.minutes_sha256 = Some(sha256);
+        if signer == MinutesSigner::Seal {
+            next.state = HandoverState::Completed;
+            next.completed_at = Some(at);
+        }
+        Ok(next)
+    }
+}
+
 /// Encodes an algorithm identifier for transport (challenge responses).
 pub fn algorithm_der(algorithm: &AlgorithmIdentifierOwned) -> Result<Vec<u8>, OfficeError> {
     algorithm
@@ -1063,6 +1203,45 @@ mod tests {
                 .unwrap_err()
                 .code,
             "already_signed"
+        );
+    }
+
+    #[test]
+    fn handover_steps() {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let mut h = handover(HandoverState::Requested);
+        assert!(h.decide(HandoverDecision::Refuse, "dung", " ", t).is_err());
+        assert_eq!(
+            h.decide(HandoverDecision::Approve, "dung", "", t).unwrap(),
+            HandoverState::Requested
+        );
+        assert_eq!(
+            (h.state, h.approver.as_deref()),
+            (HandoverState::Approved, Some("dung"))
+        );
+        assert!(h.decide(HandoverDecision::Approve, "dung", "", t).is_err());
+        let mut cancelled = h.clone();
+        cancelled
+            .decide(HandoverDecision::Cancel, "an", "nhầm người nhận", t)
+            .unwrap();
+        assert_eq!(cancelled.state, HandoverState::Cancelled);
+        assert!(cancelled.accept(t).is_err());
+        h.accept(t).unwrap();
+        assert!(h.needs_minutes());
+        h.minutes_drawn_up("01/BB-STTTT".into(), Some(7), "00".into());
+        assert!(!h.needs_minutes());
+        let signed = h
+            .minutes_signed(MinutesSigner::Giver, "11".into(), t)
+            .unwrap();
+        assert_eq!(signed.minutes_signatures, [MinutesSigner::Giver]);
+        let sealed = signed
+            .minutes_signed(MinutesSigner::Seal, "22".into(), t)
+            .unwrap();
+        assert_eq!(sealed.state, HandoverState::Completed);
+        assert!(
+            sealed
+                .minutes_signed(MinutesSigner::Receiver, "33".into(), t)
+                .is_err()
         );
     }
 

@@ -17,6 +17,7 @@ pub use archive::{
     FileCode, MAX_SEGMENT_CHARS, RecordFile, candidate_dir, chronological, document_dir,
     document_folder, original_name, safe_segment, type_folder,
 };
+pub use custody::HandoverDecision;
 pub use custody::{
     Action, CHALLENGE_SECONDS, Device, Handover, HandoverState, LOCK_MINUTES, LoginFailure,
     MAX_FAILED_LOGINS, MAX_USER_NAME, MIN_PASSWORD_CHARS, MinutesSigner, Role, User, algorithm_der,

@@ -8,10 +8,12 @@
 //! is the use case's. Layers here: body limits (per route), security headers, JSON errors
 //! for every rejection, metrics, request logs.
 
+mod audit;
 mod auth;
 mod error;
 mod metrics;
 mod outgoing;
+mod records;
 mod routes;
 mod setup;
 mod upload;
@@ -228,6 +230,11 @@ pub fn router(state: AppState) -> Router {
         .route("/documents/{id}/signature", post(outgoing::finish_signing))
         .route("/documents/{id}/seal", post(outgoing::seal))
         .route("/registers/numbers", post(routes::take_number))
+        .route("/registers/{register}", get(records::register))
+        .route("/files", get(records::files).post(records::open_file))
+        .route("/files/{code}/documents", post(records::add_to_file))
+        .route("/audit", get(audit::entries))
+        .route("/audit/verify", get(audit::verify))
         .route("/archive", get(routes::archive_tree))
         .route("/search", get(routes::search))
         .route("/policy", get(routes::get_policy).put(routes::set_policy))

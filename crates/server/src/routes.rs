@@ -35,15 +35,17 @@ use crate::upload::read_form;
         verify, setup, login, logout, me, list_documents, file_document, show_document,
         original, advance, take_number, archive_tree, search, get_policy, set_policy,
         create_token, revoke_token, crate::outgoing::create_draft,
-        crate::outgoing::start_signing, crate::outgoing::finish_signing, crate::outgoing::seal
+        crate::outgoing::start_signing, crate::outgoing::finish_signing, crate::outgoing::seal,
+        crate::records::register, crate::records::files, crate::records::open_file,
+        crate::records::add_to_file, crate::audit::entries, crate::audit::verify
     ),
     components(schemas(
         ErrorBody, VerifyForm, SetupBody, LoginBody, SessionView, UserView, StepBody,
         NumberBody, PolicyBody, PolicyView, TokenBody, TokenCreated, UploadForm,
         crate::outgoing::DraftForm, crate::outgoing::SigningBody, crate::outgoing::SignatureBody,
-        crate::outgoing::SealBody
+        crate::outgoing::SealBody, crate::records::FileBody, crate::records::FileDocumentBody
     )),
-    tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "sessions"), (name = "admin"))
+    tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "records", description = "Registers and records files"), (name = "sessions"), (name = "admin"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
@@ -450,6 +452,10 @@ pub(crate) struct UploadForm {
     allocate_units: Option<String>,
     /// `true`: keep it even when a signature is invalid.
     accept_invalid: Option<bool>,
+    /// Incoming: `false` only receives it (state `verified` when its signatures are
+    /// valid, else `received`) for the clerk to accept with its arrival number or refuse
+    /// with a reason; default `true`: accepted at once.
+    accept: Option<bool>,
     /// `true`: do not fetch revocation data.
     offline: Option<bool>,
 }
@@ -483,6 +489,8 @@ pub(crate) async fn file_document(
     .await?;
     let signature = form.files.remove("signature");
     let incoming = form.flag("incoming")?;
+    // Accepting at once is the default; `accept=false` only receives it.
+    let accept = form.text("accept").is_none() || form.flag("accept")?;
     let agency_name = state.app.agency_name(caller.actor.agency()).await?;
     let request = FileRequest {
         file: file.file.path().to_path_buf(),
@@ -500,6 +508,7 @@ pub(crate) async fn file_document(
             .map(kyso_app::documents::parse_date)
             .transpose()?,
         incoming,
+        accept,
         offline: form.flag("offline")?,
         accept_invalid: form.flag("accept_invalid")?,
         fields: DocFields {

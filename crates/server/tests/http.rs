@@ -359,21 +359,82 @@ fn incoming_flow(node: &Node) {
     let officer = node.login("chuyenvien");
     let signed = signed_decision();
 
-    // Received: verified on receipt, accepted with its arrival number.
+    // Received: verified on receipt (state `verified`, no arrival number yet).
     let a = clerk.post_form(
         "/api/v1/documents",
         &Multipart::new()
             .file("file", "quyet-dinh.pdf", &signed)
             .text("incoming", "true")
+            .text("accept", "false")
             .text("from", "Sở Thông tin và Truyền thông"),
     );
     assert_eq!(a.status, 201, "[{}] {}", node.backend, a.text);
     let id = a.json["record"]["id"].as_i64().unwrap();
     assert_eq!(
-        a.json["record"]["metadata"]["ArrivalNumber"], 1,
+        a.json["record"]["state"]["incoming"], "verified",
         "{}",
         a.text
     );
+    assert!(
+        a.json["record"]["metadata"]["ArrivalNumber"].is_null(),
+        "{}",
+        a.text
+    );
+    let steps = format!("/api/v1/documents/{id}/steps");
+    // Only the clerk accepts; accepting gives the arrival number (số đến).
+    error_shape(
+        &officer.post_json(&steps, &json!({"event": "accept"})),
+        403,
+        "officer accepts",
+    );
+    let accepted = clerk.post_json(&steps, &json!({"event": "accept"}));
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(
+        accepted.json["metadata"]["ArrivalNumber"], 1,
+        "{}",
+        accepted.text
+    );
+    assert_eq!(
+        accepted.json["state"]["incoming"], "accepted",
+        "{}",
+        accepted.text
+    );
+
+    // Another one is refused: a reason is required, and it gets no arrival number.
+    let other = sign_bytes(
+        &std::fs::read(kyso_testkit::document("giay-moi.pdf")).unwrap(),
+        "SealSignature",
+        Who::Seal,
+        &[],
+    );
+    let b = clerk.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "giay-moi.pdf", &other)
+            .text("type", "GM")
+            .text("incoming", "true")
+            .text("accept", "false"),
+    );
+    assert_eq!(b.status, 201, "{}", b.text);
+    let refused_id = b.json["record"]["id"].as_i64().unwrap();
+    let refuse = format!("/api/v1/documents/{refused_id}/steps");
+    error_shape(
+        &clerk.post_json(&refuse, &json!({"event": "refuse", "note": " "})),
+        400,
+        "refusing without a reason",
+    );
+    let refused = clerk.post_json(
+        &refuse,
+        &json!({"event": "refuse", "note": "Gửi nhầm cơ quan nhận"}),
+    );
+    assert_eq!(refused.status, 200, "{}", refused.text);
+    assert_eq!(
+        refused.json["state"]["incoming"], "refused",
+        "{}",
+        refused.text
+    );
+    assert!(refused.json["metadata"]["ArrivalNumber"].is_null());
+
     let shown = clerk.get(&format!("/api/v1/documents/{id}"));
     assert_eq!(shown.status, 200, "{}", shown.text);
     assert_eq!(
@@ -433,8 +494,10 @@ fn incoming_flow(node: &Node) {
 
 fn outgoing_flow(node: &Node) {
     let clerk = node.login("vanthu");
-    // A document signed by the leader and sealed (pyHanko for both, until two-step
-    // signing lands), filed as outgoing with the next number of the register.
+    // A document signed and sealed elsewhere (pyHanko), filed as outgoing with the next
+    // number of the register. The electronic flow itself (draft, two-step leader
+    // signature, the device's seal) runs against the real binary with SoftHSM in
+    // crates/cli/tests/peers/outgoing.rs.
     let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
     let leader_signed = sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]);
     let sealed = sign_bytes(&leader_signed, "SealSignature", Who::Seal, &[]);
@@ -472,6 +535,70 @@ fn outgoing_flow(node: &Node) {
     );
 }
 
+/// Registers as CSV / PDF / JSON, records files opened, filled and listed.
+fn records_flow(node: &Node) {
+    let clerk = node.login("vanthu");
+    let officer = node.login("chuyenvien");
+    let outgoing = clerk.get("/api/v1/registers/outgoing?format=csv");
+    assert_eq!(outgoing.status, 200, "{}", outgoing.text);
+    assert!(
+        outgoing
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/csv")),
+        "{:?}",
+        outgoing.header("content-type")
+    );
+    assert!(outgoing.text.contains("STTTT-VP"), "{}", outgoing.text);
+    let (status, pdf) = clerk.get_bytes("/api/v1/registers/incoming?format=pdf");
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF-"), "a printable register");
+    let json = clerk.get("/api/v1/registers/incoming");
+    assert_eq!(json.status, 200, "{}", json.text);
+    assert!(
+        !json.json["rows"].as_array().unwrap().is_empty(),
+        "{}",
+        json.text
+    );
+    error_shape(
+        &clerk.get("/api/v1/registers/nonsense"),
+        400,
+        "an unknown register",
+    );
+    error_shape(
+        &clerk.get("/api/v1/registers/outgoing?format=docx"),
+        400,
+        "an unknown format",
+    );
+
+    let opened = clerk.post_json(
+        "/api/v1/files",
+        &json!({"code": "01.VP", "title": "Hồ sơ triển khai chữ ký số", "heading": "I. Văn phòng"}),
+    );
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    let code = opened.json["code"].as_str().unwrap().to_string();
+    let docs = clerk.get("/api/v1/documents");
+    let id = docs.json.as_array().unwrap()[0]["id"].as_i64().unwrap();
+    let added = officer.post_json(
+        &format!("/api/v1/files/{code}/documents"),
+        &json!({"id": id}),
+    );
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(added.json["ordinal"], 1, "{}", added.text);
+    error_shape(
+        &officer.post_json("/api/v1/files/01.VP/documents", &json!({"id": 999_999})),
+        404,
+        "a document that does not exist",
+    );
+    let listed = clerk.get("/api/v1/files");
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(
+        listed.json["files"][0]["code"],
+        code.as_str(),
+        "{}",
+        listed.text
+    );
+}
+
 #[test]
 fn incoming_and_outgoing_flows_on_both_backends() {
     for backend in backends() {
@@ -480,6 +607,7 @@ fn incoming_and_outgoing_flows_on_both_backends() {
         };
         incoming_flow(&node);
         outgoing_flow(&node);
+        records_flow(&node);
     }
 }
 
@@ -704,6 +832,60 @@ fn authorisation_matrix() {
             false,
         ),
         case(
+            "GET",
+            "/api/v1/registers/{register}",
+            "/api/v1/registers/incoming?format=csv".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/files",
+            "/api/v1/files".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/files",
+            "/api/v1/files".into(),
+            Body::Json(json!({"code": "02.VP", "title": "Hồ sơ"})),
+            filers,
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/files/{code}/documents",
+            "/api/v1/files/02.VP/documents".into(),
+            Body::Json(json!({"id": id})),
+            filers,
+            403,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/audit",
+            "/api/v1/audit?limit=5".into(),
+            Body::None,
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/audit/verify",
+            "/api/v1/audit/verify".into(),
+            Body::None,
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
             "POST",
             "/api/v1/tokens",
             "/api/v1/tokens".into(),
@@ -817,5 +999,17 @@ fn authorisation_matrix() {
             .count()
     });
     assert!(refused >= 10, "refusals recorded: {refused}");
+    // And the log, refusals included, replays intact against its signed heads.
+    let check = node.login("quantri").get("/api/v1/audit/verify");
+    assert_eq!(check.status, 200, "{}", check.text);
+    assert_eq!(check.json["intact"], true, "{}", check.text);
+    assert!(check.json["entries"].as_u64() > Some(10), "{}", check.text);
+    let listed = node.login("quantri").get("/api/v1/audit?from=0&limit=3");
+    assert_eq!(
+        listed.json.as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        listed.text
+    );
     let _ = Arc::new(node.data());
 }
