@@ -99,6 +99,52 @@ fn login_refused() -> AppError {
 }
 
 impl App {
+    /// The user signing in as `name`: in `agency`, or the only one of that name on this
+    /// node.
+    pub async fn find_login_user(
+        &self,
+        agency: Option<&AgencyId>,
+        name: &str,
+    ) -> AppResult<Option<User>> {
+        match agency {
+            Some(agency) => Ok(self.archive().user(agency, name).await?),
+            None => {
+                let mut found: Vec<User> = self
+                    .archive()
+                    .all_users()
+                    .await?
+                    .into_iter()
+                    .filter(|u| u.name == name)
+                    .collect();
+                if found.len() > 1 {
+                    return Err(AppError::invalid(
+                        "agency_required",
+                        "có nhiều cơ quan có người dùng tên này: hãy chọn cơ quan",
+                        "several agencies have a user of this name: give the agency",
+                    ));
+                }
+                Ok(found.pop())
+            }
+        }
+    }
+
+    /// The agency of the only user called `name` on this node; an unknown name fails
+    /// like a wrong password.
+    pub async fn agency_of_user(&self, name: &str) -> AppResult<AgencyId> {
+        match self.find_login_user(None, name).await? {
+            Some(u) => Ok(u.agency),
+            None => {
+                self.record(
+                    AuditEvent::new(name, AuditAction::Login, name, Outcome::Failed)
+                        .with("reason", "unknown_user")
+                        .with("method", "certificate"),
+                )
+                .await?;
+                Err(login_refused())
+            }
+        }
+    }
+
     /// Password login. Counts failures on the account (the fifth in a row locks it for
     /// 15 minutes) and on the client address (`address`, when known); records every
     /// attempt in the audit log. The same answer for an unknown user and a wrong
@@ -134,26 +180,7 @@ impl App {
                 ),
             ));
         }
-        let user = match agency {
-            Some(agency) => self.archive().user(agency, name).await?,
-            None => {
-                let mut found: Vec<User> = self
-                    .archive()
-                    .all_users()
-                    .await?
-                    .into_iter()
-                    .filter(|u| u.name == name)
-                    .collect();
-                if found.len() > 1 {
-                    return Err(AppError::invalid(
-                        "agency_required",
-                        "có nhiều cơ quan có người dùng tên này: hãy chọn cơ quan",
-                        "several agencies have a user of this name: give the agency",
-                    ));
-                }
-                found.pop()
-            }
-        };
+        let user = self.find_login_user(agency, name).await?;
         self.refuse_if_locked(name, user.as_ref()).await?;
         // Argon2id costs tens of milliseconds of CPU: off the async threads.
         let checked = {

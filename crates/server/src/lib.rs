@@ -10,6 +10,7 @@
 
 mod audit;
 mod auth;
+mod custody;
 mod error;
 mod metrics;
 mod outgoing;
@@ -30,7 +31,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use kyso_app::{App, AppError, Kind};
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -170,6 +171,8 @@ pub struct AppState {
     pub(crate) metrics: Arc<metrics::Metrics>,
     /// The one-time setup link of a new installation.
     pub(crate) setup: Arc<setup::SetupLink>,
+    /// Certificate-login challenges waiting for their signature.
+    pub(crate) challenges: Arc<custody::Challenges>,
 }
 
 impl AppState {
@@ -187,6 +190,7 @@ impl AppState {
             anchors: (Arc::new(anchors.0), anchors.1),
             metrics: Arc::new(metrics::Metrics::default()),
             setup: Arc::new(setup::SetupLink::new(setup_token)),
+            challenges: Arc::new(custody::Challenges::default()),
         })
     }
 }
@@ -209,6 +213,17 @@ pub fn router(state: AppState) -> Router {
         .route("/setup", post(routes::setup))
         .route("/sessions", post(routes::login))
         .route("/sessions/current", delete(routes::logout))
+        .route("/sessions/challenge", post(custody::challenge))
+        .route("/sessions/certificate", post(custody::certificate_login))
+        .route("/users", get(custody::users).post(custody::add_user))
+        .route("/users/{name}", patch(custody::change_user))
+        .route("/devices", get(custody::devices))
+        .route("/devices/{serial}", get(custody::device))
+        .route(
+            "/handovers",
+            get(custody::handovers).post(custody::request_handover),
+        )
+        .route("/handovers/{id}/decision", post(custody::decide_handover))
         .route("/me", get(routes::me))
         .route(
             "/documents",

@@ -37,15 +37,22 @@ use crate::upload::read_form;
         create_token, revoke_token, crate::outgoing::create_draft,
         crate::outgoing::start_signing, crate::outgoing::finish_signing, crate::outgoing::seal,
         crate::records::register, crate::records::files, crate::records::open_file,
-        crate::records::add_to_file, crate::audit::entries, crate::audit::verify
+        crate::records::add_to_file, crate::audit::entries, crate::audit::verify,
+        crate::custody::challenge, crate::custody::certificate_login, crate::custody::users,
+        crate::custody::add_user, crate::custody::change_user, crate::custody::devices,
+        crate::custody::device, crate::custody::handovers, crate::custody::request_handover,
+        crate::custody::decide_handover
     ),
     components(schemas(
         ErrorBody, VerifyForm, SetupBody, LoginBody, SessionView, UserView, StepBody,
         NumberBody, PolicyBody, PolicyView, TokenBody, TokenCreated, UploadForm,
         crate::outgoing::DraftForm, crate::outgoing::SigningBody, crate::outgoing::SignatureBody,
-        crate::outgoing::SealBody, crate::records::FileBody, crate::records::FileDocumentBody
+        crate::outgoing::SealBody, crate::records::FileBody, crate::records::FileDocumentBody,
+        crate::custody::ChallengeBody, crate::custody::ChallengeView,
+        crate::custody::CertificateLoginBody, crate::custody::PersonView, crate::custody::UserBody,
+        crate::custody::UserChangeBody, crate::custody::HandoverBody, crate::custody::DecisionBody
     )),
-    tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "records", description = "Registers and records files"), (name = "sessions"), (name = "admin"))
+    tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "records", description = "Registers and records files"), (name = "custody", description = "The agency's signing devices and their handovers"), (name = "sessions"), (name = "admin"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
@@ -275,7 +282,7 @@ pub(crate) struct SessionView {
     expires_at: String,
 }
 
-fn parse_agency(text: &str) -> ApiResult<AgencyId> {
+pub(crate) fn parse_agency(text: &str) -> ApiResult<AgencyId> {
     AgencyId::parse_with(text.trim(), kyso_model::AgencyIdFormat::Lenient).map_err(|e| {
         ApiError::bad_request(
             "bad_agency_id",
@@ -310,6 +317,12 @@ pub(crate) async fn login(
             addr.as_deref(),
         )
         .await?;
+    web_session(&state, user).await
+}
+
+/// Starts a web session for `user`: the cookie (HttpOnly, SameSite=Strict, Secure under
+/// TLS) and the CSRF token.
+pub(crate) async fn web_session(state: &AppState, user: kyso_office::User) -> ApiResult<Response> {
     let session = state.app.start_session(user).await?;
     let max_age = (session.expires_at - state.app.now())
         .whole_seconds()

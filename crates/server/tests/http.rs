@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use der::Decode;
 use kyso_app::App;
 use kyso_model::AgencyId;
 use kyso_office::{Role, User};
@@ -56,6 +57,30 @@ impl Node {
         user.password_hash = Some(kyso_office::hash_password(PASSWORD, &[7u8; 16]).unwrap());
         self.rt
             .block_on(self.app.archive().create_user(&user, self.app.now()))
+            .unwrap();
+    }
+
+    /// Registers an agency device held by `custodian` (facts as read from a token; the
+    /// test PKI's seal certificate).
+    fn device(&self, serial: &str, custodian: &str) {
+        let seal_pem = std::fs::read(&fixture().cert2_pem).unwrap();
+        let (_, seal_der) = der::pem::decode_vec(&seal_pem).unwrap();
+        let agency = AgencyId::parse_with(AGENCY, kyso_model::AgencyIdFormat::Lenient).unwrap();
+        self.rt
+            .block_on(self.app.register_device(
+                &kyso_app::Actor::operator(agency),
+                kyso_app::custody::DeviceRegistration {
+                    serial: serial.into(),
+                    label: "thiet-bi-co-quan".into(),
+                    manufacturer: "SoftHSM".into(),
+                    model: "v2".into(),
+                    slot: 0,
+                    key_id: "02".into(),
+                    certificate: x509_cert::Certificate::from_der(&seal_der).unwrap(),
+                    custodian: custodian.into(),
+                    seal_image: None,
+                },
+            ))
             .unwrap();
     }
 
@@ -611,6 +636,163 @@ fn incoming_and_outgoing_flows_on_both_backends() {
     }
 }
 
+/// Users managed over HTTP, a certificate login with the key of the registered
+/// certificate (and not with another key, nor twice with one challenge), devices and a
+/// handover request decided by a leader.
+#[test]
+fn users_certificate_login_devices_and_handovers() {
+    let node = start("sqlite", |_| {}).unwrap();
+    node.user("quantri", "Quản Trị", &[Role::Administrator]);
+    node.user("lanhdao", "Nguyễn Văn Hùng", &[Role::Leader]);
+    let admin = node.login("quantri");
+    let fx = fixture();
+    let cert_pem = std::fs::read_to_string(&fx.cert_pem).unwrap();
+    let leaf = cert_pem
+        .split_inclusive("-----END CERTIFICATE-----")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let created = admin.post_json(
+        "/api/v1/users",
+        &json!({
+            "name": "thuky",
+            "full_name": "Trần Thư Ký",
+            "roles": ["clerk", "custodian"],
+            "password": "mat-khau-thu-ky-2026",
+            "certificate": leaf,
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["has_certificate"], true, "{}", created.text);
+    // Not an administrator: no user management.
+    error_shape(
+        &node.login("lanhdao").post_json(
+            "/api/v1/users",
+            &json!({"name": "x", "full_name": "X", "roles": ["administrator"]}),
+        ),
+        403,
+        "a leader adding an administrator",
+    );
+    let listed = admin.get("/api/v1/users");
+    assert!(listed.text.contains("\"thuky\""), "{}", listed.text);
+
+    // Certificate login.
+    let key_pem = std::fs::read_to_string(&fx.key_pem).unwrap();
+    let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes()).unwrap();
+    let key = kyso_signer::SoftKey::from_pkcs8_der(&key_der, None).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let challenge = |c: &Client| {
+        let a = c.post_json("/api/v1/sessions/challenge", &json!({"user": "thuky"}));
+        assert_eq!(a.status, 201, "{}", a.text);
+        let to_sign = base64::Engine::decode(&b64, a.json["to_sign"].as_str().unwrap()).unwrap();
+        (
+            a.json["challenge_id"].as_str().unwrap().to_string(),
+            to_sign,
+        )
+    };
+    let mut person = node.client();
+    let (id, to_sign) = challenge(&person);
+    let other = kyso_signer::SoftKey::generate(kyso_signer::KeyKind::P256).unwrap();
+    let wrong = person.post_json(
+        "/api/v1/sessions/certificate",
+        &json!({"challenge_id": id, "signature": base64::Engine::encode(&b64, kyso_signer::Signer::sign(&other, &to_sign).unwrap())}),
+    );
+    error_shape(&wrong, 401, "a challenge signed by another key");
+    // The challenge was used up by the failed attempt.
+    let signature =
+        base64::Engine::encode(&b64, kyso_signer::Signer::sign(&key, &to_sign).unwrap());
+    error_shape(
+        &person.post_json(
+            "/api/v1/sessions/certificate",
+            &json!({"challenge_id": id, "signature": signature}),
+        ),
+        401,
+        "a challenge answered twice",
+    );
+    let (id, to_sign) = challenge(&person);
+    let signature =
+        base64::Engine::encode(&b64, kyso_signer::Signer::sign(&key, &to_sign).unwrap());
+    let signed_in = person.post_json(
+        "/api/v1/sessions/certificate",
+        &json!({"challenge_id": id, "signature": signature}),
+    );
+    assert_eq!(
+        signed_in.status,
+        201,
+        "{} — audit: {}",
+        signed_in.text,
+        admin.get("/api/v1/audit?from=0&limit=1000").text
+    );
+    person.adopt_session(&signed_in);
+    let me = person.get("/api/v1/me");
+    assert_eq!(me.json["name"], "thuky", "{}", me.text);
+    // A changed certificate or role ends the user's sessions.
+    let changed = admin.send_json(
+        "PATCH",
+        "/api/v1/users/thuky",
+        &json!({"remove_roles": ["custodian"], "add_roles": ["officer"]}),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(person.get("/api/v1/me").status, 401);
+
+    // Devices and handovers: a device registered (facts as read from a token), its
+    // custodian asks to hand it over, a leader approves.
+    node.user(
+        "giuthietbi",
+        "Lê Giữ Thiết Bị",
+        &[Role::Custodian, Role::Clerk],
+    );
+    node.user("nhan", "Phạm Người Nhận", &[Role::Custodian, Role::Clerk]);
+    node.device("TOKEN-0001", "giuthietbi");
+    let custodian = node.login("giuthietbi");
+    let devices = custodian.get("/api/v1/devices");
+    assert_eq!(
+        devices.json[0]["custodian"], "giuthietbi",
+        "{}",
+        devices.text
+    );
+    let request = json!({
+        "device": "TOKEN-0001",
+        "to": "nhan",
+        "permission": "Quyết định số 12/QĐ-UBND ngày 01/12/2026",
+        "condition": "Hoạt động bình thường, còn nguyên niêm phong",
+    });
+    error_shape(
+        &node.login("nhan").post_json("/api/v1/handovers", &request),
+        403,
+        "a handover requested by someone who does not hold the device",
+    );
+    let requested = custodian.post_json("/api/v1/handovers", &request);
+    assert_eq!(requested.status, 201, "{}", requested.text);
+    let hid = requested.json["id"].as_i64().unwrap();
+    let decision = format!("/api/v1/handovers/{hid}/decision");
+    error_shape(
+        &custodian.post_json(&decision, &json!({"decision": "approve"})),
+        403,
+        "the giver approving their own handover",
+    );
+    error_shape(
+        &node
+            .login("lanhdao")
+            .post_json(&decision, &json!({"decision": "refuse"})),
+        400,
+        "a refusal without a reason",
+    );
+    let approved = node
+        .login("lanhdao")
+        .post_json(&decision, &json!({"decision": "approve"}));
+    assert_eq!(approved.status, 200, "{}", approved.text);
+    assert_eq!(approved.json["state"], "approved", "{}", approved.text);
+    let shown = custodian.get("/api/v1/devices/TOKEN-0001");
+    assert_eq!(
+        shown.json["handovers"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        shown.text
+    );
+}
+
 /// How a route is called in the matrix.
 #[derive(Debug, Clone)]
 enum Body {
@@ -651,6 +833,9 @@ fn authorisation_matrix() {
     for (name, role) in roles {
         node.user(name, name, &[role]);
     }
+    // The agency device (held by the custodian) and a possible next custodian.
+    node.user("nhanthietbi", "nhanthietbi", &[Role::Custodian]);
+    node.device("TOKEN-0001", "giuthietbi");
     // One incoming document and one draft to act on.
     let clerk = node.login("vanthu");
     let filed = clerk.post_form(
@@ -869,6 +1054,80 @@ fn authorisation_matrix() {
         ),
         case(
             "GET",
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            Body::None,
+            &["*"],
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            Body::Json(json!({"name": "moi", "full_name": "Người Mới", "roles": ["officer"]})),
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
+            "PATCH",
+            "/api/v1/users/{name}",
+            "/api/v1/users/moi".into(),
+            Body::Json(json!({"add_roles": ["clerk"]})),
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/devices",
+            "/api/v1/devices".into(),
+            Body::None,
+            &["*"],
+            403,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/devices/{serial}",
+            "/api/v1/devices/TOKEN-0001".into(),
+            Body::None,
+            &["*"],
+            403,
+            true,
+        ),
+        case(
+            "GET",
+            "/api/v1/handovers",
+            "/api/v1/handovers".into(),
+            Body::None,
+            &["*"],
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/handovers",
+            "/api/v1/handovers".into(),
+            Body::Json(
+                json!({"device": "TOKEN-0001", "to": "nhanthietbi", "permission": "QĐ 12/QĐ-UBND", "condition": "Hoạt động bình thường"}),
+            ),
+            &["giuthietbi"],
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/handovers/{id}/decision",
+            "/api/v1/handovers/1/decision".into(),
+            Body::Json(json!({"decision": "approve"})),
+            &["lanhdao"],
+            403,
+            true,
+        ),
+        case(
+            "GET",
             "/api/v1/audit",
             "/api/v1/audit?limit=5".into(),
             Body::None,
@@ -919,6 +1178,8 @@ fn authorisation_matrix() {
         ("POST", "/api/v1/verify"),
         ("POST", "/api/v1/setup"),
         ("POST", "/api/v1/sessions"),
+        ("POST", "/api/v1/sessions/challenge"),
+        ("POST", "/api/v1/sessions/certificate"),
     ];
     let doc = node.client().get("/api/v1/openapi.json");
     for (template, item) in doc.json["paths"].as_object().unwrap() {

@@ -127,6 +127,13 @@ impl Client {
             "/api/v1/sessions",
             &serde_json::json!({"user": user, "password": password}),
         );
+        self.adopt_session(&a);
+        a
+    }
+
+    /// Keeps the session cookie and CSRF token of a successful sign-in answer (a
+    /// password or a certificate login).
+    pub fn adopt_session(&mut self, a: &Answer) {
         if a.status == 201 {
             self.cookie = a
                 .header("set-cookie")
@@ -134,7 +141,6 @@ impl Client {
                 .map(str::to_string);
             self.csrf = a.json["csrf_token"].as_str().map(str::to_string);
         }
-        a
     }
 
     /// Forgets the CSRF token (to test that changes without it are refused).

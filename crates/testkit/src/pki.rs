@@ -146,20 +146,19 @@ fn build() -> Fixture {
     };
     let leaf = |cn: &str, profile: Profile, serial: u8| {
         let key = SoftKey::generate(KeyKind::P256).unwrap();
-        let cert = issue(
-            &request(
-                profile,
-                cn,
-                &key,
-                now - Duration::days(1),
-                now + Duration::days(365),
-                serial,
-                Some(format!("{url}/crl/sub.crl")),
-            ),
-            Some(&sub_issuer),
-            None,
-        )
-        .unwrap();
+        let mut req = request(
+            profile,
+            cn,
+            &key,
+            now - Duration::days(1),
+            now + Duration::days(365),
+            serial,
+            Some(format!("{url}/crl/sub.crl")),
+        );
+        // As licensed CAs do: where the issuer's certificate is (AIA caIssuers), for
+        // verifiers given only the end entity's certificate.
+        req.ca_issuers_url = Some(format!("{url}/ca/sub.crt"));
+        let cert = issue(&req, Some(&sub_issuer), None).unwrap();
         (key, cert)
     };
     let (key, cert) = leaf("Nguyễn Văn Hùng", Profile::Person, 10);
@@ -226,6 +225,7 @@ fn serve(
         let body: Vec<u8> = match path.as_str() {
             "/crl/root.crl" => root_crl.clone(),
             "/crl/sub.crl" => sub_crl.clone(),
+            "/ca/sub.crt" => sub.to_der().unwrap_or_default(),
             "/tsa" => {
                 let mut q = Vec::new();
                 let _ = std::io::Read::read_to_end(req.as_reader(), &mut q);
