@@ -144,6 +144,8 @@ pub struct SigningTicket {
     pub document: i64,
     /// Leader or seal.
     pub role: SigningRole,
+    /// `pades` (a PDF) or `cades` (a detached `.p7s` beside any other file).
+    pub format: &'static str,
     /// The bytes to sign (DER of the CMS signed attributes), base64.
     pub to_be_signed: String,
     /// Their digest with `digest_algorithm`, hex — for keys that sign a digest.
@@ -158,10 +160,10 @@ pub struct SigningTicket {
     /// When the session lapses.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    /// Page and rectangle of the signature's appearance.
-    pub page: usize,
-    /// `[x0, y0, x1, y1]` in points.
-    pub rect: [f64; 4],
+    /// Page of the signature's appearance (PDF).
+    pub page: Option<usize>,
+    /// Its rectangle `[x0, y0, x1, y1]` in points (PDF).
+    pub rect: Option<[f64; 4]>,
 }
 
 /// The server-side seal with the agency device attached to the server.
@@ -218,6 +220,178 @@ pub fn device_dir(data: &std::path::Path, serial: &str) -> PathBuf {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     data.join("devices").join(safe)
+}
+
+/// The current version of a document in the outgoing flow.
+#[derive(Debug, Clone)]
+pub(crate) struct Working {
+    /// The PDF (signed so far), or the content of any other file.
+    pub(crate) content: PathBuf,
+    /// The detached CAdES signatures so far (non-PDF files, once signed).
+    pub(crate) signature: Option<PathBuf>,
+    /// The version: SHA-256 of the PDF or of the `.p7s` (of the content before the
+    /// first signature).
+    pub(crate) sha: String,
+}
+
+impl Working {
+    pub(crate) fn is_pdf(&self) -> bool {
+        self.signature.is_none() && self.content.extension().is_some_and(|e| e == "pdf")
+    }
+}
+
+/// A signature being made on a working copy: everything but the key.
+struct SigningJob {
+    working: Working,
+    record: DocumentRecord,
+    role: SigningRole,
+    /// The signer's certificate first, then its chain.
+    certificates: Vec<Certificate>,
+    /// The appearance image (PDF).
+    image: Vec<u8>,
+    time: OffsetDateTime,
+    algorithm: SignatureAlgorithm,
+}
+
+/// Prepared, waiting for the signature value.
+enum Prepared {
+    Pdf(kyso_pades::sign::PreparedSignature),
+    Cms(kyso_cades::sign::PreparedSignature),
+}
+
+impl Prepared {
+    fn to_be_signed(&self) -> &[u8] {
+        match self {
+            Prepared::Pdf(p) => p.to_be_signed(),
+            Prepared::Cms(p) => p.to_be_signed(),
+        }
+    }
+
+    fn placed(&self) -> Option<kyso_pades::sign::Placed> {
+        match self {
+            Prepared::Pdf(p) => Some(p.placed().clone()),
+            Prepared::Cms(_) => None,
+        }
+    }
+}
+
+/// A new version: the signed PDF, or the new `.p7s`.
+enum Signed {
+    Pdf(Vec<u8>),
+    Cms(Vec<u8>),
+}
+
+impl SigningJob {
+    /// Blocking: the revision (PDF) or the signed attributes (CAdES) to sign. The same
+    /// job prepares the same bytes every time.
+    fn prepare(&self) -> AppResult<Prepared> {
+        let (cert, chain) = (&self.certificates[0], &self.certificates[1..]);
+        if self.working.is_pdf() {
+            let pdf = fs::read(&self.working.content).map_err(|e| io_error("working copy", e))?;
+            let request =
+                App::pdf_request(&self.record, self.role, cert, chain, &self.image, self.time);
+            return kyso_pades::sign::prepare(&pdf, &request, self.algorithm)
+                .map(Prepared::Pdf)
+                .map_err(sign_error);
+        }
+        let digest = digest_file(&self.working.content, self.algorithm.digest())?;
+        let request = kyso_cades::sign::SignRequest {
+            message_digest: &digest,
+            signer_certificate: cert,
+            chain,
+            signing_time: Some(self.time),
+            content_type: None,
+            crls: &[],
+            encapsulated: None,
+        };
+        kyso_cades::sign::prepare(&request, self.algorithm)
+            .map(Prepared::Cms)
+            .map_err(cades_error)
+    }
+
+    /// Blocking: the signature value put in; the new version.
+    fn complete(&self, prepared: Prepared, signature: Vec<u8>) -> AppResult<Signed> {
+        match prepared {
+            Prepared::Pdf(p) => {
+                let update = p
+                    .assemble(signature)
+                    .and_then(|a| a.finish())
+                    .map_err(sign_error)?;
+                let mut out =
+                    fs::read(&self.working.content).map_err(|e| io_error("working copy", e))?;
+                out.extend_from_slice(&update.update);
+                Ok(Signed::Pdf(out))
+            }
+            Prepared::Cms(p) => {
+                let single = p.assemble(signature).map_err(cades_error)?;
+                match &self.working.signature {
+                    None => Ok(Signed::Cms(single)),
+                    Some(existing) => {
+                        let existing = fs::read(existing).map_err(|e| io_error("signature", e))?;
+                        let (merged, _) = kyso_cades::sign::merge_signer(&existing, &single)
+                            .map_err(cades_error)?;
+                        Ok(Signed::Cms(merged))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn digest_file(
+    path: &std::path::Path,
+    algorithm: kyso_signer::DigestAlgorithm,
+) -> AppResult<Vec<u8>> {
+    use std::io::Read;
+    let mut file = fs::File::open(path).map_err(|e| io_error("working copy", e))?;
+    let mut hasher = algorithm.hasher();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| io_error("working copy", e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher.finish())
+}
+
+fn cades_error(e: kyso_cades::CadesError) -> AppError {
+    AppError::invalid(
+        "cannot_sign",
+        format!("không tạo được chữ ký CAdES: {e}"),
+        format!("cannot make the CAdES signature: {e}"),
+    )
+}
+
+fn no_working_copy(id: i64) -> AppError {
+    AppError::not_found(
+        format!("văn bản {id} không có bản làm việc để ký"),
+        format!("document {id} has no working copy to sign"),
+    )
+}
+
+fn key_algorithm(certificate: &Certificate, pss: bool) -> AppResult<SignatureAlgorithm> {
+    SignatureAlgorithm::for_public_key(certificate.tbs_certificate().subject_public_key_info(), pss)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unsupported_key",
+                "khóa của chứng thư số không được hỗ trợ (RSA, ECDSA P-256/P-384, Ed25519)",
+                "the certificate's key is not supported (RSA, ECDSA P-256/P-384, Ed25519)",
+            )
+        })
+}
+
+/// The extension a non-PDF draft keeps (letters and digits only, at most 8; else `bin`).
+fn draft_extension(name: &str) -> String {
+    std::path::Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .filter(|e| e != "pdf" && e != "p7s")
+        .unwrap_or_else(|| "bin".into())
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -331,25 +505,23 @@ impl App {
                 format!("{shown} is too large ({size} bytes)"),
             ));
         }
-        if !crate::documents::starts_like_pdf(&request.file) {
-            return Err(AppError::invalid(
-                "not_pdf",
-                format!("{shown} không phải tệp PDF: bản dự thảo ký số phải là PDF"),
-                format!("{shown} is not a PDF: drafts for electronic signing are PDFs"),
-            ));
-        }
+        let is_pdf = crate::documents::starts_like_pdf(&request.file);
         let bytes = fs::read(&request.file).map_err(|e| io_error("draft", e))?;
-        // The signer must be able to work on it: refuse now what it could not sign.
-        kyso_pades::sign::text_lines(&bytes, 1).map_err(|e| {
-            AppError::invalid(
-                "unreadable_pdf",
-                format!("không đọc được {shown}: {e}"),
-                format!("cannot read {shown}: {e}"),
-            )
-        })?;
+        if is_pdf {
+            // The signer must be able to work on it: refuse now what it could not sign.
+            kyso_pades::sign::text_lines(&bytes, 1).map_err(|e| {
+                AppError::invalid(
+                    "unreadable_pdf",
+                    format!("không đọc được {shown}: {e}"),
+                    format!("cannot read {shown}: {e}"),
+                )
+            })?;
+        }
         let (now, today) = self.now_and_today();
         let mut metadata = request.fields.metadata(request.agency_name.clone());
-        metadata.page_amount = crate::documents::page_count(&bytes);
+        if is_pdf {
+            metadata.page_amount = crate::documents::page_count(&bytes);
+        }
         let registered = self
             .office()
             .register_outgoing(
@@ -373,7 +545,12 @@ impl App {
         let id = record.id.unwrap_or_default();
         let dir = self.draft_dir(id);
         fs::create_dir_all(&dir).map_err(|e| io_error("drafts folder", e))?;
-        kyso_store::write_atomic(&dir.join("draft.pdf"), &bytes, true)?;
+        let name = if is_pdf {
+            "draft.pdf".to_string()
+        } else {
+            format!("draft.{}", draft_extension(&shown))
+        };
+        kyso_store::write_atomic(&dir.join(name), &bytes, true)?;
         self.record_on(
             actor,
             AuditAction::Draft,
@@ -386,12 +563,9 @@ impl App {
         Ok(record)
     }
 
-    /// The current working copy of a document in the outgoing flow: its path and
-    /// SHA-256 (`None` when it has none: not an electronic draft, or archived).
-    pub(crate) async fn working_copy(
-        &self,
-        record: &DocumentRecord,
-    ) -> AppResult<Option<(PathBuf, String)>> {
+    /// The current working copy of a document in the outgoing flow (`None` when it has
+    /// none: not an electronic draft, or archived).
+    pub(crate) async fn working_copy(&self, record: &DocumentRecord) -> AppResult<Option<Working>> {
         let Some(id) = record.id else {
             return Ok(None);
         };
@@ -399,6 +573,15 @@ impl App {
             return Ok(None);
         }
         let dir = self.draft_dir(id);
+        let Some(draft) = fs::read_dir(&dir).ok().and_then(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.file_stem().is_some_and(|s| s == "draft") && p.is_file())
+        }) else {
+            return Ok(None);
+        };
+        let is_pdf = draft.extension().is_some_and(|e| e == "pdf");
         let history = self.archive().history(id).await?;
         let version = history
             .iter()
@@ -410,18 +593,26 @@ impl App {
                     .nth(1)
                     .map(|rest| rest.chars().take(64).collect::<String>())
             });
-        let path = match &version {
-            Some(sha) => dir.join(format!("{sha}.pdf")),
-            None => dir.join("draft.pdf"),
+        let working = match (version, is_pdf) {
+            (None, _) => Working {
+                sha: kyso_store::sha256_file(&draft)?.0,
+                content: draft,
+                signature: None,
+            },
+            (Some(sha), true) => Working {
+                content: dir.join(format!("{sha}.pdf")),
+                signature: None,
+                sha,
+            },
+            (Some(sha), false) => Working {
+                content: draft,
+                signature: Some(dir.join(format!("{sha}.p7s"))),
+                sha,
+            },
         };
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let sha = match version {
-            Some(sha) => sha,
-            None => kyso_store::sha256_file(&path)?.0,
-        };
-        Ok(Some((path, sha)))
+        let present =
+            working.content.is_file() && working.signature.as_ref().is_none_or(|p| p.is_file());
+        Ok(present.then_some(working))
     }
 
     /// The file a reader downloads: the archived original, else the working copy.
@@ -437,7 +628,14 @@ impl App {
             return Ok((path, name));
         }
         match self.working_copy(&record).await? {
-            Some((path, _)) => Ok((path, format!("{id}-{}.pdf", record.state.key()))),
+            Some(w) => {
+                let ext = w
+                    .content
+                    .extension()
+                    .map(|e| e.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "bin".into());
+                Ok((w.content, format!("{id}-{}.{ext}", record.state.key())))
+            }
             None => Err(AppError::not_found(
                 format!("văn bản {id} không có tệp điện tử"),
                 format!("document {id} has no electronic file"),
@@ -631,57 +829,40 @@ impl App {
         let device = self
             .may_sign(actor, &record, start.role, None, certificates.first())
             .await?;
-        let (base_path, base) = self.working_copy(&record).await?.ok_or_else(|| {
-            AppError::not_found(
-                format!("văn bản {id} không có bản làm việc để ký"),
-                format!("document {id} has no working copy to sign"),
-            )
-        })?;
-        let image = self.image_for(actor, start.role, device.as_ref(), start.image)?;
-        let algorithm = SignatureAlgorithm::for_public_key(
-            certificates[0].tbs_certificate().subject_public_key_info(),
-            start.pss,
-        )
-        .ok_or_else(|| {
-            AppError::invalid(
-                "unsupported_key",
-                "khóa của chứng thư số không được hỗ trợ (RSA, ECDSA P-256/P-384, Ed25519)",
-                "the certificate's key is not supported (RSA, ECDSA P-256/P-384, Ed25519)",
-            )
-        })?;
+        let working = self
+            .working_copy(&record)
+            .await?
+            .ok_or_else(|| no_working_copy(id))?;
+        let image = if working.is_pdf() {
+            self.image_for(actor, start.role, device.as_ref(), start.image)?
+        } else {
+            Vec::new()
+        };
+        let algorithm = key_algorithm(&certificates[0], start.pss)?;
         let now = self.now();
-        let pdf = fs::read(&base_path).map_err(|e| io_error("working copy", e))?;
         let prepared = {
-            let (record, role, certificates, image) = (
-                record.clone(),
-                start.role,
-                certificates.clone(),
-                image.clone(),
-            );
-            tokio::task::spawn_blocking(move || {
-                let request = Self::pdf_request(
-                    &record,
-                    role,
-                    &certificates[0],
-                    &certificates[1..],
-                    &image,
-                    now,
-                );
-                kyso_pades::sign::prepare(&pdf, &request, algorithm)
-            })
-            .await
-            .map_err(AppError::internal)?
-            .map_err(sign_error)?
+            let job = SigningJob {
+                working: working.clone(),
+                record: record.clone(),
+                role: start.role,
+                certificates: certificates.clone(),
+                image: image.clone(),
+                time: now,
+                algorithm,
+            };
+            tokio::task::spawn_blocking(move || job.prepare())
+                .await
+                .map_err(AppError::internal)??
         };
         let tbs = prepared.to_be_signed().to_vec();
-        let placed = prepared.placed().clone();
+        let placed = prepared.placed();
         let token = crate::sessions::secret().to_string();
         let expires = now + time::Duration::minutes(SESSION_MINUTES);
         let session = SessionFile {
             document: id,
             actor: actor.audit_name(),
             role: start.role,
-            base,
+            base: working.sha.clone(),
             certificates: start.certificates.iter().map(|c| B64.encode(c)).collect(),
             image: B64.encode(&image),
             pss: start.pss,
@@ -712,19 +893,21 @@ impl App {
             session: token,
             document: id,
             role: start.role,
+            format: if working.is_pdf() { "pades" } else { "cades" },
             to_be_signed: B64.encode(&tbs),
             digest: hex::encode(digest.digest(&tbs)),
             digest_algorithm: digest.name(),
             signature_algorithm: algorithm.name(),
             signing_time: now,
             expires_at: expires,
-            page: placed.page,
-            rect: placed.rect,
+            page: placed.as_ref().map(|p| p.page),
+            rect: placed.map(|p| p.rect),
         })
     }
 
     /// Two-step signing, step two: the raw signature value for the session's
-    /// to-be-signed bytes. The signature is assembled into the document, which is
+    /// to-be-signed bytes. The signature is assembled into the document (PAdES) or its
+    /// detached `.p7s` (CAdES; the seal is added beside the leader's signature), which is
     /// verified as a whole; only a valid result is kept and moves the document on.
     pub async fn finish_signing(
         &self,
@@ -780,8 +963,8 @@ impl App {
                 certificates.first(),
             )
             .await?;
-        let (base_path, base) = self.working_copy(&record).await?.ok_or_else(lapsed)?;
-        if base != session.base {
+        let working = self.working_copy(&record).await?.ok_or_else(lapsed)?;
+        if working.sha != session.base {
             return Err(AppError::new(
                 Kind::Conflict,
                 "document_changed",
@@ -789,71 +972,56 @@ impl App {
                 "the document changed since the signing session started: sign again",
             ));
         }
-        let image = B64.decode(&session.image).map_err(AppError::internal)?;
-        let signing_time = OffsetDateTime::from_unix_timestamp(session.signing_time)
-            .map_err(AppError::internal)?;
-        let algorithm = SignatureAlgorithm::for_public_key(
-            certificates[0].tbs_certificate().subject_public_key_info(),
-            session.pss,
-        )
-        .ok_or_else(lapsed)?;
-        let pdf = fs::read(&base_path).map_err(|e| io_error("working copy", e))?;
-        let signed = {
-            let (record, role) = (record.clone(), session.role);
-            let expected = session.to_be_signed.clone();
-            tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
-                let request = Self::pdf_request(
-                    &record,
-                    role,
-                    &certificates[0],
-                    &certificates[1..],
-                    &image,
-                    signing_time,
-                );
-                // The same inputs give the same revision: check it is the one handed out.
-                let prepared =
-                    kyso_pades::sign::prepare(&pdf, &request, algorithm).map_err(sign_error)?;
-                if sha256_hex(prepared.to_be_signed()) != expected {
-                    return Err(AppError::internal(
-                        "the prepared signature differs from the one handed out",
-                    ));
-                }
-                let spki = certificates[0].tbs_certificate().subject_public_key_info();
-                kyso_signer::verify_signature(
-                    spki,
-                    &algorithm.algorithm_identifier(),
-                    prepared.to_be_signed(),
-                    &signature,
-                )
-                .map_err(|e| {
-                    AppError::invalid(
-                        "signature_mismatch",
-                        format!("chữ ký không khớp với chứng thư số và dữ liệu cần ký: {e}"),
-                        format!(
-                            "the signature does not verify with the certificate over the bytes to sign: {e}"
-                        ),
-                    )
-                })?;
-                let update = prepared
-                    .assemble(signature)
-                    .and_then(|a| a.finish())
-                    .map_err(sign_error)?;
-                let mut out = pdf;
-                out.extend_from_slice(&update.update);
-                Ok(out)
-            })
-            .await
-            .map_err(AppError::internal)??
+        let job = SigningJob {
+            working: working.clone(),
+            record: record.clone(),
+            role: session.role,
+            certificates: certificates.clone(),
+            image: B64.decode(&session.image).map_err(AppError::internal)?,
+            time: OffsetDateTime::from_unix_timestamp(session.signing_time)
+                .map_err(AppError::internal)?,
+            algorithm: key_algorithm(&certificates[0], session.pss)?,
         };
+        let expected = session.to_be_signed.clone();
+        let signed = tokio::task::spawn_blocking(move || -> AppResult<Signed> {
+            // The same inputs give the same bytes to sign: check they are the ones
+            // handed out.
+            let prepared = job.prepare()?;
+            if sha256_hex(prepared.to_be_signed()) != expected {
+                return Err(AppError::internal(
+                    "the prepared signature differs from the one handed out",
+                ));
+            }
+            let spki = job.certificates[0]
+                .tbs_certificate()
+                .subject_public_key_info();
+            kyso_signer::verify_signature(
+                spki,
+                &job.algorithm.algorithm_identifier(),
+                prepared.to_be_signed(),
+                &signature,
+            )
+            .map_err(|e| {
+                AppError::invalid(
+                    "signature_mismatch",
+                    format!("chữ ký không khớp với chứng thư số và dữ liệu cần ký: {e}"),
+                    format!(
+                        "the signature does not verify with the certificate over the bytes to sign: {e}"
+                    ),
+                )
+            })?;
+            job.complete(prepared, signature)
+        })
+        .await
+        .map_err(AppError::internal)??;
         let record = self
             .keep_signed(
                 actor,
                 record,
+                &working,
                 session.role,
                 signed,
-                &common_name(
-                    &Certificate::from_der(&certificates_der[0]).map_err(AppError::internal)?,
-                ),
+                &common_name(&certificates[0]),
                 device.as_ref(),
             )
             .await?;
@@ -888,19 +1056,21 @@ impl App {
                 "the server has no PKCS#11 module configured for the signing device (--pkcs11)",
             )
         })?;
-        let (base_path, _) = self.working_copy(&record).await?.ok_or_else(|| {
-            AppError::not_found(
-                format!("văn bản {id} không có bản làm việc để ký"),
-                format!("document {id} has no working copy to sign"),
-            )
-        })?;
-        let image = self.image_for(actor, SigningRole::Seal, Some(&device), None)?;
-        let pdf = fs::read(&base_path).map_err(|e| io_error("working copy", e))?;
+        let working = self
+            .working_copy(&record)
+            .await?
+            .ok_or_else(|| no_working_copy(id))?;
+        let image = if working.is_pdf() {
+            self.image_for(actor, SigningRole::Seal, Some(&device), None)?
+        } else {
+            Vec::new()
+        };
+        let certificate = device.certificate()?;
         let now = self.now();
         let signed = {
-            let (record, device) = (record.clone(), device.clone());
+            let (working, record, device) = (working.clone(), record.clone(), device.clone());
             let fetcher = self.fetcher_arc();
-            tokio::task::spawn_blocking(move || -> AppResult<Vec<u8>> {
+            tokio::task::spawn_blocking(move || -> AppResult<Signed> {
                 let device_error = |e: kyso_pkcs11::Pkcs11Error| {
                     AppError::new(
                         Kind::Forbidden,
@@ -917,10 +1087,6 @@ impl App {
                     .login(&token, &request.pin, request.allow_final_try)
                     .map_err(device_error)?;
                 let key_id = hex::decode(&device.key_id).map_err(AppError::internal)?;
-                let certificate = hex::decode(&device.certificate)
-                    .ok()
-                    .and_then(|der| Certificate::from_der(&der).ok())
-                    .ok_or_else(|| AppError::internal("the device record's certificate"))?;
                 let key = session
                     .key(
                         &kyso_pkcs11::KeySelector::Id(key_id),
@@ -930,21 +1096,27 @@ impl App {
                     .map_err(device_error)?;
                 // Devices often hold only their own certificate: embed the chain so
                 // that a verifier holding only the root builds the path.
-                let mut full = vec![certificate.clone()];
-                let _ = crate::trust::complete_chain(&mut full, fetcher.as_ref());
-                let pdf_request = Self::pdf_request(
-                    &record,
-                    SigningRole::Seal,
-                    &certificate,
-                    &full[1..],
-                    &image,
-                    now,
-                );
-                let signed = kyso_pades::sign::sign(&pdf, &key as &dyn Signer, &pdf_request, None)
-                    .map_err(sign_error)?;
-                let mut out = pdf;
-                out.extend_from_slice(&signed.update);
-                Ok(out)
+                let mut certificates = vec![certificate];
+                let _ = crate::trust::complete_chain(&mut certificates, fetcher.as_ref());
+                let job = SigningJob {
+                    working,
+                    record,
+                    role: SigningRole::Seal,
+                    certificates,
+                    image,
+                    time: now,
+                    algorithm: key.algorithm(),
+                };
+                let prepared = job.prepare()?;
+                let signature = key.sign(prepared.to_be_signed()).map_err(|e| {
+                    AppError::new(
+                        Kind::Forbidden,
+                        "device",
+                        format!("thiết bị ký số {} không ký được: {e}", device.serial),
+                        format!("signing device {} could not sign: {e}", device.serial),
+                    )
+                })?;
+                job.complete(prepared, signature)
             })
             .await
             .map_err(AppError::internal)?
@@ -966,31 +1138,53 @@ impl App {
                 return Err(e);
             }
         };
-        let cn = hex::decode(&device.certificate)
-            .ok()
-            .and_then(|der| Certificate::from_der(&der).ok())
+        let cn = device
+            .certificate()
             .map(|c| common_name(&c))
             .unwrap_or_default();
-        self.keep_signed(actor, record, SigningRole::Seal, signed, &cn, Some(&device))
-            .await
+        self.keep_signed(
+            actor,
+            record,
+            &working,
+            SigningRole::Seal,
+            signed,
+            &cn,
+            Some(&device),
+        )
+        .await
     }
 
     /// Verifies a newly signed version, keeps it, and moves the document on.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call per signing path, each named"
+    )]
     async fn keep_signed(
         &self,
         actor: &Actor,
         record: DocumentRecord,
+        working: &Working,
         role: SigningRole,
-        signed: Vec<u8>,
+        signed: Signed,
         signer: &str,
         device: Option<&kyso_office::Device>,
     ) -> AppResult<DocumentRecord> {
         let id = record.id.unwrap_or_default();
         let (verification, signed) = {
             let app = self.clone();
+            let content = working.content.clone();
             tokio::task::spawn_blocking(move || -> AppResult<_> {
                 let settings = crate::verify::Settings::installation(app.data(), app.now())?;
-                let v = crate::verify::verify_pdf(app.fetcher(), &signed, &settings)?;
+                let v = match &signed {
+                    Signed::Pdf(pdf) => crate::verify::verify_pdf(app.fetcher(), pdf, &settings)?,
+                    Signed::Cms(p7s) => crate::verify::verify_detached(
+                        app.fetcher(),
+                        crate::verify::Content::File(&content),
+                        Some(p7s),
+                        "signature.p7s",
+                        &settings,
+                    )?,
+                };
                 Ok((v, signed))
             })
             .await
@@ -1018,10 +1212,14 @@ impl App {
                 ),
             ));
         }
-        let sha = sha256_hex(&signed);
+        let (bytes, ext) = match &signed {
+            Signed::Pdf(b) => (b, "pdf"),
+            Signed::Cms(b) => (b, "p7s"),
+        };
+        let sha = sha256_hex(bytes);
         kyso_store::write_atomic(
-            &self.draft_dir(id).join(format!("{sha}.pdf")),
-            &signed,
+            &self.draft_dir(id).join(format!("{sha}.{ext}")),
+            bytes,
             true,
         )?;
         let (now, today) = self.now_and_today();
@@ -1074,21 +1272,27 @@ impl App {
         if record.archive_dir.is_some() || !record.electronic {
             return Ok(());
         }
-        let (path, _) = self.working_copy(record).await?.ok_or_else(|| {
+        let working = self.working_copy(record).await?.ok_or_else(|| {
             AppError::not_found(
                 format!("văn bản {id} không có bản đã ký để phát hành"),
                 format!("document {id} has no signed copy to issue"),
             )
         })?;
         let verification = {
-            let (app, path) = (self.clone(), path.clone());
-            tokio::task::spawn_blocking(move || app.verify_original(&path, true, None, false))
-                .await
-                .map_err(AppError::internal)??
+            let (app, w) = (self.clone(), working.clone());
+            tokio::task::spawn_blocking(move || {
+                app.verify_original(&w.content, w.is_pdf(), w.signature.as_deref(), false)
+            })
+            .await
+            .map_err(AppError::internal)??
         };
         let staged = self
             .archive()
-            .stage(&path, None, Some(verification.to_json()))
+            .stage(
+                &working.content,
+                working.signature.as_deref(),
+                Some(verification.to_json()),
+            )
             .await?;
         self.archive()
             .attach_original(id, staged, "phát hành / issued", self.now())

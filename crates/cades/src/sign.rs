@@ -238,14 +238,25 @@ pub fn cosign(
     signer: &dyn Signer,
     request: &SignRequest<'_>,
 ) -> Result<(Vec<u8>, Vec<u8>), CadesError> {
+    let single = sign(signer, request)?;
+    merge_signer(existing_der, &single)
+}
+
+/// Adds the only signer of `single_der` (a freshly made single-signer detached
+/// `SignedData` over the same content, e.g. from two-step signing) to `existing_der`;
+/// certificates and CRLs are merged. Returns the new `ContentInfo` and the added
+/// signature value.
+pub fn merge_signer(
+    existing_der: &[u8],
+    single_der: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), CadesError> {
     let mut existing = crate::verify::decode_signed_data(existing_der)?;
     if existing.encap_content_info.econtent.is_some() {
         return Err(CadesError::Misuse(
             "co-signing an attached (non-detached) signature is not supported".into(),
         ));
     }
-    let single = sign(signer, request)?;
-    let new = crate::verify::decode_signed_data(&single)?;
+    let new = crate::verify::decode_signed_data(single_der)?;
     let new_info = new
         .signer_infos
         .0

@@ -4,7 +4,9 @@
 //! token on the leader's PC) → the clerk numbers it → the clerk seals it with the
 //! device attached to the server (custodian and PIN checked) → issued → the archived
 //! original verifies as valid with both signatures in `kyso verify` and pyHanko, and is
-//! found in the archive tree and by accent-less search. On SQLite and PostgreSQL.
+//! found in the archive tree and by accent-less search; then the same for a non-PDF file
+//! as CAdES (the leader's detached signature and the seal as a second signer of the same
+//! `.p7s`). On SQLite and PostgreSQL.
 
 use std::path::Path;
 use std::process::Command;
@@ -365,7 +367,11 @@ fn outgoing_flow(node: &Node) {
         by_number.text
     );
 
-    // 8. Every step is in the audit log, the device's use under the clerk's name.
+    // 8. Any other file goes the same way as CAdES: the leader's detached signature, the
+    // seal added beside it as a second signer of the same `.p7s`.
+    cades_flow(node, &officer, &leader, &clerk);
+
+    // 9. Every step is in the audit log, the device's use under the clerk's name.
     drop(served);
     let mut list = node.hsm.kyso();
     list.env_remove("KYSO_DATABASE_URL").args(["audit", "list"]);
@@ -383,6 +389,87 @@ fn outgoing_flow(node: &Node) {
     ] {
         assert!(listing.contains(key), "audit has no {key}: {listing}");
     }
+}
+
+fn cades_flow(node: &Node, officer: &Client, leader: &Client, clerk: &Client) {
+    let content: Vec<u8> = (0..40_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+    let created = officer.post_form(
+        "/api/v1/drafts",
+        &Multipart::new()
+            .file("file", "bang-tong-hop.xlsx", &content)
+            .text("type", "BC")
+            .text("subject", "Báo cáo tổng hợp số liệu chữ ký số quý IV"),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["id"].as_i64().unwrap();
+    let ticket = leader.post_json(
+        &format!("/api/v1/documents/{id}/signing-sessions"),
+        &json!({"role": "leader", "certificates": node.leader_chain}),
+    );
+    assert_eq!(ticket.status, 201, "{}", ticket.text);
+    assert_eq!(ticket.json["format"], "cades", "{}", ticket.text);
+    assert!(ticket.json["page"].is_null(), "{}", ticket.text);
+    let tbs = B64
+        .decode(ticket.json["to_be_signed"].as_str().unwrap())
+        .unwrap();
+    let signed = leader.post_json(
+        &format!("/api/v1/documents/{id}/signature"),
+        &json!({
+            "session": ticket.json["session"],
+            "signature": B64.encode(node.leader_key.sign(&tbs).unwrap()),
+        }),
+    );
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let steps = format!("/api/v1/documents/{id}/steps");
+    let numbered = clerk.post_json(
+        &steps,
+        &json!({"event": "number", "issuer": "STTTT", "units": []}),
+    );
+    assert_eq!(numbered.status, 200, "{}", numbered.text);
+    let sealed = clerk.post_json(
+        &format!("/api/v1/documents/{id}/seal"),
+        &json!({"pin": PIN}),
+    );
+    assert_eq!(sealed.status, 200, "{}", sealed.text);
+    let issued = clerk.post_json(&steps, &json!({"event": "issue"}));
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    let shown = clerk.get(&format!("/api/v1/documents/{id}"));
+    assert_eq!(
+        shown.json["verification"]["verdict"], "valid",
+        "{}",
+        shown.text
+    );
+    assert_eq!(
+        shown.json["verification"]["signatures"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{}",
+        shown.text
+    );
+    let (status, original) = clerk.get_bytes(&format!("/api/v1/documents/{id}/original"));
+    assert_eq!(
+        (status, original == content),
+        (200, true),
+        "byte-exact content"
+    );
+    // The archived pair verifies on any computer that trusts the root.
+    let folder = node
+        .hsm
+        .data
+        .join("archive")
+        .join(shown.json["path"].as_str().unwrap());
+    let folder = folder.parent().unwrap();
+    let p7s = std::fs::read_dir(folder)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "p7s"))
+        .expect("the archived .p7s");
+    let document = node.hsm.data.join(format!("issued-{id}.xlsx"));
+    std::fs::write(&document, &content).unwrap();
+    let report = verify_with(&document, Some(&p7s), &node.hsm.root);
+    assert_eq!(report.verdict(), "valid", "{:?}", report.json);
 }
 
 /// pyHanko's summary: one `FIELD:INTACT:TRUSTED,…` line per valid signature.
