@@ -361,15 +361,12 @@ pub struct FirstPage {
 }
 
 fn first_page_lines(bytes: &[u8]) -> Option<Vec<String>> {
-    if let Ok(lines) = kyso_pades::sign::text_lines(bytes, 1) {
-        let out: Vec<String> = lines.into_iter().map(|l| l.text).collect();
-        if !out.is_empty() {
-            return Some(out);
-        }
-    }
-    let doc = lopdf::Document::load_mem(bytes).ok()?;
-    let text = doc.extract_text(&[1]).ok()?;
-    Some(text.lines().map(str::to_string).collect())
+    let lines: Vec<String> = kyso_pades::sign::text_lines(bytes, 1)
+        .ok()?
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// Reads number/notation (`Số: 15/QĐ-UBND`), date (`ngày 05 tháng 01 năm 2025`), type
@@ -445,18 +442,20 @@ fn date_in(folded: &str) -> Option<Date> {
 }
 
 pub(crate) fn page_count(bytes: &[u8]) -> Option<u32> {
-    let doc = lopdf::Document::load_mem(bytes).ok()?;
-    u32::try_from(doc.get_pages().len()).ok()
+    u32::try_from(kyso_pades::sign::page_count(bytes).ok()?).ok()
 }
 
 /// The text of a PDF's first 50 pages, for the search index.
 fn full_text(bytes: &[u8]) -> String {
-    (|| {
-        let doc = lopdf::Document::load_mem(bytes).ok()?;
-        let pages: Vec<u32> = doc.get_pages().keys().copied().take(50).collect();
-        doc.extract_text(&pages).ok()
-    })()
-    .unwrap_or_default()
+    kyso_pades::sign::document_text(bytes, 50)
+        .map(|lines| {
+            lines
+                .into_iter()
+                .map(|l| l.text)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }
 
 impl App {

@@ -628,6 +628,26 @@ pub fn text_lines(pdf: &[u8], page: usize) -> Result<Vec<TextLine>, SignError> {
     placement::page_lines(&mut ex, &pages, page - 1)
 }
 
+/// The number of pages.
+pub fn page_count(pdf: &[u8]) -> Result<usize, SignError> {
+    Ok(Document::open(pdf)?.pages()?.len())
+}
+
+/// The text lines of the first `max_pages` pages, page after page (the archive's
+/// full-text index; a page whose content cannot be read is skipped).
+pub fn document_text(pdf: &[u8], max_pages: usize) -> Result<Vec<TextLine>, SignError> {
+    let doc = Document::open(pdf)?;
+    let pages = doc.pages()?;
+    let mut ex = text::Extractor::new(&doc);
+    let mut out = Vec::new();
+    for index in 0..pages.len().min(max_pages) {
+        if let Ok(lines) = placement::page_lines(&mut ex, &pages, index) {
+            out.extend(lines);
+        }
+    }
+    Ok(out)
+}
+
 /// Visible signature widgets of a page (1-based): `(field name, rect)`.
 pub fn signature_widgets(pdf: &[u8], page: usize) -> Result<Vec<(String, Rect)>, SignError> {
     let doc = Document::open(pdf)?;

@@ -1147,7 +1147,9 @@ fn unreachable_signatures(doc: &Document<'_>, known: &[Sig]) -> Vec<Sig> {
         let mut sig = Sig {
             index: 0,
             obj_ref: Some(ind.id),
-            fields: vec![format!("({} at byte {header})", ind.id)],
+            // No field names it: a language-neutral label (the reasons below say why, in both
+            // languages).
+            fields: vec![format!("({} @{header})", ind.id)],
             dict: dict.clone(),
             checked: byte_range::check(doc, dict, &ind.span, defined_in),
             claimed: None,
