@@ -366,6 +366,27 @@ fn cades_error(e: kyso_cades::CadesError) -> AppError {
     )
 }
 
+/// Removes the lapsed (or unreadable) signing sessions of one document.
+fn purge_sessions(dir: &std::path::Path, now: OffsetDateTime) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    // Only finished session files: a temporary file being written is not touched.
+    for path in entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        let lapsed = fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<SessionFile>(&b).ok())
+            .is_none_or(|s| s.expires < now.unix_timestamp());
+        if lapsed {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
 fn no_working_copy(id: i64) -> AppError {
     AppError::not_found(
         format!("văn bản {id} không có bản làm việc để ký"),
@@ -874,6 +895,7 @@ impl App {
         let path = self.session_path(id, &token);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| io_error("signing sessions", e))?;
+            purge_sessions(dir, now);
         }
         let json = serde_json::to_vec(&session).map_err(AppError::internal)?;
         kyso_store::write_atomic(&path, &json, true)?;
@@ -1316,6 +1338,50 @@ mod tests {
         assert_eq!(SigningRole::from_key("seal_sign"), Some(SigningRole::Seal));
         assert_eq!(SigningRole::from_key("clerk"), None);
         assert_eq!(SigningRole::Seal.needs(), OutgoingState::Numbered);
+    }
+
+    #[test]
+    fn lapsed_sessions_are_purged_and_files_being_written_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = |expires: i64| SessionFile {
+            document: 1,
+            actor: "lanhdao".into(),
+            role: SigningRole::Leader,
+            base: String::new(),
+            certificates: Vec::new(),
+            image: String::new(),
+            pss: false,
+            signing_time: 0,
+            expires,
+            to_be_signed: String::new(),
+            device: None,
+        };
+        let now = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        let write = |name: &str, bytes: Vec<u8>| fs::write(dir.path().join(name), bytes).unwrap();
+        write("old.json", serde_json::to_vec(&session(999_999)).unwrap());
+        write(
+            "live.json",
+            serde_json::to_vec(&session(1_000_100)).unwrap(),
+        );
+        write("broken.json", b"{".to_vec());
+        write(".x.json.tmp-1-2", b"{".to_vec());
+        purge_sessions(dir.path(), now);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".x.json.tmp-1-2", "live.json"]);
+    }
+
+    #[test]
+    fn draft_extensions_are_tame() {
+        assert_eq!(draft_extension("bang-tong-hop.XLSX"), "xlsx");
+        assert_eq!(draft_extension("a.tar.gz"), "gz");
+        assert_eq!(draft_extension("x.p7s"), "bin");
+        assert_eq!(draft_extension("../../etc/passwd"), "bin");
+        assert_eq!(draft_extension("a.ph p"), "bin");
+        assert_eq!(draft_extension("noext"), "bin");
     }
 
     #[test]
