@@ -48,6 +48,9 @@ impl Scope {
         match action {
             Action::ViewDocuments => Some(Scope::DocumentsRead),
             Action::FileDocument => Some(Scope::DocumentsWrite),
+            // A signature of the flow is a person's act (the leader; the device's
+            // custodian), never a machine client's.
+            Action::Advance(kyso_office::Event::LeaderSign | kyso_office::Event::SealSign) => None,
             Action::TakeNumber | Action::Advance(_) | Action::ExportRecords => {
                 Some(Scope::DocumentsAdvance)
             }
@@ -208,6 +211,14 @@ mod tests {
             authorize(&all, Action::ViewAudit).unwrap_err().code,
             "not_for_tokens"
         );
+        // Nor a signature of the flow: the leader's and the seal are people's acts.
+        for event in [kyso_office::Event::LeaderSign, kyso_office::Event::SealSign] {
+            assert_eq!(
+                authorize(&all, Action::Advance(event)).unwrap_err().code,
+                "not_for_tokens"
+            );
+        }
+        assert!(authorize(&all, Action::Advance(kyso_office::Event::Accept)).is_ok());
     }
 
     #[test]
