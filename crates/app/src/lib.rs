@@ -13,6 +13,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod ca;
 pub mod custody;
 pub mod documents;
 mod error;
@@ -20,6 +21,7 @@ pub mod outgoing;
 pub mod ports;
 pub mod records;
 pub mod sessions;
+pub mod signing;
 pub mod trust;
 pub mod verify;
 

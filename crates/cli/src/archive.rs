@@ -12,35 +12,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use kyso_app::Actor;
 use kyso_app::documents::{
     self, Allocate, DocFields, FileRequest, Filed, NumberRequest, StepRequest,
 };
 use kyso_app::records::NewRecordFile;
-use kyso_model::{AgencyId, DocumentType, Secrecy, Urgency};
+use kyso_model::{DocumentType, Secrecy, Urgency};
 use kyso_office::{DocumentQuery, DocumentRecord, Event, OfficeError, to_csv, to_pdf};
-use kyso_store::Archive;
 use serde_json::{Value, json};
 use time::Date;
 
-/// Options every office command shares.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct OfficeArgs {
-    /// The agency whose archive and registers are used (mã định danh, 000.00.00.H13).
-    #[arg(long, env = "KYSO_AGENCY_ID", value_name = "ID")]
-    pub(crate) agency_id: String,
-    /// The agency's name, printed on registers (default: its identifier).
-    #[arg(long, env = "KYSO_AGENCY_NAME", value_name = "NAME")]
-    pub(crate) agency_name: Option<String>,
-    /// Database URL (postgres://…); default: SQLite in the data directory (kyso.db).
-    #[arg(
-        long,
-        env = "KYSO_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub(crate) database_url: Option<String>,
-}
+use crate::args::OfficeArgs;
+use crate::office::Ctx;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ArchiveCommand {
@@ -413,84 +395,6 @@ pub(crate) struct PolicyArgs {
     /// Back to the default list (công văn, báo cáo, giấy mời, thông báo).
     #[arg(long)]
     pub(crate) reset: bool,
-}
-
-// ----------------------------------------------------------------------------------
-// Context
-// ----------------------------------------------------------------------------------
-
-pub(crate) struct Ctx {
-    pub(crate) rt: tokio::runtime::Runtime,
-    pub(crate) app: kyso_app::App,
-    pub(crate) agency: AgencyId,
-    pub(crate) agency_name: String,
-    pub(crate) data: PathBuf,
-}
-
-impl Ctx {
-    pub(crate) fn open(data: &Path, args: &OfficeArgs) -> Result<Self> {
-        let agency = AgencyId::parse_with(&args.agency_id, kyso_model::AgencyIdFormat::Lenient)
-            .with_context(|| format!("invalid agency id {:?}", args.agency_id))?;
-        let (rt, archive) = Self::open_archive(data, args.database_url.as_deref())?;
-        let agency_name = args
-            .agency_name
-            .clone()
-            .unwrap_or_else(|| agency.to_string());
-        Ok(Self::from_parts(rt, archive, agency, agency_name, data))
-    }
-
-    /// The runtime and the store of a data directory, before the agency is known.
-    pub(crate) fn open_archive(
-        data: &Path,
-        database_url: Option<&str>,
-    ) -> Result<(tokio::runtime::Runtime, Archive)> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let archive = rt
-            .block_on(Archive::open_data_dir(data, database_url))
-            .with_context(|| format!("cannot open the archive in {}", data.display()))?;
-        Ok((rt, archive))
-    }
-
-    /// A context over an opened store.
-    pub(crate) fn from_parts(
-        rt: tokio::runtime::Runtime,
-        archive: Archive,
-        agency: AgencyId,
-        agency_name: String,
-        data: &Path,
-    ) -> Self {
-        let app = kyso_app::App::from_parts(
-            archive,
-            data,
-            std::sync::Arc::new(kyso_app::SystemClock),
-            std::sync::Arc::new(kyso_net::Client::default()),
-        );
-        Self {
-            rt,
-            app,
-            agency,
-            agency_name,
-            data: data.to_path_buf(),
-        }
-    }
-
-    pub(crate) fn archive(&self) -> &Archive {
-        self.app.archive()
-    }
-
-    pub(crate) fn block<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
-    }
-
-    /// The actor of office commands run on the data directory without a kyso login:
-    /// the operating-system user (see [`kyso_app::Actor::Operator`]).
-    pub(crate) fn operator(&self) -> Actor {
-        Actor::operator(self.agency.clone())
-    }
 }
 
 fn parse_date(text: &str) -> Result<Date> {
@@ -893,7 +797,7 @@ fn reindex(ctx: &Ctx) -> Result<()> {
     let count = docs.len();
     let search_docs: Vec<Result<kyso_search::SearchDoc, std::io::Error>> =
         docs.into_iter().map(Ok).collect();
-    crate::search::rebuild_with_progress(&ctx.data, search_docs)?;
+    crate::office::rebuild_with_progress(&ctx.data, search_docs)?;
     println!("Đã lập lại chỉ mục tìm kiếm / search index rebuilt: {count} văn bản / documents");
     Ok(())
 }

@@ -547,3 +547,22 @@ pub(crate) struct ServeArgs {
     #[arg(long = "pkcs11", value_name = "MODULE")]
     pub(crate) pkcs11_module: Option<PathBuf>,
 }
+
+/// Options every office command shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OfficeArgs {
+    /// The agency whose archive and registers are used (mã định danh, 000.00.00.H13).
+    #[arg(long, env = "KYSO_AGENCY_ID", value_name = "ID")]
+    pub(crate) agency_id: String,
+    /// The agency's name, printed on registers (default: its identifier).
+    #[arg(long, env = "KYSO_AGENCY_NAME", value_name = "NAME")]
+    pub(crate) agency_name: Option<String>,
+    /// Database URL (postgres://…); default: SQLite in the data directory (kyso.db).
+    #[arg(
+        long,
+        env = "KYSO_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) database_url: Option<String>,
+}

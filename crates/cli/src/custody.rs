@@ -23,9 +23,10 @@ use kyso_signer::Signer;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::archive::{Ctx, OfficeArgs};
+use crate::args::OfficeArgs;
 use crate::args::TokenArgs;
-use crate::signing::{Identity, load_identity};
+use crate::keys::{Identity, load_identity};
+use crate::office::Ctx;
 use crate::store::read_certificates;
 
 /// Who is acting: `--user NAME` with a password (`KYSO_PASSWORD`, else a prompt), or

@@ -8,15 +8,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use kyso_app::ca::{Ca, CertifiedKey, EndEntity, InitRequest};
+use kyso_app::signing::{DetachedRequest, Keystore, sign_detached};
 use kyso_cades::report::Reason;
 use kyso_pki::ca::{Profile, RevocationReason, SubjectName};
-use kyso_signer::{KeyKind, Signer, SoftKey};
+use kyso_signer::KeyKind;
 use time::OffsetDateTime;
 
 use crate::args::Lang;
-use crate::ca::{Ca, init};
-use crate::signing::{Identity, SignJob, sign_file};
-use crate::store::{self, Keystore};
+use crate::store;
 use crate::verifying::{VerifyJob, render, run};
 
 /// Demo keys are protected with this passphrase (printed, as it is a demo).
@@ -59,13 +59,17 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
         std::net::TcpListener::bind("127.0.0.1:0").context("cannot bind a loopback port")?;
     let base_url = format!("http://{}", listener.local_addr()?);
     let ca_dir = root.join("ca");
-    init(
+    kyso_app::ca::init(
         &ca_dir,
-        "Trung tâm Chứng thực số thành phố Cần Thơ (thử nghiệm)",
-        Some(&base_url),
-        KeyKind::P384,
-        20,
+        &InitRequest {
+            name: "Trung tâm Chứng thực số thành phố Cần Thơ (thử nghiệm)",
+            base_url: Some(&base_url),
+            key_kind: KeyKind::P384,
+            years: 20,
+        },
         pass,
+        store::scrypt_cost(),
+        OffsetDateTime::now_utc(),
     )?;
     let server = crate::serve::start(&ca_dir, listener, pass)?;
     println!(
@@ -84,20 +88,27 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
     let org2 = "Sở Nội vụ thành phố Cần Thơ";
     let mut issue =
         |name: &str, profile: Profile, subject: SubjectName, kind: KeyKind| -> Result<()> {
-            let key = SoftKey::generate(kind)?;
-            let now = OffsetDateTime::now_utc().replace_nanosecond(0)? - time::Duration::minutes(1);
-            let (cert, chain) = ca.issue_end_entity(
-                pass,
+            let fields = EndEntity {
                 profile,
                 subject,
-                key.public_key().clone(),
-                now,
-                3 * 365,
-                Vec::new(),
+                not_before: OffsetDateTime::now_utc().replace_nanosecond(0)?
+                    - time::Duration::minutes(1),
+                days: 3 * 365,
+                dns_names: Vec::new(),
+            };
+            ca.issue(
+                pass,
+                &fields,
+                CertifiedKey::Generate {
+                    kind,
+                    keystore: &keys,
+                    name,
+                    passphrase: pass,
+                    cost: store::scrypt_cost(),
+                    export_plain: None,
+                },
             )?;
-            let mut full = vec![cert];
-            full.extend(chain);
-            keys.save(name, &key.to_pkcs8_der(), &full, pass, store::scrypt_cost())
+            Ok(())
         };
     let person = |cn: &str, title: &str, org: &str, uid: &str| SubjectName {
         common_name: cn.into(),
@@ -142,19 +153,21 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
 
     // 4. Leader signs (B-T), then the clerk adds the agency seal (co-signature).
     let sig = root.join("12-UBND-VP.txt.p7s");
-    let leader = Identity::from_keystore(&root, "ubnd-chu-tich", false, pass)?;
+    let (leader, leader_chain) = keys.load("ubnd-chu-tich", pass, None)?;
     let tsa_url = format!("{base_url}/tsa");
-    let signed = sign_file(
+    let signed = sign_detached(
         &leader,
-        &SignJob {
+        &leader_chain,
+        &DetachedRequest {
             file: &doc,
-            out: sig.clone(),
+            out: Some(sig.clone()),
             cosign: None,
             tsa: Some(&tsa_url),
             embed_revocation: true,
             force: false,
         },
         &net,
+        OffsetDateTime::now_utc(),
     )?;
     println!(
         "{} {}",
@@ -165,18 +178,20 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
         },
         kyso_cades::report::vietnam_time(signed.signing_time)
     );
-    let seal = Identity::from_keystore(&root, "ubnd-con-dau", false, pass)?;
-    sign_file(
+    let (seal, seal_chain) = keys.load("ubnd-con-dau", pass, None)?;
+    sign_detached(
         &seal,
-        &SignJob {
+        &seal_chain,
+        &DetachedRequest {
             file: &doc,
-            out: sig.clone(),
+            out: Some(sig.clone()),
             cosign: Some(&sig),
             tsa: Some(&tsa_url),
             embed_revocation: true,
             force: false,
         },
         &net,
+        OffsetDateTime::now_utc(),
     )?;
     say(
         "5. Văn thư đã ký số bằng chứng thư số của cơ quan (con dấu điện tử) lên cùng văn bản",
@@ -224,7 +239,7 @@ pub(crate) fn demo(data: &Path, dir: Option<&Path>, lang: Lang) -> Result<bool> 
 
     // 7. The leader's certificate is revoked after signing: the time-stamped signature
     // stays valid (status at signing time).
-    let serial = crate::ca::serial_of(&root.join("keys/ubnd-chu-tich.chain.pem"))?;
+    let serial = kyso_app::ca::serial_of(&root.join("keys/ubnd-chu-tich.chain.pem"))?;
     Ca::open(&ca_dir)?.revoke(
         pass,
         &serial,

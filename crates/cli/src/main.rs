@@ -7,6 +7,8 @@ mod audit;
 mod ca;
 mod custody;
 mod demo;
+mod keys;
+mod office;
 mod pdf_sign;
 mod pdf_verify;
 mod search;
@@ -18,16 +20,13 @@ mod token;
 mod verifying;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Parser;
-use kyso_pki::ca::{Profile, SubjectName};
-use kyso_signer::{KeyKind, Signer, SoftKey};
-use time::OffsetDateTime;
+use kyso_signer::SoftKey;
 
-use crate::args::{CaCommand, Cli, Command, KeyCommand, ProfileArg, TrustCommand};
+use crate::args::{CaCommand, Cli, Command, KeyCommand, TrustCommand};
 
 /// `println!` that returns an error instead of panicking when stdout is closed.
 macro_rules! out {
@@ -69,7 +68,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sign(a) => {
             let guard = custody::DeviceGuard::check(&data, &a.token, &a.auth, &a.file)?;
-            let identity = guard.opened(signing::load_identity(
+            let identity = guard.opened(keys::load_identity(
                 &data,
                 a.key.as_deref(),
                 a.p12.as_deref(),
@@ -77,10 +76,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 a.pss,
                 &net,
             ))?;
-            let result = if pdf_sign::is_pdf(&a.file) {
-                pdf_sign::sign(&identity, &a, &net)
+            let result = if kyso_app::signing::is_pdf(&a.file) {
+                pdf_sign::sign(identity.key.as_ref(), &identity.chain, &a, &net)
             } else {
-                sign_detached(&identity, &a, &net)
+                signing::sign_detached(&identity, &a, &net)
             };
             guard.finished(&identity, &result)?;
             result
@@ -118,7 +117,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Extend(a) => pdf_sign::extend(&a, &net),
-        Command::Ca(c) => ca_command(&data, c),
+        Command::Ca(CaCommand::Init(a)) => ca::init(&data, &a),
+        Command::Ca(CaCommand::Issue(a)) => ca::issue(&data, &a),
+        Command::Ca(CaCommand::Revoke(a)) => ca::revoke(&data, &a),
+        Command::Ca(CaCommand::Crl(a)) => ca::crl(&data, &a),
+        Command::Ca(CaCommand::Serve(a)) => serve::run(&data, &a),
         Command::Archive(c) => Ok(exit_ok(archive::archive_command(&data, c)?)),
         Command::Register(c) => Ok(exit_ok(archive::register_command(&data, c)?)),
         Command::Search(a) => search::run(&data, &a),
@@ -202,196 +205,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn ca_command(data: &std::path::Path, command: CaCommand) -> Result<ExitCode> {
-    let pass = || -> Result<zeroize::Zeroizing<String>> {
-        if let Ok(p) = std::env::var("KYSO_CA_PASSPHRASE") {
-            return Ok(zeroize::Zeroizing::new(p));
-        }
-        store::passphrase("Mật khẩu khóa của CA (CA passphrase): ")
-    };
-    match command {
-        CaCommand::Init(a) => {
-            let dir = ca::Ca::dir_from(a.dir.ca.as_deref(), data);
-            let kind = KeyKind::parse(&a.key_type)
-                .with_context(|| format!("unknown key type {}", a.key_type))?;
-            ca::init(
-                &dir,
-                &a.name,
-                a.base_url.as_deref(),
-                kind,
-                a.years,
-                &pass()?,
-            )?;
-            out!(
-                "Đã tạo CA / CA created: {}\n  CA gốc / root: {}",
-                dir.display(),
-                dir.join("root.crt.pem").display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        CaCommand::Issue(a) => {
-            let dir = ca::Ca::dir_from(a.dir.ca.as_deref(), data);
-            let passphrase = pass()?;
-            // Either a fresh software key, or an existing public key (a token's).
-            let key = match &a.public_key {
-                Some(_) => None,
-                None => {
-                    let kind = KeyKind::parse(&a.key_type)
-                        .with_context(|| format!("unknown key type {}", a.key_type))?;
-                    Some(SoftKey::generate(kind)?)
-                }
-            };
-            let public_key = match (&key, &a.public_key) {
-                (Some(k), _) => k.public_key().clone(),
-                (None, Some(path)) => read_public_key(path)?,
-                (None, None) => bail!("no key to certify"),
-            };
-            let profile = match a.profile {
-                ProfileArg::Person => Profile::Person,
-                ProfileArg::Seal => Profile::Seal,
-                ProfileArg::Tsa => Profile::Tsa,
-                ProfileArg::Ocsp => Profile::Ocsp,
-                ProfileArg::Tls => Profile::Tls,
-            };
-            let subject = SubjectName {
-                common_name: a.cn.clone(),
-                organization: a.org.clone(),
-                organizational_unit: a.ou.clone(),
-                locality: a.locality.clone(),
-                state: a.state.clone(),
-                country: "VN".into(),
-                uid: a.uid.clone(),
-                email: a.email.clone(),
-                title: a.title.clone(),
-            };
-            let not_before = match &a.not_before {
-                Some(t) => ca::parse_time(t)?,
-                None => {
-                    OffsetDateTime::now_utc().replace_nanosecond(0)? - time::Duration::minutes(1)
-                }
-            };
-            let mut authority = ca::Ca::open(&dir)?;
-            let (cert, chain) = authority.issue_end_entity(
-                &passphrase,
-                profile,
-                subject,
-                public_key,
-                not_before,
-                a.days,
-                a.dns.clone(),
-            )?;
-            let mut full = vec![cert.clone()];
-            full.extend(chain);
-            let destination = match (&key, &a.cert_out) {
-                (Some(key), _) => {
-                    let key_pass = match std::env::var("KYSO_PASSPHRASE") {
-                        Ok(p) => zeroize::Zeroizing::new(p),
-                        Err(_) => passphrase.clone(),
-                    };
-                    store::Keystore::new(data).save(
-                        &a.name,
-                        &key.to_pkcs8_der(),
-                        &full,
-                        &key_pass,
-                        store::scrypt_cost(),
-                    )?;
-                    if let Some(dir) = &a.export_plain {
-                        let pem = der::pem::encode_string(
-                            "PRIVATE KEY",
-                            der::pem::LineEnding::LF,
-                            &key.to_pkcs8_der(),
-                        )?;
-                        store::write_atomic(
-                            &dir.join(format!("{}.key.pem", a.name)),
-                            pem.as_bytes(),
-                            true,
-                        )?;
-                        store::write_atomic(
-                            &dir.join(format!("{}.crt.pem", a.name)),
-                            store::certificates_to_pem(&full)?.as_bytes(),
-                            false,
-                        )?;
-                    }
-                    format!("keystore entry {}", a.name)
-                }
-                (None, Some(path)) => {
-                    store::write_atomic(
-                        path,
-                        store::certificates_to_pem(&full)?.as_bytes(),
-                        false,
-                    )?;
-                    path.display().to_string()
-                }
-                (None, None) => bail!("--public-key needs --cert-out"),
-            };
-            out!(
-                "Đã cấp / issued: {} serial {} → {destination}",
-                cert.tbs_certificate().subject(),
-                hex::encode_upper(cert.tbs_certificate().serial_number().as_bytes()),
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        CaCommand::Revoke(a) => {
-            let dir = ca::Ca::dir_from(a.dir.ca.as_deref(), data);
-            let serial = match (&a.serial, &a.cert) {
-                (Some(s), _) => s.clone(),
-                (None, Some(c)) => ca::serial_of(c)?,
-                (None, None) => bail!("give --serial or --cert"),
-            };
-            let reason = ca::parse_reason(&a.reason)
-                .with_context(|| format!("unknown reason {}", a.reason))?;
-            let at = match &a.at {
-                Some(t) => ca::parse_time(t)?,
-                None => OffsetDateTime::now_utc(),
-            };
-            let record = ca::Ca::open(&dir)?.revoke(&pass()?, &serial, reason, at)?;
-            out!(
-                "Đã thu hồi / revoked: {} ({})",
-                record.subject,
-                record.serial
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        CaCommand::Crl(a) => {
-            let dir = ca::Ca::dir_from(a.ca.as_deref(), data);
-            ca::Ca::open(&dir)?.publish_crls(&pass()?, OffsetDateTime::now_utc())?;
-            out!(
-                "Đã công bố CRL / CRLs published: {}",
-                dir.join("crl").display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        CaCommand::Serve(a) => {
-            let dir = ca::Ca::dir_from(a.dir.ca.as_deref(), data);
-            let listener = std::net::TcpListener::bind(&a.listen)
-                .with_context(|| format!("cannot listen on {}", a.listen))?;
-            let running = serve::start(&dir, listener, &pass()?)?;
-            out!(
-                "kyso ca serve: http://{} (/crl/issuing.crl, /crl/root.crl, /ocsp, /tsa)",
-                running.addr
-            );
-            running.join();
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// A public key (SubjectPublicKeyInfo) from a PEM or DER file.
-fn read_public_key(path: &std::path::Path) -> Result<spki::SubjectPublicKeyInfoOwned> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let der = if bytes.starts_with(b"-----") {
-        let text = std::str::from_utf8(&bytes).context("PEM is not UTF-8")?;
-        store::pem_blocks(text, "PUBLIC KEY")
-            .into_iter()
-            .next()
-            .with_context(|| format!("{} has no PUBLIC KEY block", path.display()))?
-    } else {
-        bytes
-    };
-    <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&der)
-        .with_context(|| format!("{} is not a SubjectPublicKeyInfo", path.display()))
-}
-
 /// Exit 0 when done, 1 when something was not (an import with failures, an
 /// inconsistent archive).
 fn exit_ok(ok: bool) -> ExitCode {
@@ -400,50 +213,4 @@ fn exit_ok(ok: bool) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-/// `kyso sign FILE` for a non-PDF file: detached CAdES.
-fn sign_detached(
-    identity: &signing::Identity,
-    a: &args::SignArgs,
-    net: &kyso_net::Client,
-) -> Result<ExitCode> {
-    let out = a
-        .out
-        .clone()
-        .or_else(|| a.cosign.clone())
-        .unwrap_or_else(|| PathBuf::from(format!("{}.p7s", a.file.display())));
-    let signed = signing::sign_file(
-        identity,
-        &signing::SignJob {
-            file: &a.file,
-            out,
-            cosign: a.cosign.as_deref(),
-            tsa: a.tsa.as_deref(),
-            embed_revocation: !a.no_embed_revocation,
-            force: a.force,
-        },
-        net,
-    )?;
-    for w in &signed.warnings {
-        eprintln!("kyso: lưu ý / note: {w}");
-    }
-    let subject = identity
-        .certificate()
-        .tbs_certificate()
-        .subject()
-        .to_string();
-    out!(
-        "Đã ký / signed: {} → {}\n  người ký / signer: {subject}\n  thời điểm / time: {}{}\n  CRL đính kèm / embedded CRLs: {}",
-        a.file.display(),
-        signed.out.display(),
-        kyso_cades::report::vietnam_time(signed.signing_time),
-        if signed.timestamped {
-            " (dấu thời gian / time-stamped, B-T)"
-        } else {
-            " (B-B)"
-        },
-        signed.embedded_crls
-    );
-    Ok(ExitCode::SUCCESS)
 }

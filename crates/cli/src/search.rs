@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
-use kyso_search::{Index, IndexOptions, Phase, Query, RebuildStats, SearchDoc, SearchError, Sort};
+use kyso_search::{Index, Query, SearchDoc, Sort};
 
 /// `kyso search "quyet dinh bo nhiem" --year 2026 --type QĐ`
 #[derive(Debug, Args)]
@@ -65,11 +64,6 @@ pub(crate) enum SortArg {
     Oldest,
 }
 
-/// Where the search index lives.
-pub(crate) fn index_dir(data: &Path) -> PathBuf {
-    data.join("index")
-}
-
 fn parse_day(text: &str) -> Result<time::Date> {
     if let Some(date) = kyso_search::parse_date(text) {
         return Ok(date);
@@ -117,40 +111,6 @@ fn build_query(a: &SearchArgs) -> Result<Query> {
     })
 }
 
-/// Rebuilds the index in DATA/index from `docs`, with a progress bar on a terminal.
-/// An index of another schema version is deleted and rebuilt.
-pub(crate) fn rebuild_with_progress<I, E>(data: &Path, docs: I) -> Result<RebuildStats>
-where
-    I: IntoIterator<Item = Result<SearchDoc, E>>,
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let dir = index_dir(data);
-    let index = match Index::open(&dir) {
-        Ok(index) => index,
-        Err(SearchError::Incompatible { .. }) => Index::recreate(&dir, IndexOptions::default())?,
-        Err(e) => return Err(e.into()),
-    };
-    let docs = docs.into_iter();
-    let pb = match docs.size_hint() {
-        (low, Some(high)) if low == high => ProgressBar::new(low as u64),
-        _ => ProgressBar::new_spinner(),
-    };
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} chỉ mục / indexing [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let stats = index.try_rebuild(docs, &mut |p| match p.phase {
-        Phase::Indexing => pb.set_position(p.indexed),
-        Phase::Committing => pb.set_message("ghi / committing"),
-        Phase::Merging => pb.set_message("gộp phân đoạn / merging"),
-        Phase::Done => pb.finish_and_clear(),
-    });
-    pb.finish_and_clear();
-    Ok(stats?)
-}
-
 fn rebuild_from_file(data: &Path, file: &Path) -> Result<()> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let lines = std::io::BufReader::with_capacity(1 << 20, f).lines();
@@ -159,7 +119,7 @@ fn rebuild_from_file(data: &Path, file: &Path) -> Result<()> {
         serde_json::from_str::<SearchDoc>(&line)
             .map_err(|e| std::io::Error::other(format!("{}:{}: {e}", file.display(), i + 1)))
     });
-    let stats = rebuild_with_progress(data, docs)?;
+    let stats = crate::office::rebuild_with_progress(data, docs)?;
     eprintln!(
         "Đã lập chỉ mục / indexed: {} văn bản / documents in {:.1} s (+ {:.1} s merging, {} segments)",
         stats.docs,
@@ -176,7 +136,7 @@ pub(crate) fn run(data: &Path, a: &SearchArgs) -> Result<ExitCode> {
         rebuild_from_file(data, file)?;
     }
     let query = build_query(a)?;
-    let dir = index_dir(data);
+    let dir = crate::office::index_dir(data);
     if !dir.join("meta.json").exists() {
         bail!(
             "chưa có chỉ mục tìm kiếm / no search index in {} (kyso archive reindex builds it)",
@@ -318,9 +278,11 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let docs: Vec<SearchDoc> = kyso_search::corpus::Corpus::new(3, 300).collect();
         let target = docs.iter().find(|d| d.doc_type == "QĐ").unwrap().clone();
-        let stats =
-            rebuild_with_progress(data.path(), docs.into_iter().map(Ok::<_, std::io::Error>))
-                .unwrap();
+        let stats = crate::office::rebuild_with_progress(
+            data.path(),
+            docs.into_iter().map(Ok::<_, std::io::Error>),
+        )
+        .unwrap();
         assert_eq!(stats.docs, 300);
         let args = SearchArgs {
             query: vec![kyso_model::fold(&target.notation)],
@@ -340,7 +302,7 @@ mod tests {
         };
         let query = build_query(&args).unwrap();
         assert_eq!(query.doc_type.as_deref(), Some("QĐ"));
-        let index = Index::open(&index_dir(data.path())).unwrap();
+        let index = Index::open(&crate::office::index_dir(data.path())).unwrap();
         let results = index.search(&query).unwrap();
         assert_eq!(results.hits[0].id, target.id);
         let text = render(&results, 0, false);

@@ -2,32 +2,21 @@
 //! time-stamps over HTTP. Plain HTTP is what CRL/OCSP/TSA clients expect (the
 //! responses are signed); agency-to-agency exchange will use mutual TLS.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use kyso_cades::tsp::{DEFAULT_POLICY, Tsa};
-use kyso_pki::ca::{Issuer, respond_ocsp};
-use kyso_signer::SoftKey;
+use kyso_app::ca::{Ca, CaServices};
 use time::OffsetDateTime;
-use x509_cert::Certificate;
 
-use crate::ca::{Ca, CaState};
-use crate::store::Keystore;
+use crate::args::CaServeArgs;
+use crate::store;
 
 /// Largest request body accepted (OCSP and time-stamp requests are a few hundred bytes).
 const MAX_REQUEST: u64 = 64 * 1024;
-
-struct Services {
-    dir: PathBuf,
-    issuing: Certificate,
-    ocsp_key: SoftKey,
-    ocsp_cert: Certificate,
-    tsa_key: SoftKey,
-    tsa_chain: Vec<Certificate>,
-}
 
 /// A running server.
 pub(crate) struct Running {
@@ -51,26 +40,28 @@ impl Drop for Running {
     }
 }
 
+/// `kyso ca serve`.
+pub(crate) fn run(data: &Path, a: &CaServeArgs) -> Result<ExitCode> {
+    let dir = Ca::dir_from(a.dir.ca.as_deref(), data);
+    let listener = std::net::TcpListener::bind(&a.listen)
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let running = start(&dir, listener, &store::ca_passphrase()?)?;
+    writeln!(
+        std::io::stdout(),
+        "kyso ca serve: http://{} (/crl/issuing.crl, /crl/root.crl, /ocsp, /tsa)",
+        running.addr
+    )?;
+    running.join();
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Start serving the CA in `dir` on `listener` with two worker threads.
 pub(crate) fn start(
     dir: &Path,
     listener: std::net::TcpListener,
     passphrase: &str,
 ) -> Result<Running> {
-    let services = {
-        let ca = Ca::open(dir)?;
-        let keys = Keystore::at(dir.to_path_buf());
-        let (ocsp_key, ocsp_chain) = keys.load("ocsp", passphrase, None)?;
-        let (tsa_key, tsa_chain) = keys.load("tsa", passphrase, None)?;
-        Services {
-            dir: dir.to_path_buf(),
-            issuing: ca.certificate("issuing")?,
-            ocsp_cert: ocsp_chain.first().cloned().context("empty OCSP chain")?,
-            ocsp_key,
-            tsa_key,
-            tsa_chain,
-        }
-    };
+    let services = CaServices::open(dir, passphrase)?;
     let server = Arc::new(
         tiny_http::Server::from_listener(listener, None)
             .map_err(|e| anyhow::anyhow!("cannot serve: {e}"))?,
@@ -97,7 +88,7 @@ pub(crate) fn start(
     })
 }
 
-fn handle(services: &Services, mut request: tiny_http::Request) {
+fn handle(services: &CaServices, mut request: tiny_http::Request) {
     let url = request.url().to_string();
     let method = request.method().clone();
     let mut body = Vec::new();
@@ -120,7 +111,7 @@ fn handle(services: &Services, mut request: tiny_http::Request) {
 }
 
 fn route(
-    services: &Services,
+    services: &CaServices,
     method: &tiny_http::Method,
     url: &str,
     body: &[u8],
@@ -128,18 +119,14 @@ fn route(
     use tiny_http::Method;
     let now = OffsetDateTime::now_utc();
     match (method, url) {
-        (Method::Get, "/crl/root.crl" | "/crl/issuing.crl") => {
-            match std::fs::read(services.dir.join(url.trim_start_matches('/'))) {
-                Ok(b) => (200, "application/pkix-crl", b),
-                Err(_) => (404, "text/plain", b"no CRL".to_vec()),
-            }
-        }
-        (Method::Get, "/ca/root.crt" | "/ca/issuing.crt") => {
-            match std::fs::read(services.dir.join(url.trim_start_matches('/'))) {
-                Ok(b) => (200, "application/pkix-cert", b),
-                Err(_) => (404, "text/plain", b"no certificate".to_vec()),
-            }
-        }
+        (Method::Get, "/crl/root.crl" | "/crl/issuing.crl") => match services.published(url) {
+            Some(b) => (200, "application/pkix-crl", b),
+            None => (404, "text/plain", b"no CRL".to_vec()),
+        },
+        (Method::Get, "/ca/root.crt" | "/ca/issuing.crt") => match services.published(url) {
+            Some(b) => (200, "application/pkix-cert", b),
+            None => (404, "text/plain", b"no certificate".to_vec()),
+        },
         (Method::Post, "/ocsp") => ocsp(services, body, now),
         (Method::Get, u) if u.starts_with("/ocsp/") => {
             use base64::Engine;
@@ -149,45 +136,19 @@ fn route(
                 Err(_) => (400, "text/plain", b"bad base64".to_vec()),
             }
         }
-        (Method::Post, "/tsa") => {
-            let tsa = Tsa {
-                certificate: &services.tsa_chain[0],
-                chain: &services.tsa_chain[1..],
-                signer: &services.tsa_key,
-                policy: DEFAULT_POLICY,
-            };
-            match tsa.respond(body, rand::random(), now) {
-                Ok(resp) => (200, "application/timestamp-reply", resp),
-                Err(_) => (500, "text/plain", b"time-stamping failed".to_vec()),
-            }
-        }
+        (Method::Post, "/tsa") => match services.timestamp(body, now) {
+            Ok(resp) => (200, "application/timestamp-reply", resp),
+            Err(_) => (500, "text/plain", b"time-stamping failed".to_vec()),
+        },
         _ => (404, "text/plain", b"not found".to_vec()),
     }
 }
 
-fn ocsp(services: &Services, body: &[u8], now: OffsetDateTime) -> (u16, &'static str, Vec<u8>) {
-    // Re-read the state on every request so revocations show at once.
-    let state: Option<CaState> = std::fs::read(services.dir.join("state.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let Some(state) = state else {
-        return (500, "text/plain", b"CA state unreadable".to_vec());
-    };
-    let status_of = |serial: &[u8]| crate::ca::status_in(&state, serial);
-    let responder = Issuer {
-        certificate: &services.ocsp_cert,
-        key: &services.ocsp_key,
-    };
-    match respond_ocsp(
-        body,
-        &services.issuing,
-        &responder,
-        &status_of,
-        now,
-        time::Duration::hours(24),
-    ) {
+fn ocsp(services: &CaServices, body: &[u8], now: OffsetDateTime) -> (u16, &'static str, Vec<u8>) {
+    match services.ocsp(body, now) {
         Ok(resp) => (200, "application/ocsp-response", resp),
-        Err(_) => (500, "text/plain", b"OCSP failed".to_vec()),
+        Err(e) if e.code == "ocsp" => (500, "text/plain", b"OCSP failed".to_vec()),
+        Err(_) => (500, "text/plain", b"CA state unreadable".to_vec()),
     }
 }
 

@@ -1,14 +1,12 @@
-//! The data directory: keystore (encrypted PKCS#8 + certificate chain), trust store,
-//! CA directory. Files are written atomically (temporary file, fsync, rename) so a
-//! crash never leaves half a key.
+//! Local plumbing: the data directory, passphrase prompts, the keystore (kept by
+//! kyso-app: encrypted PKCS#8 + certificate chain), certificate files. Files are written
+//! atomically (temporary file, fsync, rename) so a crash never leaves half a key.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use der::Encode;
-use kyso_signer::keystore::{self, ScryptCost};
-use kyso_signer::{SignatureAlgorithm, SoftKey};
+use anyhow::{Context, Result};
+use kyso_signer::keystore::ScryptCost;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
@@ -46,15 +44,7 @@ pub(crate) fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
 }
 
 pub(crate) fn certificates_to_pem(certs: &[Certificate]) -> Result<String> {
-    let mut out = String::new();
-    for c in certs {
-        out.push_str(&der::pem::encode_string(
-            "CERTIFICATE",
-            der::pem::LineEnding::LF,
-            &c.to_der()?,
-        )?);
-    }
-    Ok(out)
+    Ok(kyso_app::signing::certificates_to_pem(certs)?)
 }
 
 /// Read a CRL file (DER or PEM) as DER.
@@ -82,96 +72,14 @@ pub(crate) fn passphrase(prompt: &str) -> Result<Zeroizing<String>> {
 }
 
 /// The keystore: `<data>/keys/<name>.key.pem` (encrypted) and `<name>.chain.pem`.
-#[derive(Debug, Clone)]
-pub(crate) struct Keystore {
-    dir: PathBuf,
-}
+pub(crate) use kyso_app::signing::Keystore;
 
-impl Keystore {
-    pub(crate) fn new(data: &Path) -> Self {
-        Self {
-            dir: data.join("keys"),
-        }
+/// The CA's passphrase: `KYSO_CA_PASSPHRASE`, else a prompt on the terminal.
+pub(crate) fn ca_passphrase() -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("KYSO_CA_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
     }
-
-    pub(crate) fn at(dir: PathBuf) -> Self {
-        Self { dir }
-    }
-
-    fn paths(&self, name: &str) -> Result<(PathBuf, PathBuf)> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            || name.starts_with('.')
-        {
-            bail!("keystore entry name {name:?} must use only letters, digits, '-', '_' and '.'");
-        }
-        Ok((
-            self.dir.join(format!("{name}.key.pem")),
-            self.dir.join(format!("{name}.chain.pem")),
-        ))
-    }
-
-    pub(crate) fn save(
-        &self,
-        name: &str,
-        pkcs8: &[u8],
-        chain: &[Certificate],
-        passphrase: &str,
-        cost: ScryptCost,
-    ) -> Result<()> {
-        let (key_path, chain_path) = self.paths(name)?;
-        if key_path.exists() {
-            bail!(
-                "keystore entry {name} already exists ({})",
-                key_path.display()
-            );
-        }
-        let pem = keystore::encrypt_pem(pkcs8, passphrase.as_bytes(), cost)?;
-        write_atomic(&chain_path, certificates_to_pem(chain)?.as_bytes(), false)?;
-        write_atomic(&key_path, pem.as_bytes(), true)?;
-        Ok(())
-    }
-
-    pub(crate) fn load(
-        &self,
-        name: &str,
-        passphrase: &str,
-        algorithm: Option<SignatureAlgorithm>,
-    ) -> Result<(SoftKey, Vec<Certificate>)> {
-        let (key_path, chain_path) = self.paths(name)?;
-        let encrypted = fs::read(&key_path)
-            .with_context(|| format!("no keystore entry {name} ({})", key_path.display()))?;
-        let pkcs8 = keystore::decrypt(&encrypted, passphrase.as_bytes())
-            .with_context(|| format!("cannot open keystore entry {name}"))?;
-        let key = SoftKey::from_pkcs8_der(&pkcs8, algorithm)?;
-        let chain = read_certificates(&chain_path)?;
-        Ok((key, chain))
-    }
-
-    pub(crate) fn chain(&self, name: &str) -> Result<Vec<Certificate>> {
-        let (_, chain_path) = self.paths(name)?;
-        read_certificates(&chain_path)
-    }
-
-    pub(crate) fn list(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return Ok(out);
-        };
-        for e in entries.flatten() {
-            if let Some(n) = e
-                .file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".key.pem"))
-            {
-                out.push(n.to_string());
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
+    passphrase("Mật khẩu khóa của CA (CA passphrase): ")
 }
 
 static DEFAULT_LOG_N: std::sync::OnceLock<u8> = std::sync::OnceLock::new();

@@ -40,13 +40,13 @@ pub(crate) fn settings(a: &VerifyArgs, data: &Path) -> Result<Settings> {
     let (mut anchors, own) = kyso_app::trust::load_anchors(&trust_paths)?;
     kyso_app::trust::add_trust_list(&mut anchors, &a.trust_list)?;
     let at = match &a.at {
-        Some(t) => crate::ca::parse_time(t)?,
+        Some(t) => kyso_app::ca::parse_time(t)?,
         None => OffsetDateTime::now_utc().replace_nanosecond(0)?,
     };
     let mut s = Settings::new(anchors, own, at);
     if let Some(t) = &a.sha1_until {
         s.algorithms = AlgorithmPolicy {
-            sha1_until: crate::ca::parse_time(t)?,
+            sha1_until: kyso_app::ca::parse_time(t)?,
             ..AlgorithmPolicy::default()
         };
     }
