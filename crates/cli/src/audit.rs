@@ -210,14 +210,7 @@ struct Db {
 
 impl Db {
     fn open(data: &Path, args: &LogArgs) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let archive = rt
-            .block_on(Archive::open_data_dir(data, args.database_url.as_deref()))
-            .with_context(|| format!("cannot open the database of {}", data.display()))?;
+        let (rt, archive) = crate::office::Ctx::open_archive(data, args.database_url.as_deref())?;
         Ok(Self { rt, archive })
     }
 
