@@ -41,8 +41,8 @@ use crate::outgoing::{device_dir, user_dir};
 // Requests and results
 // ----------------------------------------------------------------------------------
 
-/// A user to add.
-#[derive(Debug, Clone, Default)]
+/// A user to add. (`Debug` never shows the password.)
+#[derive(Clone, Default)]
 pub struct NewUser {
     /// Login name.
     pub name: String,
@@ -62,8 +62,8 @@ pub struct NewUser {
     pub signature_image: Option<Vec<u8>>,
 }
 
-/// Changes to a user.
-#[derive(Debug, Clone, Default)]
+/// Changes to a user. (`Debug` never shows the password.)
+#[derive(Clone, Default)]
 pub struct UserChange {
     /// Role keys to add.
     pub add_roles: Vec<String>,
@@ -79,6 +79,41 @@ pub struct UserChange {
     pub disable: bool,
     /// Enable the account (and clear a lock).
     pub enable: bool,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("full_name", &self.full_name)
+            .field("roles", &self.roles)
+            .field("title", &self.title)
+            .field("unit", &self.unit)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("certificate", &self.certificate.is_some())
+            .field(
+                "signature_image",
+                &self.signature_image.as_ref().map(Vec::len),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserChange")
+            .field("add_roles", &self.add_roles)
+            .field("remove_roles", &self.remove_roles)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("certificate", &self.certificate.is_some())
+            .field(
+                "signature_image",
+                &self.signature_image.as_ref().map(Vec::len),
+            )
+            .field("disable", &self.disable)
+            .field("enable", &self.enable)
+            .finish()
+    }
 }
 
 impl UserChange {
@@ -1907,6 +1942,22 @@ impl App {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_never_show_in_debug_output() {
+        let new = super::NewUser {
+            name: "an".into(),
+            password: Some(zeroize::Zeroizing::new("mat-khau-bi-mat".into())),
+            ..super::NewUser::default()
+        };
+        let change = super::UserChange {
+            password: Some(zeroize::Zeroizing::new("mat-khau-moi".into())),
+            ..super::UserChange::default()
+        };
+        let shown = format!("{new:?} {change:?}");
+        assert!(!shown.contains("mat-khau"), "{shown}");
+        assert!(shown.contains("<hidden>"), "{shown}");
+    }
+
     use std::sync::Arc;
 
     use kyso_office::Role;

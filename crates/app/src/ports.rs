@@ -93,3 +93,90 @@ impl Fetcher for HttpOnly<'_> {
         self.0.post(url, content_type, body)
     }
 }
+
+/// The fetcher of a node (`kyso serve`): `http(s)://` URLs, and `file://` only inside
+/// the node's own data directory (a CA kept there) — so that a URL inside uploaded
+/// material (a certificate's CRL distribution point or AIA) never makes the server read
+/// any other file of the machine.
+#[derive(Debug, Clone)]
+pub struct Confined {
+    inner: std::sync::Arc<dyn Fetcher>,
+    root: Option<std::path::PathBuf>,
+}
+
+impl Confined {
+    /// `inner` confined to `root` for `file://` URLs.
+    pub fn new(inner: std::sync::Arc<dyn Fetcher>, root: &std::path::Path) -> Self {
+        Self {
+            inner,
+            root: std::fs::canonicalize(root).ok(),
+        }
+    }
+
+    fn allowed(&self, url: &str) -> Result<(), String> {
+        if http_url(url).is_ok() {
+            return Ok(());
+        }
+        let inside = url
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("file://"))
+            .and_then(|_| std::fs::canonicalize(&url[7..]).ok())
+            .zip(self.root.as_ref())
+            .is_some_and(|(path, root)| path.starts_with(root));
+        if inside {
+            Ok(())
+        } else {
+            Err(format!(
+                "not fetching {url}: only http(s) URLs and files of this node's data directory are followed"
+            ))
+        }
+    }
+}
+
+impl Fetcher for Confined {
+    fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        self.allowed(url)?;
+        self.inner.get(url)
+    }
+
+    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+        self.allowed(url)?;
+        self.inner.post(url, content_type, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every URL it is asked for.
+    #[derive(Debug)]
+    struct Echo;
+
+    impl Fetcher for Echo {
+        fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+            Ok(url.as_bytes().to_vec())
+        }
+
+        fn post(&self, url: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, String> {
+            Ok(url.as_bytes().to_vec())
+        }
+    }
+
+    #[test]
+    fn a_node_reads_only_http_and_its_own_files() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(data.path().join("ca/crl")).unwrap();
+        std::fs::write(data.path().join("ca/crl/root.crl"), b"x").unwrap();
+        let f = Confined::new(std::sync::Arc::new(Echo), data.path());
+        assert!(f.get("http://ca.example/crl").is_ok());
+        assert!(f.get("HTTPS://ca.example/crl").is_ok());
+        let own = format!("file://{}/ca/crl/root.crl", data.path().display());
+        assert!(f.get(&own).is_ok(), "{own}");
+        let escape = format!("file://{}/ca/../../../etc/passwd", data.path().display());
+        assert!(f.get(&escape).is_err());
+        assert!(f.get("file:///etc/passwd").is_err());
+        assert!(f.get("ftp://ca.example/crl").is_err());
+        assert!(f.post("file:///etc/hostname", "x", b"").is_err());
+    }
+}

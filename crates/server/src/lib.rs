@@ -463,6 +463,11 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
     let app = App::open(&config.data, config.database_url.as_deref())
         .await?
         .with_pkcs11_module(config.pkcs11_module.clone());
+    // URLs inside uploaded material never make the node read other files of the machine.
+    let app = {
+        let confined = kyso_app::ports::Confined::new(app.fetcher_arc(), &config.data);
+        app.with_fetcher(Arc::new(confined))
+    };
     clear_staging(&config.data);
     let setup_token = if app.needs_setup().await? {
         Some(setup::new_token())

@@ -152,7 +152,7 @@ pub(crate) async fn verify(
 // ----------------------------------------------------------------------------------
 
 /// The first administrator, through the one-time setup link printed at start.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct SetupBody {
     /// The token of the setup link.
     token: String,
@@ -206,7 +206,7 @@ pub(crate) async fn setup(
 }
 
 /// Login.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginBody {
     /// Login name.
     user: String,
