@@ -11,8 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine as _;
-use der::{Decode, Encode};
+use der::Encode;
 use kyso_app::custody::{
     CertificateChallenge, ChallengeSignature, HandoverRequest, NewUser, UserChange,
 };
@@ -21,14 +20,12 @@ use kyso_office::{Device, Handover, HandoverDecision, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::codec;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// How long a certificate-login challenge may wait for its signature.
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(120);
@@ -71,35 +68,6 @@ impl Challenges {
         let (challenge, at) = pending.remove(id)?;
         (at.elapsed() < CHALLENGE_LIFETIME).then_some(challenge)
     }
-}
-
-fn bad_certificate() -> ApiError {
-    ApiError::bad_request(
-        "certificate",
-        "chứng thư số phải là DER (base64) hoặc PEM",
-        "the certificate must be base64 DER or PEM",
-    )
-}
-
-fn certificate(text: &str) -> ApiResult<Certificate> {
-    let text = text.trim();
-    let der = if text.starts_with("-----BEGIN") {
-        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        B64.decode(body.trim()).map_err(|_| bad_certificate())?
-    } else {
-        B64.decode(text).map_err(|_| bad_certificate())?
-    };
-    Certificate::from_der(&der).map_err(|_| bad_certificate())
-}
-
-fn image(text: &str) -> ApiResult<Vec<u8>> {
-    B64.decode(text.trim()).map_err(|_| {
-        ApiError::bad_request(
-            "image",
-            "ảnh chữ ký phải là PNG mã hóa base64",
-            "the signature image is base64 PNG",
-        )
-    })
 }
 
 // ----------------------------------------------------------------------------------
@@ -146,9 +114,9 @@ pub(crate) async fn challenge(
     };
     let challenge = state.app.certificate_challenge(&agency, &body.user).await?;
     let view = ChallengeView {
-        to_sign: B64.encode(challenge.bytes()),
-        certificate: B64.encode(
-            challenge
+        to_sign: codec::base64(challenge.bytes()),
+        certificate: codec::base64(
+            &challenge
                 .certificate()
                 .to_der()
                 .map_err(AppError::internal)?,
@@ -193,13 +161,7 @@ pub(crate) async fn certificate_login(
             "no such login challenge, or it expired: ask for a new one",
         ))
     })?;
-    let signature = B64.decode(body.signature.trim()).map_err(|_| {
-        ApiError::bad_request(
-            "signature",
-            "chữ ký phải được mã hóa base64",
-            "the signature is base64",
-        )
-    })?;
+    let signature = codec::base64_field("signature", &body.signature)?;
     let algorithm = kyso_signer::SignatureAlgorithm::for_public_key(
         challenge
             .certificate()
@@ -325,8 +287,16 @@ pub(crate) async fn add_user(
                 title: b.title,
                 unit: b.unit,
                 password,
-                certificate: b.certificate.as_deref().map(certificate).transpose()?,
-                signature_image: b.signature_image.as_deref().map(image).transpose()?,
+                certificate: b
+                    .certificate
+                    .as_deref()
+                    .map(codec::certificate)
+                    .transpose()?,
+                signature_image: b
+                    .signature_image
+                    .as_deref()
+                    .map(|i| codec::base64_field("signature_image", i))
+                    .transpose()?,
             },
         )
         .await?;
@@ -380,8 +350,16 @@ pub(crate) async fn change_user(
         add_roles: b.add_roles,
         remove_roles: b.remove_roles,
         password: b.password.map(Zeroizing::new),
-        certificate: b.certificate.as_deref().map(certificate).transpose()?,
-        signature_image: b.signature_image.as_deref().map(image).transpose()?,
+        certificate: b
+            .certificate
+            .as_deref()
+            .map(codec::certificate)
+            .transpose()?,
+        signature_image: b
+            .signature_image
+            .as_deref()
+            .map(|i| codec::base64_field("signature_image", i))
+            .transpose()?,
         disable: b.active == Some(false),
         enable: b.active == Some(true),
     };

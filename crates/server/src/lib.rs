@@ -10,6 +10,7 @@
 
 mod audit;
 mod auth;
+mod codec;
 mod custody;
 mod error;
 mod metrics;

@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
-use base64::Engine as _;
 use kyso_app::documents::DocFields;
 use kyso_app::outgoing::{DraftRequest, SealRequest, SigningRole, SigningStart};
 use kyso_app::{AppError, Kind};
@@ -16,8 +15,6 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 fn record_json(record: &kyso_office::DocumentRecord) -> ApiResult<Json<Value>> {
     Ok(Json(
@@ -82,10 +79,9 @@ pub(crate) async fn create_draft(
             )
         })
         .and_then(|t| Ok(kyso_app::documents::parse_type(t)?))?;
-    let parse =
-        |field: &str| -> ApiResult<Option<String>> { Ok(form.text(field).map(str::to_string)) };
+    let text = |field: &str| form.text(field).map(str::to_string);
     let fields = DocFields {
-        subject: parse("subject")?,
+        subject: text("subject"),
         secrecy: form
             .text("secrecy")
             .map(kyso_app::documents::parse_secrecy)
@@ -96,8 +92,8 @@ pub(crate) async fn create_draft(
             .map(kyso_app::documents::parse_urgency)
             .transpose()?
             .unwrap_or_default(),
-        signer: parse("signer")?,
-        signer_position: parse("signer_position")?,
+        signer: text("signer"),
+        signer_position: text("signer_position"),
         recipients: form
             .text("recipients")
             .map(|r| {
@@ -143,27 +139,6 @@ pub(crate) struct SigningBody {
     pss: bool,
 }
 
-fn certificate_der(text: &str) -> Result<Vec<u8>, ApiError> {
-    let text = text.trim();
-    let bad = || {
-        ApiError::bad_request(
-            "certificates",
-            "chứng thư số phải là DER (base64) hoặc PEM",
-            "certificates are base64 DER or PEM",
-        )
-    };
-    if text.starts_with("-----BEGIN") {
-        let body: String = text
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect::<Vec<_>>()
-            .concat();
-        B64.decode(body.trim()).map_err(|_| bad())
-    } else {
-        B64.decode(text).map_err(|_| bad())
-    }
-}
-
 /// Two-step signing, step one: the server prepares the signature's PDF revision (kept
 /// server-side) and returns what the signer's key must sign — the DER of the CMS signed
 /// attributes (`to_be_signed`, base64) and its digest. The session lasts 15 minutes.
@@ -199,20 +174,12 @@ pub(crate) async fn start_signing(
     let certificates = body
         .certificates
         .iter()
-        .map(|c| certificate_der(c))
+        .map(|c| crate::codec::certificate_der(c))
         .collect::<Result<Vec<_>, _>>()?;
     let image = body
         .image
         .as_deref()
-        .map(|i| {
-            B64.decode(i.trim()).map_err(|_| {
-                ApiError::bad_request(
-                    "image",
-                    "ảnh phải là PNG mã hóa base64",
-                    "the image is base64 PNG",
-                )
-            })
-        })
+        .map(|i| crate::codec::base64_field("image", i))
         .transpose()?;
     let ticket = state
         .app
@@ -261,13 +228,7 @@ pub(crate) async fn finish_signing(
     Path(id): Path<i64>,
     Json(body): Json<SignatureBody>,
 ) -> ApiResult<Json<Value>> {
-    let signature = B64.decode(body.signature.trim()).map_err(|_| {
-        ApiError::bad_request(
-            "signature",
-            "chữ ký phải được mã hóa base64",
-            "the signature is base64",
-        )
-    })?;
+    let signature = crate::codec::base64_field("signature", &body.signature)?;
     let record = state
         .app
         .finish_signing(&caller.actor, id, &body.session, signature)
