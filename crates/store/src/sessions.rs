@@ -222,45 +222,50 @@ impl Archive {
         now: OffsetDateTime,
         window: time::Duration,
     ) -> Result<u32, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend_error)?;
-        let row =
-            sqlx::query("SELECT failures, window_start FROM login_throttle WHERE address = $1")
-                .bind(address.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend_error)?;
-        let failures = match row {
-            None => {
-                sqlx::query(
-                    "INSERT INTO login_throttle (address, failures, window_start) VALUES ($1, 1, $2)",
-                )
-                .bind(address.to_string())
-                .bind(text(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
-                1
+        // A write transaction from the start (SQLite: BEGIN IMMEDIATE — a read that later
+        // writes would fail with "database is locked" when two logins fail at once), the
+        // row present before it is read (PostgreSQL: locked by `FOR UPDATE`), so two
+        // concurrent failures are both counted.
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO login_throttle (address, failures, window_start) VALUES ($1, 0, $2) \
+             ON CONFLICT (address) DO NOTHING",
+        )
+        .bind(address.to_string())
+        .bind(text(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let select = match self.backend() {
+            crate::Backend::Sqlite => {
+                "SELECT failures, window_start FROM login_throttle WHERE address = $1"
             }
-            Some(row) => {
-                let start: String = row.try_get("window_start").map_err(backend_error)?;
-                let count: i64 = row.try_get("failures").map_err(backend_error)?;
-                let (count, start) = if time_of(&start)? + window <= now {
-                    (1, now)
-                } else {
-                    (count + 1, time_of(&start)?)
-                };
-                sqlx::query(
-                    "UPDATE login_throttle SET failures = $1, window_start = $2 WHERE address = $3",
-                )
-                .bind(count)
-                .bind(text(start))
-                .bind(address.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_error)?;
-                u32::try_from(count).unwrap_or(u32::MAX)
+            crate::Backend::Postgres => {
+                "SELECT failures, window_start FROM login_throttle WHERE address = $1 FOR UPDATE"
             }
         };
+        let row = sqlx::query(select)
+            .bind(address.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        let start: String = row.try_get("window_start").map_err(backend_error)?;
+        let count: i64 = row.try_get("failures").map_err(backend_error)?;
+        let (count, start) = if time_of(&start)? + window <= now {
+            (1, now)
+        } else {
+            (count + 1, time_of(&start)?)
+        };
+        sqlx::query(
+            "UPDATE login_throttle SET failures = $1, window_start = $2 WHERE address = $3",
+        )
+        .bind(count)
+        .bind(text(start))
+        .bind(address.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let failures = u32::try_from(count).unwrap_or(u32::MAX);
         tx.commit().await.map_err(backend_error)?;
         Ok(failures)
     }
@@ -306,7 +311,7 @@ impl Archive {
         name: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE agency SET name = $1 WHERE id = $2")
             .bind(name.to_string())
             .bind(id.to_string())

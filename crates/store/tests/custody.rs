@@ -194,3 +194,45 @@ async fn users_devices_and_handovers() {
         );
     }
 }
+
+/// Failed logins from one address at the same moment are all counted, none refused as
+/// "database is locked" (SQLite) or as a duplicate row (PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_login_failures_are_all_counted() {
+    for env in environments().await {
+        let store = Arc::new(env.archive.clone());
+        let window = time::Duration::minutes(15);
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(
+                    async move { store.note_address_failure("203.0.113.7", AT, window).await },
+                )
+            })
+            .collect();
+        for t in tasks {
+            t.await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("[{}] {e}", env.name));
+        }
+        assert_eq!(
+            store
+                .address_failures("203.0.113.7", AT, window)
+                .await
+                .unwrap(),
+            16,
+            "[{}]",
+            env.name
+        );
+        // A window later it starts again at one.
+        assert_eq!(
+            store
+                .note_address_failure("203.0.113.7", AT + window, window)
+                .await
+                .unwrap(),
+            1,
+            "[{}]",
+            env.name
+        );
+    }
+}
