@@ -105,7 +105,7 @@ python3 scripts/check-licences.py
 # A fresh clone is complete: no tracked file refers to a path outside the repository.
 python3 scripts/check-self-contained.py
 # Layers L0-L2 do no I/O: no async runtime, HTTP client or database below the adapters.
-for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades kyso-office; do
+for crate in kyso-model kyso-signer kyso-pki kyso-cades kyso-pades kyso-office kyso-exchange; do
   if cargo tree -p "$crate" -e normal --prefix none --locked | grep -E '^(tokio|ureq|reqwest|hyper|sqlx|rusqlite|tiny_http) '; then
     echo "scripts/test.sh: $crate depends on an I/O crate (see above)" >&2
     exit 1

@@ -51,9 +51,12 @@ impl Scope {
             // A signature of the flow is a person's act (the leader; the device's
             // custodian), never a machine client's.
             Action::Advance(kyso_office::Event::LeaderSign | kyso_office::Event::SealSign) => None,
-            Action::TakeNumber | Action::Advance(_) | Action::ExportRecords => {
-                Some(Scope::DocumentsAdvance)
-            }
+            // A document-management system drives the exchange as it drives the steps.
+            Action::TakeNumber
+            | Action::Advance(_)
+            | Action::ExportRecords
+            | Action::SendDocument
+            | Action::AnswerRecall => Some(Scope::DocumentsAdvance),
             _ => None,
         }
     }

@@ -71,6 +71,18 @@ pub enum AuditAction {
     View,
     /// The first administrator created through the one-time setup link.
     Setup,
+    /// A document sent to other agencies (a package built and delivered or queued).
+    ExchangeSend,
+    /// A package received for an agency hosted here (filed, verified on receipt).
+    ExchangeReceive,
+    /// A status (01–06) recorded in a sending's timeline.
+    ExchangeStatus,
+    /// A recall asked of a recipient (13).
+    ExchangeRecall,
+    /// A recall answered by the recipient (15 / 16).
+    ExchangeRecallReply,
+    /// The directory of agencies changed.
+    AgencyDirectory,
 }
 
 impl AuditAction {
@@ -99,6 +111,12 @@ impl AuditAction {
             AuditAction::SigningStart => "signing_start",
             AuditAction::View => "view",
             AuditAction::Setup => "setup",
+            AuditAction::ExchangeSend => "exchange_send",
+            AuditAction::ExchangeReceive => "exchange_receive",
+            AuditAction::ExchangeStatus => "exchange_status",
+            AuditAction::ExchangeRecall => "exchange_recall",
+            AuditAction::ExchangeRecallReply => "exchange_recall_reply",
+            AuditAction::AgencyDirectory => "agency_directory",
         }
     }
 
@@ -114,10 +132,14 @@ impl AuditAction {
             A::CancelHandover(_) => AuditAction::HandoverCancel,
             A::AcceptHandover(_) => AuditAction::HandoverAccept,
             A::SignMinutes(..) => AuditAction::HandoverSign,
+            A::ViewMinutes(_) => AuditAction::View,
             A::ViewDocuments | A::ViewAudit | A::ExportRecords => AuditAction::View,
             A::FileDocument => AuditAction::File,
             A::TakeNumber => AuditAction::Number,
             A::Advance(event) => AuditAction::Document(*event),
+            A::SendDocument => AuditAction::ExchangeSend,
+            A::AnswerRecall => AuditAction::ExchangeRecallReply,
+            A::ManageAgencies => AuditAction::AgencyDirectory,
         }
     }
 }

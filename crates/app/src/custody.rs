@@ -10,6 +10,13 @@
 //!
 //! Signing with a [`LocalKey`] runs on the calling task (a token cannot move to another
 //! thread): front ends call these use cases where a short blocking step is acceptable.
+//!
+//! The server has two more ways, next to them and sharing their checks and their
+//! signature jobs (`crate::outgoing::SigningJob`): the token steps with the agency
+//! device attached to the server (acceptance with the PINs given for that request,
+//! [`App::accept_handover_with_device`]; the seal, [`App::seal_minutes_with_device`]),
+//! and two-step signing of the minutes by a party whose personal key stays with them
+//! ([`App::start_minutes_signing`], [`App::finish_minutes_signing`]).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -24,7 +31,7 @@ use kyso_office::{
     MinutesParty, MinutesSigner, OutgoingNumber, OutgoingRequest, OutgoingState, Role, Step, Store,
     User, check_certificate_login, hash_password, login_challenge, minutes_pdf,
 };
-use kyso_pades::sign::{PdfSignRequest, Role as PdfRole};
+use kyso_pades::sign::Role as PdfRole;
 use kyso_signer::Signer;
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
@@ -35,7 +42,17 @@ use crate::App;
 use crate::actor::{Actor, authorize};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::error::{AppError, AppResult, Kind};
-use crate::outgoing::{device_dir, user_dir};
+use crate::outgoing::{
+    PdfLook, SigningJob, ToBeSigned, Working, common_name, device_dir, key_algorithm,
+    parse_certificates, user_dir,
+};
+
+pub use kyso_pkcs11::Pin;
+
+/// Fewest characters of a new device PIN.
+pub const MIN_PIN_CHARS: usize = 6;
+/// Most characters of a PIN accepted.
+pub const MAX_PIN_CHARS: usize = 256;
 
 // ----------------------------------------------------------------------------------
 // Requests and results
@@ -215,6 +232,156 @@ pub enum TokenStep {
     OldPinRejected(String),
     /// Not done: custody had already moved ([`AcceptStart::resume`]).
     Skipped,
+}
+
+/// The PINs of an acceptance with the device attached to this machine: the giver's,
+/// which opens the device, and the receiver's new one. Zeroized on drop; `Debug` never
+/// shows them.
+pub struct PinChange {
+    /// The PIN the giver hands over.
+    pub old: Pin,
+    /// The receiver's new PIN (at least [`MIN_PIN_CHARS`] characters).
+    pub new: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for PinChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinChange")
+            .field("old", &"<hidden>")
+            .field("new", &"<hidden>")
+            .finish()
+    }
+}
+
+/// The device's PIN for one request (the seal made on the server). Zeroized on drop;
+/// `Debug` never shows it.
+pub struct DevicePin {
+    /// The PIN.
+    pub pin: Pin,
+    /// Allow the last PIN try before the token locks itself.
+    pub allow_final_try: bool,
+}
+
+impl std::fmt::Debug for DevicePin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevicePin")
+            .field("pin", &"<hidden>")
+            .field("allow_final_try", &self.allow_final_try)
+            .finish()
+    }
+}
+
+/// Starting the two-step signature of the minutes by a party.
+#[derive(Debug, Clone, Default)]
+pub struct MinutesSigningStart {
+    /// The party's certificate first, then its chain (DER).
+    pub certificates: Vec<Vec<u8>>,
+    /// RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys).
+    pub pss: bool,
+}
+
+/// What a party's key must sign for the minutes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MinutesTicket {
+    /// The handover.
+    pub handover: i64,
+    /// `giver` or `receiver`.
+    pub party: &'static str,
+    /// The session and the bytes to sign.
+    #[serde(flatten)]
+    pub to_sign: ToBeSigned,
+    /// Notes (issuer certificates that could not be fetched).
+    pub warnings: Vec<String>,
+}
+
+/// Checks a new device PIN before the device is touched.
+pub fn check_new_pin(pin: &str) -> AppResult<()> {
+    let n = pin.chars().count();
+    if !(MIN_PIN_CHARS..=MAX_PIN_CHARS).contains(&n) {
+        return Err(AppError::invalid(
+            "new_pin",
+            format!("mã PIN mới phải có từ {MIN_PIN_CHARS} đến {MAX_PIN_CHARS} ký tự"),
+            format!("the new PIN needs {MIN_PIN_CHARS} to {MAX_PIN_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The token step of an acceptance (blocking; every front end's one copy): the device
+/// in `module` is the registered one (found by its serial), the giver's PIN opens it,
+/// and the receiver's new PIN replaces it, so the previous holder's stops working. A
+/// PIN that does not open the device is an outcome ([`TokenStep::OldPinRejected`], for
+/// [`App::accept_handover`] to record and refuse), not an error.
+pub fn change_device_pin(
+    module: &kyso_pkcs11::Module,
+    device: &Device,
+    old: &Pin,
+    new: &str,
+) -> AppResult<TokenStep> {
+    check_new_pin(new)?;
+    let info = module.find_token(Some(&device.serial), None).map_err(|e| {
+        AppError::new(
+            Kind::Conflict,
+            "device_absent",
+            format!(
+                "không thấy thiết bị {} trên máy này (chưa cắm?): {e}",
+                device.serial
+            ),
+            format!(
+                "the device {} is not found on this machine (not plugged in?): {e}",
+                device.serial
+            ),
+        )
+    })?;
+    let session = match module.login(&info, old, false) {
+        Ok(s) => s,
+        Err(e) => return Ok(TokenStep::OldPinRejected(e.to_string())),
+    };
+    let new = Pin::new(new.to_string());
+    session.change_pin(old, &new).map_err(|e| {
+        AppError::new(
+            Kind::Conflict,
+            "pin_change_failed",
+            format!("không đổi được mã PIN của thiết bị {}: {e}", device.serial),
+            format!("cannot change the PIN of device {}: {e}", device.serial),
+        )
+    })?;
+    Ok(TokenStep::PinChanged)
+}
+
+fn no_device_module() -> AppError {
+    AppError::new(
+        Kind::Conflict,
+        "no_device_module",
+        "máy chủ chưa được cấu hình thư viện PKCS#11 của thiết bị ký số (--pkcs11)",
+        "the server has no PKCS#11 module configured for the signing device (--pkcs11)",
+    )
+}
+
+fn device_open_error(device: &Device, e: impl std::fmt::Display) -> AppError {
+    AppError::new(
+        Kind::Forbidden,
+        "device_login_failed",
+        format!("không mở được thiết bị ký số {}: {e}", device.serial),
+        format!("cannot open the signing device {}: {e}", device.serial),
+    )
+}
+
+/// The party `actor` is in the handover: the receiver, else the giver (anyone else is
+/// refused as not this party).
+fn party_of(actor: &Actor, handover: &Handover) -> MinutesSigner {
+    match actor.user() {
+        Some(u) if u.name == handover.receiver => MinutesSigner::Receiver,
+        _ => MinutesSigner::Giver,
+    }
+}
+
+fn party_key(who: MinutesSigner) -> &'static str {
+    match who {
+        MinutesSigner::Giver => "giver",
+        MinutesSigner::Receiver => "receiver",
+        MinutesSigner::Seal => "seal",
+    }
 }
 
 /// How the minutes are headed and where the handover happens.
@@ -434,43 +601,6 @@ pub fn final_minutes_path(data: &Path, handover: &Handover) -> PathBuf {
 /// The text that links a minutes register entry to its handover (its notes field).
 fn minutes_link(id: i64) -> String {
     format!("kyso-handover:{id}")
-}
-
-/// Adds one PAdES signature to `pdf`.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "private, all named at the call sites"
-)]
-fn sign_pdf(
-    pdf: &[u8],
-    signer: &dyn Signer,
-    chain: &[Certificate],
-    role: PdfRole,
-    image: Option<&[u8]>,
-    anchor: Option<String>,
-    reason: &str,
-    now: OffsetDateTime,
-) -> AppResult<Vec<u8>> {
-    let certificate = chain
-        .first()
-        .ok_or_else(|| AppError::internal("a signing key without a certificate"))?;
-    let mut request = PdfSignRequest::new(certificate, now);
-    request.chain = &chain[1..];
-    request.role = role;
-    request.image = image;
-    request.placement.anchor = anchor;
-    request.reason = Some(reason.to_string());
-    let signed = kyso_pades::sign::sign(pdf, signer, &request, None).map_err(|e| {
-        AppError::new(
-            Kind::Invalid,
-            "signing_failed",
-            format!("không ký được biên bản: {e}"),
-            format!("cannot sign the minutes: {e}"),
-        )
-    })?;
-    let mut out = pdf.to_vec();
-    out.extend_from_slice(&signed.update);
-    Ok(out)
 }
 
 impl App {
@@ -1092,9 +1222,11 @@ impl App {
     /// Before the receiver touches the token: may the actor accept handover `id`?
     /// (Or was custody already moved, and only the minutes remain?)
     pub async fn start_acceptance(&self, actor: &Actor, id: i64) -> AppResult<AcceptStart> {
-        let receiver = person(actor)?;
         let (handover, device) = self.load_handover(actor, id).await?;
-        if handover.needs_minutes() && handover.receiver == receiver.name {
+        if let Some(receiver) = actor.user()
+            && handover.needs_minutes()
+            && handover.receiver == receiver.name
+        {
             return Ok(AcceptStart {
                 handover,
                 device,
@@ -1103,6 +1235,7 @@ impl App {
         }
         self.permit(actor, Action::AcceptHandover(&handover), &handover.device)
             .await?;
+        person(actor)?;
         Ok(AcceptStart {
             handover,
             device,
@@ -1188,6 +1321,41 @@ impl App {
         }
         self.draw_up_minutes(actor, handover, device, &receiver, options)
             .await
+    }
+
+    /// The receiver accepts handover `id` with the device attached to this machine (the
+    /// server's PKCS#11 module): the token step ([`change_device_pin`]) with the PINs
+    /// given for this request only, then [`App::accept_handover`]. After an interrupted
+    /// acceptance the token is not touched again and only the minutes are drawn up.
+    pub async fn accept_handover_with_device(
+        &self,
+        actor: &Actor,
+        id: i64,
+        pins: PinChange,
+        options: &MinutesOptions,
+    ) -> AppResult<MinutesDrawn> {
+        let start = self.start_acceptance(actor, id).await?;
+        let step = if start.resume {
+            TokenStep::Skipped
+        } else {
+            check_new_pin(&pins.new)?;
+            let module = self.pkcs11_module().ok_or_else(no_device_module)?;
+            let device = start.device.clone();
+            tokio::task::spawn_blocking(move || -> AppResult<TokenStep> {
+                let module = kyso_pkcs11::Module::open(&module).map_err(|e| {
+                    AppError::new(
+                        Kind::Unavailable,
+                        "device_module",
+                        format!("không mở được thư viện PKCS#11 của thiết bị ký số: {e}"),
+                        format!("cannot load the signing device's PKCS#11 module: {e}"),
+                    )
+                })?;
+                change_device_pin(&module, &device, &pins.old, &pins.new)
+            })
+            .await
+            .map_err(AppError::internal)??
+        };
+        self.accept_handover(actor, id, step, options).await
     }
 
     /// Steps after custody moved: number the minutes (once, even across a crash: an
@@ -1453,44 +1621,22 @@ impl App {
         Ok((handover, device))
     }
 
-    /// A party signs the minutes of handover `id` with their personal key (`key`, or why
-    /// it could not be opened), which must carry their registered certificate.
-    pub async fn sign_minutes(
+    /// Checks the certificate a party signs the minutes with: personal (never the
+    /// agency's device) and, when the user registered one, that one. Refusals recorded.
+    async fn check_party_certificate(
         &self,
-        actor: &Actor,
-        id: i64,
-        who: MinutesSigner,
-        key: Result<LocalKey<'_>, String>,
-    ) -> AppResult<MinutesSigned> {
-        let (handover, device) = self.check_minutes_signing(actor, id, who).await?;
-        let user = person(actor)?.clone();
-        let pdf = self.read_minutes(&handover)?;
+        user: &User,
+        device: &Device,
+        certificate: &Certificate,
+    ) -> AppResult<()> {
         let event = |outcome| {
             AuditEvent::new(
                 &user.name,
                 AuditAction::HandoverSign,
-                &handover.device,
+                &device.serial,
                 outcome,
             )
         };
-        let key = match key {
-            Ok(key) => key,
-            Err(error) => {
-                self.note(event(Outcome::Failed).with("reason", "key_unavailable"))
-                    .await?;
-                return Err(AppError::new(
-                    Kind::Invalid,
-                    "key_unavailable",
-                    format!("không mở được khóa ký cá nhân: {error}"),
-                    format!("cannot open the personal signing key: {error}"),
-                ));
-            }
-        };
-        let certificate = key
-            .chain
-            .first()
-            .ok_or_else(|| AppError::internal("a signing key without a certificate"))?;
-        // A personal signature: never the agency's device.
         if device.certificate().ok().as_ref() == Some(certificate) {
             self.note(event(Outcome::Refused).with("reason", "device_not_personal"))
                 .await?;
@@ -1518,7 +1664,21 @@ impl App {
                 ),
             ));
         }
-        let (chain, warnings) = self.full_chain(key.chain).await?;
+        Ok(())
+    }
+
+    /// The minutes as recorded, as a working copy to sign.
+    fn minutes_working(&self, handover: &Handover) -> Working {
+        Working {
+            content: minutes_path(self.data(), handover),
+            signature: None,
+            sha: handover.minutes_sha256.clone().unwrap_or_default(),
+        }
+    }
+
+    /// How a party's signature on the minutes looks: visible (the user's signature
+    /// image at their name) when they registered an image; and the image.
+    fn party_look(&self, who: MinutesSigner, user: &User) -> (PdfLook, Vec<u8>) {
         let image = fs::read(self.signature_image_path(&user.agency, &user.name)).ok();
         let role = if image.is_some() {
             PdfRole::Leader
@@ -1529,34 +1689,56 @@ impl App {
             MinutesSigner::Giver => "Bên giao ký biên bản bàn giao thiết bị chữ ký số",
             _ => "Bên nhận ký biên bản bàn giao thiết bị chữ ký số",
         };
-        let signed = match sign_pdf(
-            &pdf,
-            key.signer,
-            &chain,
+        let look = PdfLook {
             role,
-            image.as_deref(),
-            Some(user.full_name.clone()),
-            reason,
-            self.now(),
-        ) {
-            Ok(signed) => signed,
-            Err(e) => {
-                self.note(event(Outcome::Failed).with("reason", "signing_failed"))
-                    .await?;
-                return Err(e);
-            }
+            anchor: Some(user.full_name.clone()),
+            reason: reason.to_string(),
         };
-        let (handover, path) = self.save_minutes(&handover, who, &signed).await?;
+        (look, image.unwrap_or_default())
+    }
+
+    /// A party's signature on the minutes: everything but the key.
+    fn party_job(
+        &self,
+        handover: &Handover,
+        who: MinutesSigner,
+        user: &User,
+        certificates: Vec<Certificate>,
+        algorithm: kyso_signer::SignatureAlgorithm,
+    ) -> SigningJob {
+        let (look, image) = self.party_look(who, user);
+        SigningJob {
+            working: self.minutes_working(handover),
+            look,
+            certificates,
+            image,
+            time: self.now(),
+            algorithm,
+        }
+    }
+
+    /// Keeps a party's signature: the next version saved and recorded (the commit
+    /// point), the event logged.
+    async fn keep_party_signature(
+        &self,
+        handover: &Handover,
+        who: MinutesSigner,
+        user: User,
+        certificate: &Certificate,
+        signed: &[u8],
+        warnings: Vec<String>,
+    ) -> AppResult<MinutesSigned> {
+        let (handover, path) = self.save_minutes(handover, who, signed).await?;
         self.note(
-            event(Outcome::Succeeded)
-                .with(
-                    "as",
-                    match who {
-                        MinutesSigner::Giver => "giver",
-                        _ => "receiver",
-                    },
-                )
-                .with("certificate_serial", certificate_serial(certificate)),
+            AuditEvent::new(
+                &user.name,
+                AuditAction::HandoverSign,
+                &handover.device,
+                Outcome::Succeeded,
+            )
+            .with("as", party_key(who))
+            .with("certificate_serial", certificate_serial(certificate))
+            .with("sha256", sha256_hex(signed)),
         )
         .await?;
         Ok(MinutesSigned {
@@ -1567,13 +1749,212 @@ impl App {
         })
     }
 
+    /// A failed signing step of the minutes, recorded.
+    async fn minutes_failed(
+        &self,
+        user: &str,
+        action: AuditAction,
+        serial: &str,
+        e: AppError,
+    ) -> AppResult<AppError> {
+        self.note(
+            AuditEvent::new(user, action, serial, Outcome::Failed).with("reason", e.code.clone()),
+        )
+        .await?;
+        Ok(e)
+    }
+
+    /// A party signs the minutes of handover `id` with their personal key (`key`, or why
+    /// it could not be opened), which must carry their registered certificate.
+    pub async fn sign_minutes(
+        &self,
+        actor: &Actor,
+        id: i64,
+        who: MinutesSigner,
+        key: Result<LocalKey<'_>, String>,
+    ) -> AppResult<MinutesSigned> {
+        let (handover, device) = self.check_minutes_signing(actor, id, who).await?;
+        let user = person(actor)?.clone();
+        let key = match key {
+            Ok(key) => key,
+            Err(error) => {
+                let e = AppError::new(
+                    Kind::Invalid,
+                    "key_unavailable",
+                    format!("không mở được khóa ký cá nhân: {error}"),
+                    format!("cannot open the personal signing key: {error}"),
+                );
+                return Err(self
+                    .minutes_failed(&user.name, AuditAction::HandoverSign, &device.serial, e)
+                    .await?);
+            }
+        };
+        let certificate = key
+            .chain
+            .first()
+            .ok_or_else(|| AppError::internal("a signing key without a certificate"))?
+            .clone();
+        self.check_party_certificate(&user, &device, &certificate)
+            .await?;
+        let (chain, warnings) = self.full_chain(key.chain).await?;
+        let job = self.party_job(&handover, who, &user, chain, key.signer.algorithm());
+        let signed = match job.sign_with(key.signer) {
+            Ok(crate::outgoing::Signed::Pdf(pdf)) => pdf,
+            Ok(_) => return Err(AppError::internal("the minutes are a PDF")),
+            Err(e) => {
+                return Err(self
+                    .minutes_failed(&user.name, AuditAction::HandoverSign, &device.serial, e)
+                    .await?);
+            }
+        };
+        self.keep_party_signature(&handover, who, user, &certificate, &signed, warnings)
+            .await
+    }
+
+    fn minutes_sessions(&self, handover: &Handover) -> PathBuf {
+        device_dir(self.data(), &handover.device).join("sessions")
+    }
+
+    /// Two-step signing of the minutes, step one: the party signing (the giver or the
+    /// receiver, from who the actor is) hands in their certificate; the signature's PDF
+    /// revision is prepared here and what their key must sign is returned. The key
+    /// never comes to the server.
+    pub async fn start_minutes_signing(
+        &self,
+        actor: &Actor,
+        id: i64,
+        start: MinutesSigningStart,
+    ) -> AppResult<MinutesTicket> {
+        let (handover, _) = self.load_handover(actor, id).await?;
+        let who = party_of(actor, &handover);
+        let (handover, device) = self.check_minutes_signing(actor, id, who).await?;
+        let user = person(actor)?.clone();
+        let given = parse_certificates(&start.certificates)?;
+        self.check_party_certificate(&user, &device, &given[0])
+            .await?;
+        let algorithm = key_algorithm(&given[0], start.pss)?;
+        let (chain, warnings) = self.full_chain(&given).await?;
+        let job = self.party_job(&handover, who, &user, chain, algorithm);
+        let to_sign = self
+            .start_signing_session(
+                job,
+                &self.minutes_sessions(&handover),
+                format!("handover:{id}"),
+                actor,
+                party_key(who),
+                start.pss,
+                None,
+            )
+            .await?;
+        self.note(
+            AuditEvent::new(
+                &user.name,
+                AuditAction::SigningStart,
+                &handover.device,
+                Outcome::Succeeded,
+            )
+            .with("handover", id.to_string())
+            .with("as", party_key(who))
+            .with("certificate", common_name(&given[0])),
+        )
+        .await?;
+        Ok(MinutesTicket {
+            handover: id,
+            party: party_key(who),
+            to_sign,
+            warnings,
+        })
+    }
+
+    /// Two-step signing of the minutes, step two: the raw signature value for the
+    /// session's bytes. The signature is assembled, the signed minutes verified with the
+    /// installation's trust (only a valid result is kept), and the party's signature
+    /// recorded.
+    pub async fn finish_minutes_signing(
+        &self,
+        actor: &Actor,
+        id: i64,
+        token: &str,
+        signature: Vec<u8>,
+    ) -> AppResult<MinutesSigned> {
+        let (handover, _) = self.load_handover(actor, id).await?;
+        let who = party_of(actor, &handover);
+        let (handover, device) = self.check_minutes_signing(actor, id, who).await?;
+        let user = person(actor)?.clone();
+        let (session, path) = self.open_signing_session(
+            &self.minutes_sessions(&handover),
+            token,
+            &format!("handover:{id}"),
+            actor,
+            &signature,
+        )?;
+        if session.role != party_key(who) {
+            return Err(crate::outgoing::lapsed_session());
+        }
+        if handover.minutes_sha256.as_deref() != Some(session.base.as_str()) {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "document_changed",
+                "biên bản đã thay đổi từ khi bắt đầu phiên ký: hãy ký lại",
+                "the minutes changed since the signing session started: sign again",
+            ));
+        }
+        // The look is the party's, as at step one; the image is the one kept then.
+        let (look, _) = self.party_look(who, &user);
+        let job = session.job(self.minutes_working(&handover), look)?;
+        let certificate = job.certificates[0].clone();
+        self.check_party_certificate(&user, &device, &certificate)
+            .await?;
+        let expected = session.to_be_signed.clone();
+        let signed = tokio::task::spawn_blocking(move || job.finish(&expected, signature))
+            .await
+            .map_err(AppError::internal)?;
+        let signed = match signed {
+            Ok(signed) => signed,
+            Err(e) if e.code == "signature_mismatch" => return Err(e),
+            Err(e) => {
+                return Err(self
+                    .minutes_failed(&user.name, AuditAction::HandoverSign, &device.serial, e)
+                    .await?);
+            }
+        };
+        let (signed, problem) = self
+            .verify_new_version(signed, minutes_path(self.data(), &handover))
+            .await?;
+        if let Some((verdict, reasons)) = problem {
+            let e = AppError::new(
+                Kind::Conflict,
+                "signed_not_valid",
+                format!(
+                    "biên bản sau khi ký không được xác nhận hợp lệ ({verdict}: {reasons}); chữ ký không được lưu"
+                ),
+                format!(
+                    "the signed minutes do not verify as valid ({verdict}: {reasons}); the signature was not kept"
+                ),
+            );
+            return Err(self
+                .minutes_failed(&user.name, AuditAction::HandoverSign, &device.serial, e)
+                .await?);
+        }
+        let crate::outgoing::Signed::Pdf(signed) = signed else {
+            return Err(AppError::internal("the minutes are a PDF"));
+        };
+        let kept = self
+            .keep_party_signature(&handover, who, user, &certificate, &signed, Vec::new())
+            .await?;
+        let _ = fs::remove_file(&path);
+        Ok(kept)
+    }
+
     /// Before the device is opened: finishes an interrupted sealing (the sealed minutes
     /// not yet archived), or checks that the actor — the device's custodian, the
     /// handover's receiver — may seal the minutes now.
     pub async fn start_seal(&self, actor: &Actor, id: i64) -> AppResult<SealStart> {
-        let user = person(actor)?;
         let (handover, device) = self.load_handover(actor, id).await?;
-        if handover.state == HandoverState::Completed && handover.receiver == user.name {
+        if let Some(user) = actor.user()
+            && handover.state == HandoverState::Completed
+            && handover.receiver == user.name
+        {
             let path = self.archive_minutes(&handover).await?;
             return Ok(SealStart {
                 handover,
@@ -1582,6 +1963,7 @@ impl App {
             });
         }
         self.check_seal(actor, &handover, &device).await?;
+        person(actor)?;
         Ok(SealStart {
             handover,
             device,
@@ -1607,6 +1989,44 @@ impl App {
         Ok(())
     }
 
+    /// The seal on the minutes: everything but the device's key.
+    fn seal_job(
+        &self,
+        handover: &Handover,
+        device: &Device,
+        chain: Vec<Certificate>,
+        algorithm: kyso_signer::SignatureAlgorithm,
+    ) -> SigningJob {
+        let (look, image) = self.seal_look(handover, device);
+        SigningJob {
+            working: self.minutes_working(handover),
+            look,
+            certificates: chain,
+            image,
+            time: self.now(),
+            algorithm,
+        }
+    }
+
+    /// How the seal looks: the agency's seal image over the receiver's signature when
+    /// both are registered, else invisible; and the image.
+    fn seal_look(&self, handover: &Handover, device: &Device) -> (PdfLook, Vec<u8>) {
+        let seal = fs::read(device_dir(self.data(), &device.serial).join("seal.png")).ok();
+        let receiver_visible = self
+            .signature_image_path(&handover.agency, &handover.receiver)
+            .exists();
+        let (role, image) = match seal {
+            Some(image) if receiver_visible => (PdfRole::Seal, image),
+            _ => (PdfRole::Invisible, Vec::new()),
+        };
+        let look = PdfLook {
+            role,
+            anchor: None,
+            reason: "Đóng dấu (ký số của cơ quan) biên bản bàn giao thiết bị chữ ký số".to_string(),
+        };
+        (look, image)
+    }
+
     /// Seals the minutes of handover `id` with the agency's device (`key`, or why the
     /// device could not be opened), completing the handover, and files them in the
     /// archive as the original of their register entry.
@@ -1619,25 +2039,26 @@ impl App {
         let user = person(actor)?.clone();
         let (handover, device) = self.load_handover(actor, id).await?;
         self.check_seal(actor, &handover, &device).await?;
-        let pdf = self.read_minutes(&handover)?;
-        let event =
-            |outcome| AuditEvent::new(&user.name, AuditAction::Sign, &device.serial, outcome);
         let key = match key {
             Ok(key) => key,
             Err(error) => {
-                self.note(event(Outcome::Failed).with("reason", "device_login_failed"))
-                    .await?;
-                return Err(AppError::new(
-                    Kind::Forbidden,
-                    "device_login_failed",
-                    format!("không mở được thiết bị ký số {}: {error}", device.serial),
-                    format!("cannot open the signing device {}: {error}", device.serial),
-                ));
+                let e = device_open_error(&device, error);
+                return Err(self
+                    .minutes_failed(&user.name, AuditAction::Sign, &device.serial, e)
+                    .await?);
             }
         };
         if device.certificate().ok().as_ref() != key.chain.first() {
-            self.note(event(Outcome::Refused).with("reason", "not_the_device"))
-                .await?;
+            self.note(
+                AuditEvent::new(
+                    &user.name,
+                    AuditAction::Sign,
+                    &device.serial,
+                    Outcome::Refused,
+                )
+                .with("reason", "not_the_device"),
+            )
+            .await?;
             return Err(AppError::new(
                 Kind::Forbidden,
                 "not_the_device",
@@ -1652,41 +2073,109 @@ impl App {
             ));
         }
         let (chain, warnings) = self.full_chain(key.chain).await?;
-        let seal = fs::read(device_dir(self.data(), &device.serial).join("seal.png")).ok();
-        let receiver_visible = self
-            .signature_image_path(&handover.agency, &handover.receiver)
-            .exists();
-        let (role, image) = match seal {
-            Some(image) if receiver_visible => (PdfRole::Seal, Some(image)),
-            _ => (PdfRole::Invisible, None),
+        let job = self.seal_job(&handover, &device, chain, key.signer.algorithm());
+        let signed = job.sign_with(key.signer);
+        self.keep_seal(&user, handover, &device, signed, warnings)
+            .await
+    }
+
+    /// Seals the minutes of handover `id` with the agency device attached to this
+    /// machine (the server's PKCS#11 module), opened with the PIN given for this request
+    /// only; then as [`App::seal_minutes`]. Run again after an interrupted archiving, it
+    /// finishes that without touching the device.
+    pub async fn seal_minutes_with_device(
+        &self,
+        actor: &Actor,
+        id: i64,
+        pin: DevicePin,
+    ) -> AppResult<MinutesSealed> {
+        let start = self.start_seal(actor, id).await?;
+        if let Some(path) = start.sealed {
+            return Ok(MinutesSealed {
+                handover: start.handover,
+                path,
+                archive_error: None,
+                warnings: Vec::new(),
+            });
+        }
+        let user = person(actor)?.clone();
+        let module = self.pkcs11_module().ok_or_else(no_device_module)?;
+        let (handover, device) = (start.handover, start.device);
+        let certificate = device.certificate()?;
+        let (chain, warnings) = self.full_chain(std::slice::from_ref(&certificate)).await?;
+        let (look, image) = self.seal_look(&handover, &device);
+        let (working, time) = (self.minutes_working(&handover), self.now());
+        let signed = {
+            let device = device.clone();
+            tokio::task::spawn_blocking(move || -> AppResult<crate::outgoing::Signed> {
+                let module = kyso_pkcs11::Module::open(&module)
+                    .map_err(|e| device_open_error(&device, e))?;
+                let token = module
+                    .find_token(Some(&device.serial), None)
+                    .map_err(|e| device_open_error(&device, e))?;
+                let session = module
+                    .login(&token, &pin.pin, pin.allow_final_try)
+                    .map_err(|e| device_open_error(&device, e))?;
+                let key_id = hex::decode(&device.key_id).map_err(AppError::internal)?;
+                let key = session
+                    .key(
+                        &kyso_pkcs11::KeySelector::Id(key_id),
+                        Some(certificate),
+                        false,
+                    )
+                    .map_err(|e| device_open_error(&device, e))?;
+                let job = SigningJob {
+                    working,
+                    look,
+                    certificates: chain,
+                    image,
+                    time,
+                    algorithm: key.algorithm(),
+                };
+                job.sign_with(&key)
+            })
+            .await
+            .map_err(AppError::internal)?
         };
-        let signed = match sign_pdf(
-            &pdf,
-            key.signer,
-            &chain,
-            role,
-            image.as_deref(),
-            None,
-            "Đóng dấu (ký số của cơ quan) biên bản bàn giao thiết bị chữ ký số",
-            self.now(),
-        ) {
-            Ok(signed) => signed,
+        self.keep_seal(&user, handover, &device, signed, warnings)
+            .await
+    }
+
+    /// After the device signed (or failed to): the sealed minutes kept, the handover
+    /// completed, the minutes archived.
+    async fn keep_seal(
+        &self,
+        user: &User,
+        handover: Handover,
+        device: &Device,
+        signed: AppResult<crate::outgoing::Signed>,
+        warnings: Vec<String>,
+    ) -> AppResult<MinutesSealed> {
+        let id = handover.id.unwrap_or_default();
+        let signed = match signed {
+            Ok(crate::outgoing::Signed::Pdf(pdf)) => pdf,
+            Ok(_) => return Err(AppError::internal("the minutes are a PDF")),
             Err(e) => {
-                self.note(event(Outcome::Failed).with("reason", "signing_failed"))
-                    .await?;
-                return Err(e);
+                return Err(self
+                    .minutes_failed(&user.name, AuditAction::Sign, &device.serial, e)
+                    .await?);
             }
         };
         let (handover, sealed) = self
             .save_minutes(&handover, MinutesSigner::Seal, &signed)
             .await?;
         self.note(
-            event(Outcome::Succeeded)
-                .with(
-                    "document",
-                    handover.minutes_notation.clone().unwrap_or_default(),
-                )
-                .with("sha256", sha256_hex(&signed)),
+            AuditEvent::new(
+                &user.name,
+                AuditAction::Sign,
+                &device.serial,
+                Outcome::Succeeded,
+            )
+            .with(
+                "document",
+                handover.minutes_notation.clone().unwrap_or_default(),
+            )
+            .with("sha256", sha256_hex(&signed)),
         )
         .await?;
         let (path, archive_error) = match self.archive_minutes(&handover).await {
@@ -1709,6 +2198,42 @@ impl App {
             archive_error,
             warnings,
         })
+    }
+
+    /// The minutes of handover `id` as they stand (the parties, the agency's device
+    /// custodians and administrators): the archived sealed original once the handover
+    /// is complete, else the latest signed version. Returns the file and a name for it.
+    pub async fn handover_minutes(&self, actor: &Actor, id: i64) -> AppResult<(PathBuf, String)> {
+        let (handover, _) = self.load_handover(actor, id).await?;
+        self.permit(actor, Action::ViewMinutes(&handover), &handover.device)
+            .await?;
+        let name = format!(
+            "bien-ban-ban-giao-{id}{}.pdf",
+            match handover.state {
+                HandoverState::Completed => "",
+                _ => "-chua-hoan-thanh",
+            }
+        );
+        if handover.state == HandoverState::Completed {
+            if let Some(doc) = handover.minutes_document
+                && let Some(record) = self.archive().document(doc).await?
+                && let Some(path) = self.archive().original_path(&record)
+                && path.is_file()
+            {
+                return Ok((path, name));
+            }
+            let sealed = final_minutes_path(self.data(), &handover);
+            if sealed.is_file() {
+                return Ok((sealed, name));
+            }
+        } else if handover.minutes_sha256.is_some() {
+            self.read_minutes(&handover)?;
+            return Ok((minutes_path(self.data(), &handover), name));
+        }
+        Err(AppError::not_found(
+            format!("việc bàn giao {id} chưa có biên bản"),
+            format!("handover {id} has no minutes yet"),
+        ))
     }
 
     /// Files the sealed minutes in the archive as the original of their register entry
@@ -1956,6 +2481,23 @@ mod tests {
         let shown = format!("{new:?} {change:?}");
         assert!(!shown.contains("mat-khau"), "{shown}");
         assert!(shown.contains("<hidden>"), "{shown}");
+    }
+
+    #[test]
+    fn pins_never_show_in_debug_output() {
+        let change = super::PinChange {
+            old: super::Pin::new("Giao-PIN-5174".into()),
+            new: zeroize::Zeroizing::new("Nhan-PIN-8326".into()),
+        };
+        let seal = super::DevicePin {
+            pin: super::Pin::new("Nhan-PIN-8326".into()),
+            allow_final_try: false,
+        };
+        let shown = format!("{change:?} {seal:?}");
+        assert!(!shown.contains("PIN-"), "{shown}");
+        assert!(shown.contains("<hidden>"), "{shown}");
+        assert_eq!(super::check_new_pin("12345").unwrap_err().code, "new_pin");
+        assert!(super::check_new_pin("123456").is_ok());
     }
 
     use std::sync::Arc;

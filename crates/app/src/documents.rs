@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use kyso_audit::Outcome;
-use kyso_model::{DocumentType, Notation, Secrecy, Urgency, fold};
+use kyso_model::{AgencyId, DocumentType, Notation, Secrecy, Urgency, fold};
 use kyso_office::{
     Action, DocState, DocumentQuery, DocumentRecord, ElectronicPolicy, Event, IncomingRequest,
     IncomingState, Metadata, NotationTemplate, OutgoingNumber, OutgoingRequest, OutgoingState,
@@ -345,6 +345,19 @@ fn is_pdf_name(path: &Path) -> bool {
 // First-page reading
 // ----------------------------------------------------------------------------------
 
+/// An original verified and staged, with what its first page says (see
+/// `App::prepare_filing`).
+pub(crate) struct Prepared {
+    pub(crate) staged: Staged,
+    pub(crate) verdict: String,
+    pub(crate) sha: String,
+    pub(crate) notes: Vec<String>,
+    pub(crate) doc_type: DocumentType,
+    pub(crate) number: Option<String>,
+    pub(crate) date: Option<Date>,
+    pub(crate) metadata: Metadata,
+}
+
 /// What the first page says.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FirstPage {
@@ -515,14 +528,17 @@ impl App {
     // Filing
     // ------------------------------------------------------------------------------
 
-    /// Files an original into the archive: outgoing (issued with its number, or a
-    /// draft), or incoming (verified on receipt, accepted with its arrival number).
-    /// Refuses secret documents before touching anything; skips what is already
-    /// archived, unsigned files that are not PDFs, and invalid signatures unless
-    /// `accept_invalid`.
-    pub async fn file_document(&self, actor: &Actor, job: FileRequest) -> AppResult<Filed> {
-        self.allow(actor, Action::FileDocument, "archive").await?;
-        let agency = actor.agency().clone();
+    /// The common part of filing an original and of receiving one from another agency:
+    /// secret documents refused before anything is touched, duplicates and unsigned
+    /// non-PDFs skipped (`Err` with the reason), every signature verified (an invalid
+    /// one skipped unless `accept_invalid`, a failed receipt logged), the first page
+    /// read, the original staged with its verification report.
+    pub(crate) async fn prepare_filing(
+        &self,
+        actor: &Actor,
+        agency: &AgencyId,
+        job: &FileRequest,
+    ) -> AppResult<Result<Prepared, String>> {
         let shown = job
             .shown_name
             .clone()
@@ -536,15 +552,15 @@ impl App {
             .is_pdf
             .unwrap_or_else(|| is_pdf_name(&job.file) || starts_like_pdf(&job.file));
         let (sha, _) = kyso_store::sha256_file(&job.file)?;
-        if let Some(existing) = self.archive().by_sha256(&agency, &sha).await? {
-            return Ok(Filed::Skipped(format!(
+        if let Some(existing) = self.archive().by_sha256(agency, &sha).await? {
+            return Ok(Err(format!(
                 "đã lưu trữ / already archived as [{}] {}",
                 existing.id.unwrap_or_default(),
                 existing.archive_dir.unwrap_or_default()
             )));
         }
         if !is_pdf && job.signature.is_none() {
-            return Ok(Filed::Skipped(
+            return Ok(Err(
                 "không phải PDF và không có chữ ký .p7s đi kèm / not a PDF and no detached .p7s signature".into(),
             ));
         }
@@ -575,7 +591,7 @@ impl App {
                 })
                 .await?;
             }
-            return Ok(Filed::Skipped(format!(
+            return Ok(Err(format!(
                 "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
             )));
         }
@@ -619,7 +635,6 @@ impl App {
         if date.is_none() && !job.incoming {
             notes.push("không đọc được ngày văn bản, dùng ngày hôm nay / could not read the document date; using today".into());
         }
-        let (now, today) = self.now_and_today();
         let organ_name = job
             .from
             .clone()
@@ -647,6 +662,40 @@ impl App {
             .archive()
             .stage(&job.file, job.signature.as_deref(), Some(report))
             .await?;
+        Ok(Ok(Prepared {
+            staged,
+            verdict,
+            sha,
+            notes,
+            doc_type,
+            number,
+            date,
+            metadata,
+        }))
+    }
+
+    /// Files an original into the archive: outgoing (issued with its number, or a
+    /// draft), or incoming (verified on receipt, accepted with its arrival number).
+    /// Refuses secret documents before touching anything; skips what is already
+    /// archived, unsigned files that are not PDFs, and invalid signatures unless
+    /// `accept_invalid`.
+    pub async fn file_document(&self, actor: &Actor, job: FileRequest) -> AppResult<Filed> {
+        self.allow(actor, Action::FileDocument, "archive").await?;
+        let agency = actor.agency().clone();
+        let Prepared {
+            staged,
+            verdict,
+            sha,
+            notes,
+            doc_type,
+            number,
+            date,
+            metadata,
+        } = match self.prepare_filing(actor, &agency, &job).await? {
+            Ok(prepared) => prepared,
+            Err(reason) => return Ok(Filed::Skipped(reason)),
+        };
+        let (now, today) = self.now_and_today();
         let original = Some(staged.original());
         let registered = if job.incoming {
             self.office()
@@ -832,9 +881,12 @@ impl App {
             AuditAction::Document(event),
             &updated,
             Outcome::Succeeded,
-            vec![("note", request.note)],
+            vec![("note", request.note.clone())],
         )
         .await?;
+        // A document received from another agency reports the step to its sender.
+        self.report_step(actor, &updated, event, &request.note)
+            .await?;
         if issuing {
             self.drop_working_copies(id);
         }

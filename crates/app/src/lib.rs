@@ -17,6 +17,7 @@ pub mod ca;
 pub mod custody;
 pub mod documents;
 mod error;
+pub mod exchange;
 pub mod outgoing;
 pub mod ports;
 pub mod records;

@@ -73,6 +73,14 @@ pub enum SigningRole {
 
 impl SigningRole {
     /// `leader` / `seal`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Leader => "leader",
+            Self::Seal => "seal",
+        }
+    }
+
+    /// `leader` / `seal`.
     pub fn from_key(key: &str) -> Option<Self> {
         match key {
             "leader" | "leader_sign" => Some(Self::Leader),
@@ -135,35 +143,16 @@ pub struct SigningStart {
     pub pss: bool,
 }
 
-/// What the client's key must sign.
+/// What the client's key must sign for a document of the outgoing flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct SigningTicket {
-    /// The session token: post the signature with it. Shown once.
-    pub session: String,
     /// The document.
     pub document: i64,
     /// Leader or seal.
     pub role: SigningRole,
-    /// `pades` (a PDF) or `cades` (a detached `.p7s` beside any other file).
-    pub format: &'static str,
-    /// The bytes to sign (DER of the CMS signed attributes), base64.
-    pub to_be_signed: String,
-    /// Their digest with `digest_algorithm`, hex — for keys that sign a digest.
-    pub digest: String,
-    /// `SHA-256`, `SHA-384`…
-    pub digest_algorithm: &'static str,
-    /// The signature algorithm the CMS names (`RSA-PKCS1v1.5-SHA256`, `ECDSA-P256-SHA256`…).
-    pub signature_algorithm: &'static str,
-    /// The claimed signing time (the PDF's `/M`).
-    #[serde(with = "time::serde::rfc3339")]
-    pub signing_time: OffsetDateTime,
-    /// When the session lapses.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// Page of the signature's appearance (PDF).
-    pub page: Option<usize>,
-    /// Its rectangle `[x0, y0, x1, y1]` in points (PDF).
-    pub rect: Option<[f64; 4]>,
+    /// The session and the bytes to sign.
+    #[serde(flatten)]
+    pub to_sign: ToBeSigned,
 }
 
 /// The server-side seal with the agency device attached to the server.
@@ -185,26 +174,58 @@ impl std::fmt::Debug for SealRequest {
     }
 }
 
-/// A signing session as kept on the server.
+/// A two-step signing session as kept on the server (`<dir>/<SHA-256 of the token>.json`;
+/// the token itself is never stored). Shared by the outgoing flow and the handover
+/// minutes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SessionFile {
-    document: i64,
-    actor: String,
-    role: SigningRole,
+pub(crate) struct SessionFile {
+    /// What is signed: `document:<id>`, `handover:<id>`.
+    pub(crate) subject: String,
+    /// Who started it (their audit name): only they may finish it.
+    pub(crate) actor: String,
+    /// Which signature (`leader`, `seal`, `giver`, `receiver`).
+    pub(crate) role: String,
     /// SHA-256 of the version being signed.
-    base: String,
+    pub(crate) base: String,
     /// DER certificates, base64.
-    certificates: Vec<String>,
+    pub(crate) certificates: Vec<String>,
     /// The image, base64.
-    image: String,
-    pss: bool,
+    pub(crate) image: String,
+    pub(crate) pss: bool,
     /// Unix seconds.
-    signing_time: i64,
-    expires: i64,
+    pub(crate) signing_time: i64,
+    pub(crate) expires: i64,
     /// SHA-256 of the to-be-signed bytes handed out.
-    to_be_signed: String,
+    pub(crate) to_be_signed: String,
     /// Device serial (seal).
-    device: Option<String>,
+    pub(crate) device: Option<String>,
+}
+
+/// What the signer's key must sign, as handed out by step one of any two-step signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToBeSigned {
+    /// The session token: post the signature with it. Shown once.
+    pub session: String,
+    /// `pades` (a PDF) or `cades` (a detached `.p7s` beside any other file).
+    pub format: &'static str,
+    /// The bytes to sign (DER of the CMS signed attributes), base64.
+    pub to_be_signed: String,
+    /// Their digest with `digest_algorithm`, hex — for keys that sign a digest.
+    pub digest: String,
+    /// `SHA-256`, `SHA-384`…
+    pub digest_algorithm: &'static str,
+    /// The signature algorithm the CMS names (`RSA-PKCS1v1.5-SHA256`, `ECDSA-P256-SHA256`…).
+    pub signature_algorithm: &'static str,
+    /// The claimed signing time (the PDF's `/M`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub signing_time: OffsetDateTime,
+    /// When the session lapses.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Page of the signature's appearance (PDF).
+    pub page: Option<usize>,
+    /// Its rectangle `[x0, y0, x1, y1]` in points (PDF).
+    pub rect: Option<[f64; 4]>,
 }
 
 /// A user's folder in the data directory (their signature image).
@@ -240,21 +261,33 @@ impl Working {
     }
 }
 
-/// A signature being made on a working copy: everything but the key.
-struct SigningJob {
-    working: Working,
-    record: DocumentRecord,
-    role: SigningRole,
+/// How a PDF signature looks and what it says: its Decree 30 role, the signer-block
+/// text it is placed by, the reason.
+#[derive(Debug, Clone)]
+pub(crate) struct PdfLook {
+    pub(crate) role: Role,
+    /// The name line of the signer block to place the appearance by (default: found
+    /// from the role).
+    pub(crate) anchor: Option<String>,
+    pub(crate) reason: String,
+}
+
+/// A signature being made on a working copy: everything but the key. The same job
+/// prepares the same bytes every time, so two-step signing prepares it twice (hand out,
+/// then assemble) and a key at hand signs it at once ([`SigningJob::sign_with`]).
+pub(crate) struct SigningJob {
+    pub(crate) working: Working,
+    pub(crate) look: PdfLook,
     /// The signer's certificate first, then its chain.
-    certificates: Vec<Certificate>,
-    /// The appearance image (PDF).
-    image: Vec<u8>,
-    time: OffsetDateTime,
-    algorithm: SignatureAlgorithm,
+    pub(crate) certificates: Vec<Certificate>,
+    /// The appearance image (PDF; empty: none).
+    pub(crate) image: Vec<u8>,
+    pub(crate) time: OffsetDateTime,
+    pub(crate) algorithm: SignatureAlgorithm,
 }
 
 /// Prepared, waiting for the signature value.
-enum Prepared {
+pub(crate) enum Prepared {
     Pdf(kyso_pades::sign::PreparedSignature),
     Cms(kyso_cades::sign::PreparedSignature),
 }
@@ -276,7 +309,7 @@ impl Prepared {
 }
 
 /// A new version: the signed PDF, or the new `.p7s`.
-enum Signed {
+pub(crate) enum Signed {
     Pdf(Vec<u8>),
     Cms(Vec<u8>),
 }
@@ -284,12 +317,19 @@ enum Signed {
 impl SigningJob {
     /// Blocking: the revision (PDF) or the signed attributes (CAdES) to sign. The same
     /// job prepares the same bytes every time.
-    fn prepare(&self) -> AppResult<Prepared> {
+    pub(crate) fn prepare(&self) -> AppResult<Prepared> {
         let (cert, chain) = (&self.certificates[0], &self.certificates[1..]);
         if self.working.is_pdf() {
             let pdf = fs::read(&self.working.content).map_err(|e| io_error("working copy", e))?;
-            let request =
-                App::pdf_request(&self.record, self.role, cert, chain, &self.image, self.time);
+            let mut request = PdfSignRequest::new(cert, self.time);
+            request.chain = chain;
+            request.role = self.look.role;
+            request.image = (!self.image.is_empty()).then_some(self.image.as_slice());
+            request.placement = Placement {
+                anchor: self.look.anchor.clone(),
+                ..Placement::default()
+            };
+            request.reason = Some(self.look.reason.clone());
             return kyso_pades::sign::prepare(&pdf, &request, self.algorithm)
                 .map(Prepared::Pdf)
                 .map_err(sign_error);
@@ -307,6 +347,64 @@ impl SigningJob {
         kyso_cades::sign::prepare(&request, self.algorithm)
             .map(Prepared::Cms)
             .map_err(cades_error)
+    }
+
+    /// Blocking: a key at hand (a token on this machine, a keystore key) signs at once.
+    pub(crate) fn sign_with(&self, signer: &dyn Signer) -> AppResult<Signed> {
+        let certificate = &self.certificates[0];
+        if certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            != signer.public_key().subject_public_key
+        {
+            return Err(AppError::invalid(
+                "key_certificate_mismatch",
+                "chứng thư số không thuộc về khóa ký",
+                "the certificate does not belong to the signing key",
+            ));
+        }
+        let prepared = self.prepare()?;
+        let signature = signer.sign(prepared.to_be_signed()).map_err(|e| {
+            AppError::new(
+                Kind::Forbidden,
+                "device",
+                format!("khóa ký không ký được: {e}"),
+                format!("the signing key could not sign: {e}"),
+            )
+        })?;
+        self.complete(prepared, signature)
+    }
+
+    /// Blocking: two-step signing, step two. Prepares again, checks that the bytes to
+    /// sign are the ones handed out (SHA-256 `expected`), checks the raw signature value
+    /// against the signer's certificate, and assembles the new version.
+    pub(crate) fn finish(&self, expected: &str, signature: Vec<u8>) -> AppResult<Signed> {
+        let prepared = self.prepare()?;
+        if sha256_hex(prepared.to_be_signed()) != expected {
+            return Err(AppError::internal(
+                "the prepared signature differs from the one handed out",
+            ));
+        }
+        let spki = self.certificates[0]
+            .tbs_certificate()
+            .subject_public_key_info();
+        kyso_signer::verify_signature(
+            spki,
+            &self.algorithm.algorithm_identifier(),
+            prepared.to_be_signed(),
+            &signature,
+        )
+        .map_err(|e| {
+            AppError::invalid(
+                "signature_mismatch",
+                format!("chữ ký không khớp với chứng thư số và dữ liệu cần ký: {e}"),
+                format!(
+                    "the signature does not verify with the certificate over the bytes to sign: {e}"
+                ),
+            )
+        })?;
+        self.complete(prepared, signature)
     }
 
     /// Blocking: the signature value put in; the new version.
@@ -367,7 +465,7 @@ fn cades_error(e: kyso_cades::CadesError) -> AppError {
 }
 
 /// Removes the lapsed (or unreadable) signing sessions of one document.
-fn purge_sessions(dir: &std::path::Path, now: OffsetDateTime) {
+pub(crate) fn purge_sessions(dir: &std::path::Path, now: OffsetDateTime) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -387,6 +485,46 @@ fn purge_sessions(dir: &std::path::Path, now: OffsetDateTime) {
     }
 }
 
+/// The file of the session `token` in `dir` (named by the token's SHA-256).
+pub(crate) fn session_file(dir: &std::path::Path, token: &str) -> PathBuf {
+    dir.join(format!("{}.json", sha256_hex(token.as_bytes())))
+}
+
+pub(crate) fn lapsed_session() -> AppError {
+    AppError::not_found(
+        "phiên ký không tồn tại hoặc đã hết hạn",
+        "no such signing session, or it has expired",
+    )
+}
+
+impl SessionFile {
+    /// The signer's certificates, as handed in at step one.
+    pub(crate) fn certificates(&self) -> AppResult<Vec<Certificate>> {
+        let der: Vec<Vec<u8>> = self
+            .certificates
+            .iter()
+            .map(|c| B64.decode(c))
+            .collect::<Result<_, _>>()
+            .map_err(AppError::internal)?;
+        parse_certificates(&der)
+    }
+
+    /// The job step one prepared, rebuilt over `working` (the same inputs give the same
+    /// bytes to sign).
+    pub(crate) fn job(&self, working: Working, look: PdfLook) -> AppResult<SigningJob> {
+        let certificates = self.certificates()?;
+        Ok(SigningJob {
+            working,
+            look,
+            algorithm: key_algorithm(&certificates[0], self.pss)?,
+            certificates,
+            image: B64.decode(&self.image).map_err(AppError::internal)?,
+            time: OffsetDateTime::from_unix_timestamp(self.signing_time)
+                .map_err(AppError::internal)?,
+        })
+    }
+}
+
 fn no_working_copy(id: i64) -> AppError {
     AppError::not_found(
         format!("văn bản {id} không có bản làm việc để ký"),
@@ -394,7 +532,7 @@ fn no_working_copy(id: i64) -> AppError {
     )
 }
 
-fn key_algorithm(certificate: &Certificate, pss: bool) -> AppResult<SignatureAlgorithm> {
+pub(crate) fn key_algorithm(certificate: &Certificate, pss: bool) -> AppResult<SignatureAlgorithm> {
     SignatureAlgorithm::for_public_key(certificate.tbs_certificate().subject_public_key_info(), pss)
         .ok_or_else(|| {
             AppError::invalid(
@@ -417,7 +555,7 @@ fn draft_extension(name: &str) -> String {
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(bytes))
 }
 
@@ -444,7 +582,7 @@ fn state_error(record: &DocumentRecord, needs: OutgoingState) -> AppError {
     )
 }
 
-fn parse_certificates(list: &[Vec<u8>]) -> AppResult<Vec<Certificate>> {
+pub(crate) fn parse_certificates(list: &[Vec<u8>]) -> AppResult<Vec<Certificate>> {
     if list.is_empty() || list.len() > MAX_CERTIFICATES {
         return Err(AppError::invalid(
             "certificates",
@@ -473,7 +611,7 @@ fn parse_certificates(list: &[Vec<u8>]) -> AppResult<Vec<Certificate>> {
         .collect()
 }
 
-fn common_name(cert: &Certificate) -> String {
+pub(crate) fn common_name(cert: &Certificate) -> String {
     let cn = kyso_pki::ca::SubjectName::from_name(cert.tbs_certificate().subject()).common_name;
     if cn.trim().is_empty() {
         cert.tbs_certificate().subject().to_string()
@@ -798,40 +936,31 @@ impl App {
         })
     }
 
-    fn pdf_request<'a>(
-        record: &DocumentRecord,
-        role: SigningRole,
-        certificate: &'a Certificate,
-        chain: &'a [Certificate],
-        image: &'a [u8],
-        signing_time: OffsetDateTime,
-    ) -> PdfSignRequest<'a> {
-        let mut request = PdfSignRequest::new(certificate, signing_time);
-        request.chain = chain;
-        request.role = role.pades();
-        request.image = Some(image);
-        request.placement = Placement::default();
-        request.reason = Some(match role {
-            SigningRole::Leader => "Ký duyệt văn bản".to_string(),
-            SigningRole::Seal => match record.metadata.number_notation() {
-                Some(number) => format!(
-                    "Phát hành văn bản {number}, ngày {}",
-                    record
-                        .metadata
-                        .issued_date
-                        .map(|d| format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()))
-                        .unwrap_or_default()
-                ),
-                None => "Phát hành văn bản".to_string(),
+    /// How the `role` signature on `record` looks: the Decree 30 appearance and reason.
+    fn outgoing_look(record: &DocumentRecord, role: SigningRole) -> PdfLook {
+        PdfLook {
+            role: role.pades(),
+            anchor: None,
+            reason: match role {
+                SigningRole::Leader => "Ký duyệt văn bản".to_string(),
+                SigningRole::Seal => match record.metadata.number_notation() {
+                    Some(number) => format!(
+                        "Phát hành văn bản {number}, ngày {}",
+                        record
+                            .metadata
+                            .issued_date
+                            .map(|d| format!(
+                                "{:02}/{:02}/{}",
+                                d.day(),
+                                u8::from(d.month()),
+                                d.year()
+                            ))
+                            .unwrap_or_default()
+                    ),
+                    None => "Phát hành văn bản".to_string(),
+                },
             },
-        });
-        request
-    }
-
-    fn session_path(&self, id: i64, token: &str) -> PathBuf {
-        self.draft_dir(id)
-            .join("sessions")
-            .join(format!("{}.json", sha256_hex(token.as_bytes())))
+        }
     }
 
     /// Two-step signing, step one: prepares the `role` signature of document `id` with
@@ -860,62 +989,102 @@ impl App {
             Vec::new()
         };
         let algorithm = key_algorithm(&certificates[0], start.pss)?;
-        let now = self.now();
-        let prepared = {
-            let job = SigningJob {
-                working: working.clone(),
-                record: record.clone(),
-                role: start.role,
-                certificates: certificates.clone(),
-                image: image.clone(),
-                time: now,
-                algorithm,
-            };
-            tokio::task::spawn_blocking(move || job.prepare())
-                .await
-                .map_err(AppError::internal)??
+        let job = SigningJob {
+            working,
+            look: Self::outgoing_look(&record, start.role),
+            certificates,
+            image,
+            time: self.now(),
+            algorithm,
         };
-        let tbs = prepared.to_be_signed().to_vec();
-        let placed = prepared.placed();
-        let token = crate::sessions::secret().to_string();
-        let expires = now + time::Duration::minutes(SESSION_MINUTES);
-        let session = SessionFile {
-            document: id,
-            actor: actor.audit_name(),
-            role: start.role,
-            base: working.sha.clone(),
-            certificates: start.certificates.iter().map(|c| B64.encode(c)).collect(),
-            image: B64.encode(&image),
-            pss: start.pss,
-            signing_time: now.unix_timestamp(),
-            expires: expires.unix_timestamp(),
-            to_be_signed: sha256_hex(&tbs),
-            device: device.as_ref().map(|d| d.serial.clone()),
-        };
-        let path = self.session_path(id, &token);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| io_error("signing sessions", e))?;
-            purge_sessions(dir, now);
-        }
-        let json = serde_json::to_vec(&session).map_err(AppError::internal)?;
-        kyso_store::write_atomic(&path, &json, true)?;
+        let common = common_name(&job.certificates[0]);
+        let to_sign = self
+            .start_signing_session(
+                job,
+                &self.draft_dir(id).join("sessions"),
+                format!("document:{id}"),
+                actor,
+                start.role.key(),
+                start.pss,
+                device.as_ref().map(|d| d.serial.clone()),
+            )
+            .await?;
         self.record_on(
             actor,
             AuditAction::SigningStart,
             &record,
             Outcome::Succeeded,
             vec![
-                ("role", format!("{:?}", start.role).to_lowercase()),
-                ("certificate", common_name(&certificates[0])),
+                ("role", start.role.key().to_string()),
+                ("certificate", common),
             ],
         )
         .await?;
-        let digest = algorithm.digest();
         Ok(SigningTicket {
-            session: token,
             document: id,
             role: start.role,
-            format: if working.is_pdf() { "pades" } else { "cades" },
+            to_sign,
+        })
+    }
+
+    /// Two-step signing, step one for any working copy: prepares `job` (off the async
+    /// threads), keeps the session in `dir` and returns what the key must sign.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call per two-step flow, each named"
+    )]
+    pub(crate) async fn start_signing_session(
+        &self,
+        job: SigningJob,
+        dir: &std::path::Path,
+        subject: String,
+        actor: &Actor,
+        role: &str,
+        pss: bool,
+        device: Option<String>,
+    ) -> AppResult<ToBeSigned> {
+        let now = job.time;
+        let base = job.working.sha.clone();
+        let is_pdf = job.working.is_pdf();
+        let algorithm = job.algorithm;
+        let (job, prepared) = tokio::task::spawn_blocking(move || {
+            let prepared = job.prepare();
+            (job, prepared)
+        })
+        .await
+        .map_err(AppError::internal)?;
+        let prepared = prepared?;
+        let tbs = prepared.to_be_signed().to_vec();
+        let placed = prepared.placed();
+        let expires = now + time::Duration::minutes(SESSION_MINUTES);
+        let certificates = job
+            .certificates
+            .iter()
+            .map(|c| c.to_der().map(|der| B64.encode(der)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::internal)?;
+        let session = SessionFile {
+            subject,
+            actor: actor.audit_name(),
+            role: role.to_string(),
+            base,
+            certificates,
+            image: B64.encode(&job.image),
+            pss,
+            signing_time: now.unix_timestamp(),
+            expires: expires.unix_timestamp(),
+            to_be_signed: sha256_hex(&tbs),
+            device,
+        };
+        let token = crate::sessions::secret().to_string();
+        fs::create_dir_all(dir).map_err(|e| io_error("signing sessions", e))?;
+        purge_sessions(dir, now);
+        let json = serde_json::to_vec(&session).map_err(AppError::internal)?;
+        kyso_store::write_atomic(&session_file(dir, &token), &json, true)?;
+        let digest = algorithm.digest();
+        Ok(ToBeSigned {
+            session: token,
+            format: if is_pdf { "pades" } else { "cades" },
             to_be_signed: B64.encode(&tbs),
             digest: hex::encode(digest.digest(&tbs)),
             digest_algorithm: digest.name(),
@@ -925,6 +1094,39 @@ impl App {
             page: placed.as_ref().map(|p| p.page),
             rect: placed.map(|p| p.rect),
         })
+    }
+
+    /// Two-step signing, step two for any working copy: the live session `token` of
+    /// `subject` in `dir`, started by `actor` (anything else: no such session), and its
+    /// file (removed once the signature is kept).
+    pub(crate) fn open_signing_session(
+        &self,
+        dir: &std::path::Path,
+        token: &str,
+        subject: &str,
+        actor: &Actor,
+        signature: &[u8],
+    ) -> AppResult<(SessionFile, PathBuf)> {
+        let path = session_file(dir, token);
+        let session: SessionFile = fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(lapsed_session)?;
+        if session.subject != subject || session.actor != actor.audit_name() {
+            return Err(lapsed_session());
+        }
+        if self.now().unix_timestamp() > session.expires {
+            let _ = fs::remove_file(&path);
+            return Err(lapsed_session());
+        }
+        if signature.is_empty() || signature.len() > MAX_SIGNATURE {
+            return Err(AppError::invalid(
+                "signature",
+                "giá trị chữ ký rỗng hoặc quá lớn",
+                "the signature value is empty or too large",
+            ));
+        }
+        Ok((session, path))
     }
 
     /// Two-step signing, step two: the raw signature value for the session's
@@ -944,48 +1146,28 @@ impl App {
             self.allow(actor, Action::Advance(Event::SealSign), &object(&record))
                 .await?;
         }
-        let path = self.session_path(id, token);
-        let lapsed = || {
-            AppError::not_found(
-                "phiên ký không tồn tại hoặc đã hết hạn",
-                "no such signing session, or it has expired",
-            )
-        };
-        let session: SessionFile = fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(lapsed)?;
-        if session.document != id || session.actor != actor.audit_name() {
-            return Err(lapsed());
-        }
-        if self.now().unix_timestamp() > session.expires {
-            let _ = fs::remove_file(&path);
-            return Err(lapsed());
-        }
-        if signature.is_empty() || signature.len() > MAX_SIGNATURE {
-            return Err(AppError::invalid(
-                "signature",
-                "giá trị chữ ký rỗng hoặc quá lớn",
-                "the signature value is empty or too large",
-            ));
-        }
-        let certificates_der: Vec<Vec<u8>> = session
-            .certificates
-            .iter()
-            .map(|c| B64.decode(c))
-            .collect::<Result<_, _>>()
-            .map_err(AppError::internal)?;
-        let certificates = parse_certificates(&certificates_der)?;
+        let (session, path) = self.open_signing_session(
+            &self.draft_dir(id).join("sessions"),
+            token,
+            &format!("document:{id}"),
+            actor,
+            &signature,
+        )?;
+        let role = SigningRole::from_key(&session.role).ok_or_else(lapsed_session)?;
+        let certificates = session.certificates()?;
         let device = self
             .may_sign(
                 actor,
                 &record,
-                session.role,
+                role,
                 session.device.as_deref(),
                 certificates.first(),
             )
             .await?;
-        let working = self.working_copy(&record).await?.ok_or_else(lapsed)?;
+        let working = self
+            .working_copy(&record)
+            .await?
+            .ok_or_else(lapsed_session)?;
         if working.sha != session.base {
             return Err(AppError::new(
                 Kind::Conflict,
@@ -994,56 +1176,20 @@ impl App {
                 "the document changed since the signing session started: sign again",
             ));
         }
-        let job = SigningJob {
-            working: working.clone(),
-            record: record.clone(),
-            role: session.role,
-            certificates: certificates.clone(),
-            image: B64.decode(&session.image).map_err(AppError::internal)?,
-            time: OffsetDateTime::from_unix_timestamp(session.signing_time)
-                .map_err(AppError::internal)?,
-            algorithm: key_algorithm(&certificates[0], session.pss)?,
-        };
+        let job = session.job(working.clone(), Self::outgoing_look(&record, role))?;
+        let signer = common_name(&job.certificates[0]);
         let expected = session.to_be_signed.clone();
-        let signed = tokio::task::spawn_blocking(move || -> AppResult<Signed> {
-            // The same inputs give the same bytes to sign: check they are the ones
-            // handed out.
-            let prepared = job.prepare()?;
-            if sha256_hex(prepared.to_be_signed()) != expected {
-                return Err(AppError::internal(
-                    "the prepared signature differs from the one handed out",
-                ));
-            }
-            let spki = job.certificates[0]
-                .tbs_certificate()
-                .subject_public_key_info();
-            kyso_signer::verify_signature(
-                spki,
-                &job.algorithm.algorithm_identifier(),
-                prepared.to_be_signed(),
-                &signature,
-            )
-            .map_err(|e| {
-                AppError::invalid(
-                    "signature_mismatch",
-                    format!("chữ ký không khớp với chứng thư số và dữ liệu cần ký: {e}"),
-                    format!(
-                        "the signature does not verify with the certificate over the bytes to sign: {e}"
-                    ),
-                )
-            })?;
-            job.complete(prepared, signature)
-        })
-        .await
-        .map_err(AppError::internal)??;
+        let signed = tokio::task::spawn_blocking(move || job.finish(&expected, signature))
+            .await
+            .map_err(AppError::internal)??;
         let record = self
             .keep_signed(
                 actor,
                 record,
                 &working,
-                session.role,
+                role,
                 signed,
-                &common_name(&certificates[0]),
+                &signer,
                 device.as_ref(),
             )
             .await?;
@@ -1122,23 +1268,19 @@ impl App {
                 let _ = crate::trust::complete_chain(&mut certificates, fetcher.as_ref());
                 let job = SigningJob {
                     working,
-                    record,
-                    role: SigningRole::Seal,
+                    look: Self::outgoing_look(&record, SigningRole::Seal),
                     certificates,
                     image,
                     time: now,
                     algorithm: key.algorithm(),
                 };
-                let prepared = job.prepare()?;
-                let signature = key.sign(prepared.to_be_signed()).map_err(|e| {
-                    AppError::new(
-                        Kind::Forbidden,
-                        "device",
-                        format!("thiết bị ký số {} không ký được: {e}", device.serial),
-                        format!("signing device {} could not sign: {e}", device.serial),
-                    )
-                })?;
-                job.complete(prepared, signature)
+                job.sign_with(&key).map_err(|mut e| {
+                    if e.code == "device" {
+                        e.vi = format!("thiết bị ký số {}: {}", device.serial, e.vi);
+                        e.en = format!("signing device {}: {}", device.serial, e.en);
+                    }
+                    e
+                })
             })
             .await
             .map_err(AppError::internal)?
@@ -1176,6 +1318,40 @@ impl App {
         .await
     }
 
+    /// Verifies a newly signed version with the installation's trust (off the async
+    /// threads; `content`: the signed content of a detached `.p7s`). Returns the version
+    /// and, when it is not plainly valid, its verdict and reasons.
+    pub(crate) async fn verify_new_version(
+        &self,
+        signed: Signed,
+        content: PathBuf,
+    ) -> AppResult<(Signed, Option<(String, String)>)> {
+        let app = self.clone();
+        let (verification, signed) = tokio::task::spawn_blocking(move || -> AppResult<_> {
+            let settings = crate::verify::Settings::installation(app.data(), app.now())?;
+            let v = match &signed {
+                Signed::Pdf(pdf) => crate::verify::verify_pdf(app.fetcher(), pdf, &settings)?,
+                Signed::Cms(p7s) => crate::verify::verify_detached(
+                    app.fetcher(),
+                    crate::verify::Content::File(&content),
+                    Some(p7s),
+                    "signature.p7s",
+                    &settings,
+                )?,
+            };
+            Ok((v, signed))
+        })
+        .await
+        .map_err(AppError::internal)??;
+        let problem = (!verification.is_valid()).then(|| {
+            (
+                verification.verdict_key(),
+                crate::verify::reason_summary(&verification),
+            )
+        });
+        Ok((signed, problem))
+    }
+
     /// Verifies a newly signed version, keeps it, and moves the document on.
     #[allow(
         clippy::too_many_arguments,
@@ -1192,29 +1368,10 @@ impl App {
         device: Option<&kyso_office::Device>,
     ) -> AppResult<DocumentRecord> {
         let id = record.id.unwrap_or_default();
-        let (verification, signed) = {
-            let app = self.clone();
-            let content = working.content.clone();
-            tokio::task::spawn_blocking(move || -> AppResult<_> {
-                let settings = crate::verify::Settings::installation(app.data(), app.now())?;
-                let v = match &signed {
-                    Signed::Pdf(pdf) => crate::verify::verify_pdf(app.fetcher(), pdf, &settings)?,
-                    Signed::Cms(p7s) => crate::verify::verify_detached(
-                        app.fetcher(),
-                        crate::verify::Content::File(&content),
-                        Some(p7s),
-                        "signature.p7s",
-                        &settings,
-                    )?,
-                };
-                Ok((v, signed))
-            })
-            .await
-            .map_err(AppError::internal)??
-        };
-        if !verification.is_valid() {
-            let verdict = verification.verdict_key();
-            let reasons = crate::verify::reason_summary(&verification);
+        let (signed, problem) = self
+            .verify_new_version(signed, working.content.clone())
+            .await?;
+        if let Some((verdict, reasons)) = problem {
             self.record_on(
                 actor,
                 AuditAction::Document(role.event()),
@@ -1344,9 +1501,9 @@ mod tests {
     fn lapsed_sessions_are_purged_and_files_being_written_kept() {
         let dir = tempfile::tempdir().unwrap();
         let session = |expires: i64| SessionFile {
-            document: 1,
+            subject: "document:1".into(),
             actor: "lanhdao".into(),
-            role: SigningRole::Leader,
+            role: "leader".into(),
             base: String::new(),
             certificates: Vec::new(),
             image: String::new(),

@@ -259,24 +259,36 @@ fn cades_options<'a>(
 pub fn verify_pdf(fetcher: &dyn Fetcher, pdf: &[u8], s: &Settings) -> AppResult<Verification> {
     let limits = kyso_pades::verify::Limits::default();
     let mut notes = Vec::new();
-    let mut crls = s.crls.clone();
-    let mut ocsp = Vec::new();
-    if s.fetch && s.revocation != RevocationMode::Skip {
-        let list = kyso_pades::verify::needs(pdf, &limits).map_err(|e| unreadable_pdf(&e))?;
-        fetch(fetcher, list, &mut crls, &mut ocsp, &mut notes);
-    }
+    let options = kyso_pades::verify::VerifyOptions {
+        cades: cades_options(s, &s.crls, &[]),
+        limits,
+        policy: s.policy,
+        password: s.password.as_deref().map(String::as_str),
+    };
+    // What the signatures name is fetched once they are found (one reading of the file).
+    let mut fetch_named = |list| {
+        let mut fetched = kyso_pades::verify::Fetched::default();
+        fetch(
+            fetcher,
+            list,
+            &mut fetched.crls,
+            &mut fetched.ocsp,
+            &mut notes,
+        );
+        fetched
+    };
+    let fetching = s.fetch && s.revocation != RevocationMode::Skip;
+    let report = kyso_pades::verify::verify_fetching(
+        pdf,
+        &options,
+        fetching.then_some(&mut fetch_named as &mut dyn FnMut(_) -> _),
+    )
+    .map_err(|e| unreadable_pdf(&e))?;
     if s.anchors.is_empty() {
         notes.push(no_trust_anchors());
     } else if s.own_anchors == 0 {
         notes.push(only_trust_list());
     }
-    let options = kyso_pades::verify::VerifyOptions {
-        cades: cades_options(s, &crls, &ocsp),
-        limits,
-        policy: s.policy,
-        password: s.password.as_deref().map(String::as_str),
-    };
-    let report = kyso_pades::verify::verify(pdf, &options).map_err(|e| unreadable_pdf(&e))?;
     Ok(Verification {
         report: Verified::Pdf(Box::new(report)),
         notes,

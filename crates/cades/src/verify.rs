@@ -103,7 +103,7 @@ pub(crate) fn decode_signed_data_raw(
     input: &[u8],
 ) -> Result<(SignedData, RawAttributes), CadesError> {
     // CMS is BER (RFC 5652 §1): normalise before the DER-only decoder.
-    let der = crate::ber::to_der(input)
+    let der = crate::ber::to_der_cow(input)
         .map_err(|e| CadesError::Malformed(format!("not a BER/DER CMS ContentInfo: {e}")))?;
     let raw = crate::ber::signed_attrs_raw(&der)
         .into_iter()
@@ -402,7 +402,7 @@ fn verify_token(
         if let Some(cert) =
             ctx.check_integrity(si, raw, &ID_CT_TST_INFO, digest.as_deref(), &mut out)
         {
-            tsa = Some(cert.tbs_certificate().subject().to_string());
+            tsa = Some(kyso_pki::name::display(cert.tbs_certificate().subject()));
             let eku_ok = matches!(cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
                 Ok(Some((_, eku))) if eku.0.contains(&ID_KP_TIME_STAMPING));
             if !eku_ok {
@@ -1115,7 +1115,7 @@ impl<'a> Context<'a> {
         out.chain = outcome
             .path
             .iter()
-            .map(|c| c.tbs_certificate().subject().to_string())
+            .map(|c| kyso_pki::name::display(c.tbs_certificate().subject()))
             .collect();
         out.revocation = match (&self.options.revocation, &outcome.end_entity_revocation) {
             (RevocationMode::Skip, _) | (_, RevocationInfo::NotChecked) => {
@@ -1326,7 +1326,7 @@ impl<'a> Context<'a> {
         let raw = raw_attrs.first().and_then(Option::as_deref);
         let cert = ctx.check_integrity(si, raw, &ID_CT_TST_INFO, digest.as_deref(), &mut partial);
         if let Some(cert) = cert {
-            report.tsa = Some(cert.tbs_certificate().subject().to_string());
+            report.tsa = Some(kyso_pki::name::display(cert.tbs_certificate().subject()));
             let eku_ok = matches!(cert.tbs_certificate().get_extension::<ExtendedKeyUsage>(),
                 Ok(Some((_, eku))) if eku.0.contains(&ID_KP_TIME_STAMPING));
             if !eku_ok {
@@ -1696,11 +1696,11 @@ fn summary(cert: &Certificate) -> SignerSummary {
             .unwrap_or_default()
     };
     SignerSummary {
-        subject: tbs.subject().to_string(),
+        subject: kyso_pki::name::display(tbs.subject()),
         common_name: attr("2.5.4.3"),
         organization: attr("2.5.4.10"),
         uid: attr("0.9.2342.19200300.100.1.1"),
-        issuer: tbs.issuer().to_string(),
+        issuer: kyso_pki::name::display(tbs.issuer()),
         serial: crate::tsp::hex_upper(tbs.serial_number().as_bytes()),
         not_before: time(&tbs.validity().not_before),
         not_after: time(&tbs.validity().not_after),

@@ -739,9 +739,9 @@ fn handover_accept(data: &Path, a: AcceptArgs) -> Result<bool> {
     Ok(true)
 }
 
-/// The token step of an acceptance: the token in hand is the registered device, the
-/// giver's PIN (`KYSO_PIN`) opens it, and the receiver sets a new PIN (`KYSO_NEW_PIN`):
-/// the previous holder's stops working.
+/// The token step of an acceptance on this machine: the giver's PIN (`KYSO_PIN`)
+/// opens the device and the receiver sets a new one (`KYSO_NEW_PIN`), through kyso-app's
+/// one copy of that step (the server's acceptance runs the same).
 fn change_device_pin(
     ctx: &Ctx,
     actor: &Actor,
@@ -750,37 +750,20 @@ fn change_device_pin(
     options: &MinutesOptions,
 ) -> Result<TokenStep> {
     let new = new_secret("KYSO_NEW_PIN", "Mã PIN mới của thiết bị / new device PIN: ")?;
-    if new.chars().count() < 6 {
-        bail!("mã PIN mới phải có ít nhất 6 ký tự / the new PIN needs at least 6 characters");
-    }
-    let token = TokenArgs {
-        module: Some(a.module.clone()),
-        token_serial: Some(device.serial.clone()),
-        token_label: None,
-        key_id: None,
-        key_label: None,
-        cert_serial: None,
-        allow_final_pin_try: false,
-    };
-    let module = crate::token::module(&token)?;
-    let info = module
-        .find_token(Some(&device.serial), None)
-        .with_context(|| format!("the device {} is not plugged in", device.serial))?;
+    kyso_app::custody::check_new_pin(&new).map_err(app_error)?;
+    let module = kyso_pkcs11::Module::open(&a.module)?;
     let old = crate::token::pin()?;
-    let session = match module.login(&info, &old, false) {
-        Ok(s) => s,
-        Err(e) => {
-            // Recorded by kyso-app, which answers with the refusal.
-            let rejected = TokenStep::OldPinRejected(e.to_string());
-            call(ctx, ctx.app.accept_handover(actor, a.id, rejected, options))?;
-            bail!("the giver's PIN does not open the device: {e}");
-        }
-    };
-    let new = Pin::new(new.to_string());
-    session
-        .change_pin(&old, &new)
-        .context("không đổi được mã PIN / cannot change the PIN")?;
-    Ok(TokenStep::PinChanged)
+    let step =
+        kyso_app::custody::change_device_pin(&module, device, &old, &new).map_err(app_error)?;
+    if let TokenStep::OldPinRejected(e) = &step {
+        // Recorded by kyso-app, which answers with the refusal.
+        call(
+            ctx,
+            ctx.app.accept_handover(actor, a.id, step.clone(), options),
+        )?;
+        bail!("the giver's PIN does not open the device: {e}");
+    }
+    Ok(step)
 }
 
 fn minutes_sign(data: &Path, a: MinutesSignArgs, net: &kyso_net::Client) -> Result<bool> {

@@ -16,6 +16,8 @@
 
 #[path = "peers/custody.rs"]
 mod custody;
+#[path = "peers/handover.rs"]
+mod handover;
 #[path = "peers/outgoing.rs"]
 mod outgoing;
 #[path = "peers/support.rs"]

@@ -594,6 +594,8 @@ pub enum Action<'a> {
     AcceptHandover(&'a Handover),
     /// Sign the minutes as giver or receiver.
     SignMinutes(&'a Handover, MinutesSigner),
+    /// Read a handover's minutes (its parties, device custodians, administrators).
+    ViewMinutes(&'a Handover),
     /// Read the agency's documents, registers, archive tree and search.
     ViewDocuments,
     /// Upload a draft, add or import a document into the archive, open records files.
@@ -609,6 +611,12 @@ pub enum Action<'a> {
     SetPolicy,
     /// Read the audit log.
     ViewAudit,
+    /// Send an issued document to other agencies, or ask one for it back (recall 13).
+    SendDocument,
+    /// Answer another agency's recall of a document this agency received (15 / 16).
+    AnswerRecall,
+    /// Add agencies to the node's directory (hosted here, or on another node).
+    ManageAgencies,
 }
 
 impl Action<'_> {
@@ -623,6 +631,7 @@ impl Action<'_> {
             Action::CancelHandover(_) => "handover_cancel",
             Action::AcceptHandover(_) => "handover_accept",
             Action::SignMinutes(..) => "handover_sign",
+            Action::ViewMinutes(_) => "view",
             Action::ViewDocuments => "view",
             Action::FileDocument => "file",
             Action::TakeNumber => "number",
@@ -630,6 +639,9 @@ impl Action<'_> {
             Action::ExportRecords => "export",
             Action::SetPolicy => "permission",
             Action::ViewAudit => "audit_view",
+            Action::SendDocument => "exchange_send",
+            Action::AnswerRecall => "exchange_recall_reply",
+            Action::ManageAgencies => "agency_directory",
         }
     }
 }
@@ -726,6 +738,9 @@ pub fn authorize(user: &User, action: Action<'_>) -> Result<(), Refusal> {
         Action::ViewDocuments => Ok(()),
         Action::FileDocument => need_any(user, &[Role::Clerk, Role::Officer, Role::Leader]),
         Action::TakeNumber | Action::ExportRecords => need_role(user, Role::Clerk),
+        // The clerk (văn thư) sends, recalls and answers recalls (QĐ28 Art 8–9).
+        Action::SendDocument | Action::AnswerRecall => need_role(user, Role::Clerk),
+        Action::ManageAgencies => need_role(user, Role::Administrator),
         Action::Advance(event) => need_any(user, roles_for(event)),
         Action::SignWithDevice(device) => {
             if device.agency != user.agency || device.custodian != user.name {
@@ -813,6 +828,27 @@ pub fn authorize(user: &User, action: Action<'_>) -> Result<(), Refusal> {
             }
             need_role(user, Role::Custodian)?;
             need_state(h, HandoverState::Approved)
+        }
+        Action::ViewMinutes(h) => {
+            if user.agency == h.agency
+                && (user.name == h.giver
+                    || user.name == h.receiver
+                    || user.has(Role::Custodian)
+                    || user.has(Role::Administrator))
+            {
+                return Ok(());
+            }
+            Err(refuse(
+                "not_party",
+                format!(
+                    "{} không phải bên giao, bên nhận, người quản lý thiết bị ký số hay quản trị: không được xem biên bản bàn giao",
+                    user.name
+                ),
+                format!(
+                    "{} is neither a party, a device custodian nor an administrator: may not read the handover minutes",
+                    user.name
+                ),
+            ))
         }
         Action::SignMinutes(h, who) => {
             let expected = match who {

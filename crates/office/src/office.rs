@@ -305,69 +305,8 @@ impl<S: Store> Office<S> {
         staged: Option<S::Staged>,
         at: OffsetDateTime,
     ) -> Result<Registered, OfficeError> {
-        if staged.is_some() || request.original.is_some() {
-            check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
-        }
-        if !matches!(
-            request.state,
-            IncomingState::Received | IncomingState::Verified | IncomingState::Accepted
-        ) {
-            return Err(OfficeError::Invalid(format!(
-                "initial state {} is not received, verified or accepted",
-                request.state.key()
-            )));
-        }
-        let year = year_of(request.arrival_date)?;
-        let mut metadata = request.metadata;
-        metadata.organ_id = request.agency.to_string();
-        metadata.type_name = request.document_type.vietnamese_name().to_string();
-        metadata.priority = request.urgency.priority();
-        metadata.arrival_date = Some(request.arrival_date);
-        if metadata.language.is_empty() {
-            metadata.language = "vi".into();
-        }
-        if let Some(text) = &request.sender_number {
-            let (number, notation) = split_number(text);
-            metadata.code_number = Some(number);
-            metadata.code_notation = notation;
-        }
-        let numbering = if request.state == IncomingState::Accepted {
-            Some(Numbering {
-                series: series(&request.agency, year, RegisterKind::Incoming)?,
-                template: None,
-                date: Some(request.arrival_date),
-            })
-        } else {
-            None
-        };
-        let record = DocumentRecord {
-            id: None,
-            direction: Direction::Incoming,
-            agency: request.agency,
-            year,
-            document_type: request.document_type,
-            secrecy: request.secrecy,
-            urgency: request.urgency,
-            electronic: !request.secrecy.is_secret(),
-            state: DocState::Incoming(request.state),
-            series: None,
-            series_number: None,
-            metadata,
-            original: request.original,
-            archive_dir: None,
-            created_at: at,
-        };
-        let stored = self
-            .store
-            .insert(
-                NewDocument {
-                    record,
-                    numbering,
-                    note: String::new(),
-                },
-                staged,
-            )
-            .await?;
+        let document = incoming_document(request, staged.is_some(), at)?;
+        let stored = self.store.insert(document, staged).await?;
         self.finish(stored).await
     }
 
@@ -441,4 +380,72 @@ impl<S: Store> Office<S> {
             })
             .await?)
     }
+}
+
+/// The document an incoming request registers (checked: no original of a secret
+/// document, a valid initial state), for a store that inserts it — alone
+/// ([`Office::register_incoming`]) or with other rows in one transaction (delivery of a
+/// package between agencies of one node).
+pub fn incoming_document(
+    request: IncomingRequest,
+    has_original: bool,
+    at: OffsetDateTime,
+) -> Result<NewDocument, OfficeError> {
+    if has_original || request.original.is_some() {
+        check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
+    }
+    if !matches!(
+        request.state,
+        IncomingState::Received | IncomingState::Verified | IncomingState::Accepted
+    ) {
+        return Err(OfficeError::Invalid(format!(
+            "initial state {} is not received, verified or accepted",
+            request.state.key()
+        )));
+    }
+    let year = year_of(request.arrival_date)?;
+    let mut metadata = request.metadata;
+    metadata.organ_id = request.agency.to_string();
+    metadata.type_name = request.document_type.vietnamese_name().to_string();
+    metadata.priority = request.urgency.priority();
+    metadata.arrival_date = Some(request.arrival_date);
+    if metadata.language.is_empty() {
+        metadata.language = "vi".into();
+    }
+    if let Some(text) = &request.sender_number {
+        let (number, notation) = split_number(text);
+        metadata.code_number = Some(number);
+        metadata.code_notation = notation;
+    }
+    let numbering = if request.state == IncomingState::Accepted {
+        Some(Numbering {
+            series: series(&request.agency, year, RegisterKind::Incoming)?,
+            template: None,
+            date: Some(request.arrival_date),
+        })
+    } else {
+        None
+    };
+    let record = DocumentRecord {
+        id: None,
+        direction: Direction::Incoming,
+        agency: request.agency,
+        year,
+        document_type: request.document_type,
+        secrecy: request.secrecy,
+        urgency: request.urgency,
+        electronic: !request.secrecy.is_secret(),
+        state: DocState::Incoming(request.state),
+        series: None,
+        series_number: None,
+        metadata,
+        original: request.original,
+        archive_dir: None,
+        created_at: at,
+    };
+    Ok(NewDocument {
+        record,
+        numbering,
+        note: String::new(),
+    })
 }

@@ -229,6 +229,26 @@ impl PdfError {
 
 /// Verify every signature of `pdf` and analyse every later revision.
 pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfError> {
+    verify_fetching(pdf, options, None)
+}
+
+/// Revocation data fetched for a verification (DER CRLs and OCSP responses).
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// CRLs.
+    pub crls: Vec<Vec<u8>>,
+    /// OCSP responses.
+    pub ocsp: Vec<Vec<u8>>,
+}
+
+/// [`verify`], asking `fetch` for the revocation data of what [`needs`] would list
+/// once the signatures are found — one reading of the file instead of two. What it
+/// returns is used beside `options`' own CRLs and OCSP responses and the DSS.
+pub fn verify_fetching(
+    pdf: &[u8],
+    options: &VerifyOptions<'_>,
+    fetch: Option<&mut dyn FnMut(Vec<Need>) -> Fetched>,
+) -> Result<PdfReport, PdfError> {
     let limits = &options.limits;
     let doc = Document::open(pdf, limits, options.password.unwrap_or(""))?;
     let now = options.cades.validation_time;
@@ -275,12 +295,15 @@ pub fn verify(pdf: &[u8], options: &VerifyOptions<'_>) -> Result<PdfReport, PdfE
     report.unsigned_fields = found.unsigned;
     report.warnings.extend(found.warnings);
     let mut sigs = found.signatures;
+    let fetched = fetch.map(|f| f(needs_of(&sigs))).unwrap_or_default();
 
     // Validation material from the DSS (latest revision that has one).
     let dss = dss_material(&doc, last, &mut report.warnings);
     let mut certs: Vec<Vec<u8>> = options.cades.extra_certificates.to_vec();
     let mut crls: Vec<Vec<u8>> = options.cades.extra_crls.to_vec();
     let mut ocsp: Vec<Vec<u8>> = options.cades.extra_ocsp.to_vec();
+    crls.extend(fetched.crls);
+    ocsp.extend(fetched.ocsp);
     certs.extend(dss.certs);
     crls.extend(dss.crls);
     ocsp.extend(dss.ocsp);
@@ -808,8 +831,12 @@ pub fn signed_revision<'p>(
 pub fn needs(pdf: &[u8], limits: &Limits) -> Result<Vec<Need>, PdfError> {
     let doc = Document::parse(pdf, limits)?;
     let found = discover(&doc)?;
+    Ok(needs_of(&found.signatures))
+}
+
+fn needs_of(signatures: &[Sig]) -> Vec<Need> {
     let mut out: Vec<Need> = Vec::new();
-    for s in found.signatures {
+    for s in signatures {
         if let Ok(c) = &s.checked
             && let Ok(list) = kyso_cades::verify::needs(&c.contents)
         {
@@ -820,7 +847,7 @@ pub fn needs(pdf: &[u8], limits: &Limits) -> Result<Vec<Need>, PdfError> {
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Entry points for the fuzz targets (`fuzz/`) and their stable replay test; not API.

@@ -8,6 +8,7 @@
 
 pub mod ca;
 pub mod locations;
+pub mod name;
 pub mod path;
 pub mod policy;
 pub mod trust_list;

@@ -85,7 +85,7 @@ impl fmt::Debug for TrustAnchors {
             .entries(
                 self.certificates
                     .iter()
-                    .map(|c| c.tbs_certificate().subject().to_string()),
+                    .map(|c| crate::name::display(c.tbs_certificate().subject())),
             )
             .finish()
     }

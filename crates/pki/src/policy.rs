@@ -132,7 +132,7 @@ impl AlgorithmPolicy {
     pub fn path(&self, path: &[Certificate]) -> Vec<WeakAlgorithm> {
         let mut out = Vec::new();
         for (i, c) in path.iter().enumerate().take(path.len().saturating_sub(1)) {
-            let subject = c.tbs_certificate().subject().to_string();
+            let subject = crate::name::display(c.tbs_certificate().subject());
             let issuer_key = path[i + 1].tbs_certificate().subject_public_key_info();
             for w in [
                 self.signature_algorithm(&c.signature_algorithm().oid),

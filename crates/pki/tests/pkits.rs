@@ -520,3 +520,32 @@ fn trust_anchor_basics() {
         PathStatus::Invalid(PathFailure::NoPathToTrustAnchor)
     );
 }
+
+/// `kyso_pki::name::display` writes every subject and issuer of the PKITS certificates
+/// (hundreds of names, many attribute types and string kinds) exactly as x509_cert does.
+#[test]
+fn names_display_as_x509_cert_writes_them() {
+    use x509_cert::der::Decode;
+    let dir = data_dir().join("certs");
+    let mut names = 0;
+    for entry in std::fs::read_dir(&dir).expect("certs directory") {
+        let path = entry.expect("directory entry").path();
+        let der = std::fs::read(&path).expect("certificate readable");
+        let Ok(cert) = x509_cert::Certificate::from_der(&der) else {
+            continue;
+        };
+        for name in [
+            cert.tbs_certificate().subject(),
+            cert.tbs_certificate().issuer(),
+        ] {
+            assert_eq!(
+                kyso_pki::name::display(name),
+                name.to_string(),
+                "{}",
+                path.display()
+            );
+            names += 1;
+        }
+    }
+    assert!(names > 300, "only {names} names compared");
+}

@@ -52,6 +52,26 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
     B64.encode(bytes)
 }
 
+/// A JSON body that carries a secret (a PIN): a malformed one is refused without
+/// axum's detail, which can quote the value it could not read.
+pub(crate) fn secret_json<T>(
+    body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<T> {
+    match body {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(rejection) => Err(ApiError(kyso_app::AppError::new(
+            if rejection.status().as_u16() == 413 {
+                kyso_app::Kind::TooLarge
+            } else {
+                kyso_app::Kind::Invalid
+            },
+            "bad_request",
+            "nội dung JSON không hợp lệ: cần đúng các trường đã mô tả, mã PIN là chuỗi ký tự",
+            "the JSON body is not valid: the documented fields are needed, PINs as strings",
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Users, certificate login, the agency's devices and their handovers over HTTP.
-//! Handlers parse, call one kyso-app use case and render. What needs the token itself
-//! (accepting a handover with a new PIN, signing and sealing the minutes) stays with
-//! `kyso device handover …` on the machine the token is plugged into.
+//! Handlers parse, call one kyso-app use case and render. The token steps of a
+//! handover use the device attached to the server (`--pkcs11`), with PINs given for one
+//! request (zeroized, never logged or echoed); the parties sign the minutes two-step,
+//! their personal keys staying with them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -536,4 +537,284 @@ pub(crate) async fn decide_handover(
         .decide_handover(&caller.actor, id, decision, &b.reason)
         .await?;
     Ok(Json(handover_json(&handover)?))
+}
+
+// ----------------------------------------------------------------------------------
+// Acceptance, minutes, seal: the device attached to the server, the parties' keys
+// with the parties
+// ----------------------------------------------------------------------------------
+
+/// A PIN from a request body, moved at once into a zeroizing holder; an empty or
+/// overlong one is refused (its value never echoed).
+fn take_pin(field: &str, pin: String) -> ApiResult<Zeroizing<String>> {
+    let pin = Zeroizing::new(pin);
+    if pin.is_empty() || pin.len() > kyso_app::custody::MAX_PIN_CHARS {
+        return Err(ApiError::bad_request(
+            "pin",
+            format!("thiếu mã PIN ({field}) hoặc mã PIN quá dài"),
+            format!("the PIN ({field}) is missing or too long"),
+        ));
+    }
+    Ok(pin)
+}
+
+fn device_pin(pin: Zeroizing<String>) -> kyso_app::custody::Pin {
+    kyso_app::custody::Pin::new(pin.as_str().to_string())
+}
+
+/// Accepting a handover with the device attached to the server. (`Debug` never shows
+/// the PINs.)
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AcceptanceBody {
+    /// The PIN the giver hands over: it must open the device. For this request only,
+    /// never stored or logged.
+    #[schema(format = Password)]
+    giver_pin: String,
+    /// The receiver's new PIN (at least 6 characters): the giver's stops working.
+    #[schema(format = Password)]
+    new_pin: String,
+    /// The agency's abbreviation in notations (`STTTT` → `03/BB-STTTT`).
+    issuer: String,
+    /// Parent agency printed above the agency's name.
+    #[serde(default)]
+    parent_agency: Option<String>,
+    /// Place name (địa danh) of the minutes.
+    place: String,
+    /// Where the handover happens (default: `Trụ sở cơ quan`).
+    #[serde(default)]
+    location: Option<String>,
+}
+
+impl std::fmt::Debug for AcceptanceBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcceptanceBody")
+            .field("giver_pin", &"<hidden>")
+            .field("new_pin", &"<hidden>")
+            .field("issuer", &self.issuer)
+            .field("place", &self.place)
+            .finish()
+    }
+}
+
+/// The receiver accepts the device attached to the server: the giver's PIN opens it,
+/// the receiver's new PIN replaces it, custody moves, and the minutes are numbered and
+/// drawn up (next: both parties sign them, then the receiver seals them).
+#[utoipa::path(
+    post, path = "/api/v1/handovers/{id}/acceptance", tag = "custody", request_body = AcceptanceBody,
+    params(("id" = i64, Path, description = "Handover id")),
+    responses(
+        (status = 200, description = "Accepted: the handover, the device's custodian, the minutes' number", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)
+    )
+)]
+pub(crate) async fn accept_handover(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Result<Json<AcceptanceBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let b = codec::secret_json(body)?;
+    let old = take_pin("giver_pin", b.giver_pin)?;
+    let new = take_pin("new_pin", b.new_pin)?;
+    let pins = kyso_app::custody::PinChange {
+        old: device_pin(old),
+        new,
+    };
+    let options = kyso_app::custody::MinutesOptions {
+        issuer: b.issuer,
+        parent_agency: b.parent_agency,
+        agency_name: state.app.agency_name(caller.actor.agency()).await?,
+        place: b.place,
+        location: b.location.unwrap_or_else(|| "Trụ sở cơ quan".into()),
+    };
+    let drawn = state
+        .app
+        .accept_handover_with_device(&caller.actor, id, pins, &options)
+        .await?;
+    Ok(Json(json!({
+        "handover": handover_json(&drawn.handover)?,
+        "custodian": drawn.device.custodian,
+        "minutes_notation": drawn.notation,
+    })))
+}
+
+/// Starting a party's two-step signature of the minutes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MinutesSigningBody {
+    /// The party's personal certificate first, then its chain: base64 DER, or PEM.
+    certificates: Vec<String>,
+    /// RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys).
+    #[serde(default)]
+    pss: bool,
+}
+
+/// Two-step signing of the minutes by a party (the giver or the receiver, from who is
+/// signed in), step one: the server prepares the signature's PDF revision and returns
+/// what the party's personal key must sign (`to_be_signed`, base64, and its digest).
+/// The key never comes to the server; the session lasts 15 minutes.
+#[utoipa::path(
+    post, path = "/api/v1/handovers/{id}/minutes/signing-sessions", tag = "custody",
+    params(("id" = i64, Path, description = "Handover id")), request_body = MinutesSigningBody,
+    responses(
+        (status = 201, description = "What to sign: session, party, to_be_signed, digest, algorithms, placement", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)
+    )
+)]
+pub(crate) async fn start_minutes_signing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<MinutesSigningBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if b.certificates.len() > kyso_app::outgoing::MAX_CERTIFICATES {
+        return Err(ApiError::bad_request(
+            "certificates",
+            "quá nhiều chứng thư số",
+            "too many certificates",
+        ));
+    }
+    let certificates = b
+        .certificates
+        .iter()
+        .map(|c| codec::certificate_der(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ticket = state
+        .app
+        .start_minutes_signing(
+            &caller.actor,
+            id,
+            kyso_app::custody::MinutesSigningStart {
+                certificates,
+                pss: b.pss,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(ticket).map_err(AppError::internal)?),
+    ))
+}
+
+/// Two-step signing of the minutes, step two.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MinutesSignatureBody {
+    /// The session token from step one.
+    session: String,
+    /// The raw signature value over `to_be_signed`, base64 (ECDSA: DER `Ecdsa-Sig-Value`).
+    signature: String,
+}
+
+/// Two-step signing of the minutes, step two: the server assembles the party's PAdES
+/// signature, verifies the signed minutes, and only then keeps them.
+#[utoipa::path(
+    post, path = "/api/v1/handovers/{id}/minutes/signature", tag = "custody",
+    params(("id" = i64, Path, description = "Handover id")), request_body = MinutesSignatureBody,
+    responses(
+        (status = 200, description = "The handover with the party's signature recorded", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)
+    )
+)]
+pub(crate) async fn finish_minutes_signing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<MinutesSignatureBody>,
+) -> ApiResult<Json<Value>> {
+    let signature = codec::base64_field("signature", &b.signature)?;
+    let signed = state
+        .app
+        .finish_minutes_signing(&caller.actor, id, &b.session, signature)
+        .await?;
+    Ok(Json(handover_json(&signed.handover)?))
+}
+
+/// Sealing the minutes with the device attached to the server. (`Debug` never shows
+/// the PIN.)
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MinutesSealBody {
+    /// The device's PIN (the receiver's, set at acceptance), for this request only
+    /// (never stored or logged).
+    #[schema(format = Password)]
+    pin: String,
+    /// Allow the last PIN attempt before the device locks itself.
+    #[serde(default)]
+    allow_final_try: bool,
+}
+
+impl std::fmt::Debug for MinutesSealBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MinutesSealBody")
+            .field("pin", &"<hidden>")
+            .field("allow_final_try", &self.allow_final_try)
+            .finish()
+    }
+}
+
+/// The receiver, now the device's custodian, seals the minutes signed by both parties
+/// with the device attached to the server: the handover is complete and the minutes
+/// are filed in the archive as the original of their register entry.
+#[utoipa::path(
+    post, path = "/api/v1/handovers/{id}/minutes/seal", tag = "custody",
+    params(("id" = i64, Path, description = "Handover id")), request_body = MinutesSealBody,
+    responses(
+        (status = 200, description = "Sealed: the completed handover; `archived` false when the filing must be retried (seal again)", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)
+    )
+)]
+pub(crate) async fn seal_minutes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Result<Json<MinutesSealBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let b = codec::secret_json(body)?;
+    let pin = kyso_app::custody::DevicePin {
+        pin: device_pin(take_pin("pin", b.pin)?),
+        allow_final_try: b.allow_final_try,
+    };
+    let sealed = state
+        .app
+        .seal_minutes_with_device(&caller.actor, id, pin)
+        .await?;
+    let archive_error = sealed
+        .archive_error
+        .as_ref()
+        .map(|e| json!({"code": e.code, "vi": e.vi, "en": e.en}));
+    Ok(Json(json!({
+        "handover": handover_json(&sealed.handover)?,
+        "archived": archive_error.is_none(),
+        "archive_error": archive_error,
+    })))
+}
+
+/// The minutes of a handover (its parties, the agency's device custodians and
+/// administrators): the sealed, archived original once complete, else the latest
+/// signed version.
+#[utoipa::path(
+    get, path = "/api/v1/handovers/{id}/minutes", tag = "custody",
+    params(("id" = i64, Path, description = "Handover id")),
+    responses(
+        (status = 200, description = "The minutes", content_type = "application/pdf", body = Vec<u8>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub(crate) async fn minutes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let (path, name) = state.app.handover_minutes(&caller.actor, id).await?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(crate::records::download(file, &name, "application/pdf"))
 }

@@ -13,6 +13,7 @@ mod auth;
 mod codec;
 mod custody;
 mod error;
+mod exchange;
 mod metrics;
 mod outgoing;
 mod records;
@@ -198,7 +199,9 @@ impl AppState {
 
 /// The OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(exchange::ExchangeDoc::openapi());
+    doc
 }
 
 /// The application's routes over `state`.
@@ -225,6 +228,17 @@ pub fn router(state: AppState) -> Router {
             get(custody::handovers).post(custody::request_handover),
         )
         .route("/handovers/{id}/decision", post(custody::decide_handover))
+        .route("/handovers/{id}/acceptance", post(custody::accept_handover))
+        .route(
+            "/handovers/{id}/minutes/signing-sessions",
+            post(custody::start_minutes_signing).layer(DefaultBodyLimit::max(4 << 20)),
+        )
+        .route(
+            "/handovers/{id}/minutes/signature",
+            post(custody::finish_minutes_signing),
+        )
+        .route("/handovers/{id}/minutes/seal", post(custody::seal_minutes))
+        .route("/handovers/{id}/minutes", get(custody::minutes))
         .route("/me", get(routes::me))
         .route(
             "/documents",
@@ -249,6 +263,7 @@ pub fn router(state: AppState) -> Router {
         .route("/registers/{register}", get(records::register))
         .route("/files", get(records::files).post(records::open_file))
         .route("/files/{code}/documents", post(records::add_to_file))
+        .route("/files/{code}/export", get(records::export_file))
         .route("/audit", get(audit::entries))
         .route("/audit/verify", get(audit::verify))
         .route("/archive", get(routes::archive_tree))
@@ -256,7 +271,8 @@ pub fn router(state: AppState) -> Router {
         .route("/policy", get(routes::get_policy).put(routes::set_policy))
         .route("/tokens", post(routes::create_token))
         .route("/tokens/{name}", delete(routes::revoke_token))
-        .route("/openapi.json", get(openapi_json));
+        .route("/openapi.json", get(openapi_json))
+        .merge(exchange::routes());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -534,15 +550,22 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
     }
 }
 
+/// The prefix of a records-file export being written in `<data>/staging`.
+pub(crate) const EXPORT_PREFIX: &str = ".export-";
+
 /// Removes uploads a killed process left half-written in `<data>/staging` (they were
-/// never acknowledged; an acknowledged document is in the archive, not here).
+/// never acknowledged; an acknowledged document is in the archive, not here), and
+/// records-file exports it was writing.
 fn clear_staging(data: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(data.join("staging")) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(".upload-") {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".upload-") {
             let _ = std::fs::remove_file(entry.path());
+        } else if name.starts_with(EXPORT_PREFIX) {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

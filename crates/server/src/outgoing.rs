@@ -266,8 +266,9 @@ pub(crate) async fn seal(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(body): Json<SealBody>,
+    body: Result<Json<SealBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::codec::secret_json(body)?;
     let mut pin = body.pin;
     if pin.is_empty() || pin.len() > 256 {
         zeroize::Zeroize::zeroize(&mut pin);

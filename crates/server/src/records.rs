@@ -231,3 +231,91 @@ pub(crate) async fn add_to_file(
         .await?;
     Ok(Json(json!({"code": code.to_string(), "ordinal": ordinal})))
 }
+
+/// A file as a download (streamed).
+pub(crate) fn download(file: tokio::fs::File, name: &str, content_type: &'static str) -> Response {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut response = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(file)));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// Which year's file.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ExportParams {
+    /// The year of a file given by its notation (default: this year).
+    year: Option<u16>,
+}
+
+/// Exports a records file for handing over to the archive, as `kyso archive export`
+/// writes it, in one tar archive: the folder `<file code>/` with its documents
+/// (originals with their signatures) numbered in order, `ho-so.xml` (the file's and
+/// each document's metadata) and `muc-luc.pdf` (the table of contents).
+#[utoipa::path(
+    get, path = "/api/v1/files/{code}/export", tag = "records",
+    params(("code" = String, Path, description = "Full file code, or the notation of the year's file"), ExportParams),
+    responses(
+        (status = 200, description = "The exported file (tar)", content_type = "application/x-tar", body = Vec<u8>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub(crate) async fn export_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(p): Query<ExportParams>,
+) -> ApiResult<Response> {
+    let code = state.app.file_code(&caller.actor, &code, p.year)?;
+    // Written next to uploads (the same disk as the archive); cleared on start.
+    let staging = state.config.data.join("staging");
+    std::fs::create_dir_all(&staging).map_err(AppError::internal)?;
+    let work = tempfile::Builder::new()
+        .prefix(crate::EXPORT_PREFIX)
+        .tempdir_in(&staging)
+        .map_err(AppError::internal)?;
+    let exported = state
+        .app
+        .export_record_file(&caller.actor, &code, work.path())
+        .await?;
+    let tar_path = work.path().join("export.tar");
+    let folder = exported.folder.clone();
+    let archive = tar_path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let name = folder
+            .file_name()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "ho-so".into());
+        let mut builder =
+            tar::Builder::new(std::io::BufWriter::new(std::fs::File::create(&archive)?));
+        builder.append_dir_all(&name, &folder)?;
+        let mut out = builder.into_inner()?;
+        std::io::Write::flush(&mut out)?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)?;
+    let file = tokio::fs::File::open(&tar_path)
+        .await
+        .map_err(AppError::internal)?;
+    // The open file is read to its end after the folder is gone.
+    drop(work);
+    let name = format!("{}.tar", kyso_office::safe_segment(&code.to_string()));
+    Ok(download(file, &name, "application/x-tar"))
+}

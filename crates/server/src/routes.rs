@@ -41,7 +41,9 @@ use crate::upload::read_form;
         crate::custody::challenge, crate::custody::certificate_login, crate::custody::users,
         crate::custody::add_user, crate::custody::change_user, crate::custody::devices,
         crate::custody::device, crate::custody::handovers, crate::custody::request_handover,
-        crate::custody::decide_handover
+        crate::custody::decide_handover, crate::custody::accept_handover,
+        crate::custody::start_minutes_signing, crate::custody::finish_minutes_signing,
+        crate::custody::seal_minutes, crate::custody::minutes, crate::records::export_file
     ),
     components(schemas(
         ErrorBody, VerifyForm, SetupBody, LoginBody, SessionView, UserView, StepBody,
@@ -50,7 +52,9 @@ use crate::upload::read_form;
         crate::outgoing::SealBody, crate::records::FileBody, crate::records::FileDocumentBody,
         crate::custody::ChallengeBody, crate::custody::ChallengeView,
         crate::custody::CertificateLoginBody, crate::custody::PersonView, crate::custody::UserBody,
-        crate::custody::UserChangeBody, crate::custody::HandoverBody, crate::custody::DecisionBody
+        crate::custody::UserChangeBody, crate::custody::HandoverBody, crate::custody::DecisionBody,
+        crate::custody::AcceptanceBody, crate::custody::MinutesSigningBody,
+        crate::custody::MinutesSignatureBody, crate::custody::MinutesSealBody
     )),
     tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "records", description = "Registers and records files"), (name = "custody", description = "The agency's signing devices and their handovers"), (name = "sessions"), (name = "admin"))
 )]
@@ -93,12 +97,13 @@ pub(crate) async fn verify(
     multipart: Multipart,
 ) -> ApiResult<Json<Value>> {
     state.verify_rate.check(addr.ip())?;
-    crate::upload::check_length(&headers, state.config.verify_limit)?;
+    let announced = crate::upload::check_length(&headers, state.config.verify_limit)?;
     let mut form = read_form(
         multipart,
         &["file", "signature"],
         None,
         state.config.verify_limit,
+        announced,
     )
     .await?;
     let (_, file) = form.buffers.remove("file").ok_or_else(|| {

@@ -78,14 +78,14 @@ pub(crate) fn safe_name(raw: &str) -> String {
 /// Refuses a body whose announced length (`Content-Length`) is over `limit` (plus room
 /// for the form's boundaries) before a byte of it is read: a client that sent
 /// `Expect: 100-continue` then never sends it.
-pub(crate) fn check_length(headers: &axum::http::HeaderMap, limit: u64) -> ApiResult<()> {
+pub(crate) fn check_length(headers: &axum::http::HeaderMap, limit: u64) -> ApiResult<Option<u64>> {
     let announced = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     match announced {
         Some(n) if n > limit.saturating_add(64 * 1024) => Err(ApiError::too_large(limit)),
-        _ => Ok(()),
+        _ => Ok(announced),
     }
 }
 
@@ -109,11 +109,14 @@ async fn next_chunk(field: &mut Field<'_>, limit: u64) -> ApiResult<Option<axum:
 
 /// Reads a form: the parts named in `file_fields` as files (to `staging` when given,
 /// else into memory), the others as text; `limit` bounds every file and the total.
+/// `announced` is the request's Content-Length (already checked against `limit`): a
+/// file read into memory gets its buffer at once instead of growing it copy by copy.
 pub(crate) async fn read_form(
     mut multipart: Multipart,
     file_fields: &[&str],
     staging: Option<&Path>,
     limit: u64,
+    announced: Option<u64>,
 ) -> ApiResult<Form> {
     let mut form = Form::default();
     let mut total: u64 = 0;
@@ -175,7 +178,14 @@ pub(crate) async fn read_form(
                     );
                 }
                 None => {
-                    let mut buf = Vec::new();
+                    // At most 16 MiB ahead of the data: an announced length is a
+                    // claim, not bytes received.
+                    let capacity = announced
+                        .unwrap_or(0)
+                        .min(limit)
+                        .min(16 << 20)
+                        .saturating_sub(total);
+                    let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
                     while let Some(chunk) = next_chunk(&mut field, limit).await? {
                         total += chunk.len() as u64;
                         if buf.len() as u64 + chunk.len() as u64 > limit || total > limit {
@@ -222,9 +232,16 @@ pub(crate) async fn document_upload(
     files: &[&str],
 ) -> ApiResult<(Form, StagedFile)> {
     kyso_app::authorize(actor, kyso_office::Action::FileDocument)?;
-    check_length(headers, state.config.upload_limit)?;
+    let announced = check_length(headers, state.config.upload_limit)?;
     let staging = state.app.data().join("staging");
-    let mut form = read_form(multipart, files, Some(&staging), state.config.upload_limit).await?;
+    let mut form = read_form(
+        multipart,
+        files,
+        Some(&staging),
+        state.config.upload_limit,
+        announced,
+    )
+    .await?;
     let file = form.files.remove("file").ok_or_else(|| {
         crate::error::ApiError::bad_request(
             "missing_file",

@@ -84,6 +84,98 @@ impl Node {
             .unwrap();
     }
 
+    /// A handover of a new device `serial` from `giver` to `receiver`, approved and
+    /// accepted (the token step taken elsewhere), its minutes drawn up; with both
+    /// parties' signatures when `signed` (a personal key of the test PKI). Its id.
+    fn accepted_handover(&self, serial: &str, giver: &str, receiver: &str, signed: bool) -> i64 {
+        use kyso_app::Actor;
+        use kyso_app::custody::{HandoverRequest, LocalKey, MinutesOptions, TokenStep};
+        self.device(serial, giver);
+        let agency = AgencyId::parse_with(AGENCY, kyso_model::AgencyIdFormat::Lenient).unwrap();
+        let person = |name: &str| {
+            let u = self.rt.block_on(self.app.archive().user(&agency, name));
+            Actor::User(u.unwrap().unwrap())
+        };
+        let leader = self
+            .rt
+            .block_on(self.app.archive().users(&agency))
+            .unwrap()
+            .into_iter()
+            .find(|u| u.has(Role::Leader) && u.name != giver && u.name != receiver)
+            .expect("a leader to approve");
+        let (giver_actor, receiver_actor) = (person(giver), person(receiver));
+        let person = |name: &str| {
+            if name == giver {
+                giver_actor.clone()
+            } else {
+                receiver_actor.clone()
+            }
+        };
+        let app = &self.app;
+        self.rt.block_on(async {
+            let h = app
+                .request_handover(
+                    &person(giver),
+                    HandoverRequest {
+                        device: serial.into(),
+                        receiver: receiver.into(),
+                        permission: "Quyết định số 12/QĐ-UBND ngày 01/12/2026".into(),
+                        witnesses: vec![],
+                        condition: "Hoạt động bình thường".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            let id = h.id.unwrap();
+            app.decide_handover(
+                &Actor::User(leader),
+                id,
+                kyso_office::HandoverDecision::Approve,
+                "",
+            )
+            .await
+            .unwrap();
+            let options = MinutesOptions {
+                issuer: "STTTT".into(),
+                agency_name: "Sở Thông tin và Truyền thông".into(),
+                place: "Cần Thơ".into(),
+                location: "Trụ sở cơ quan".into(),
+                ..MinutesOptions::default()
+            };
+            app.accept_handover(&person(receiver), id, TokenStep::PinChanged, &options)
+                .await
+                .unwrap();
+            if signed {
+                let fx = fixture();
+                let key_pem = std::fs::read_to_string(&fx.key_pem).unwrap();
+                let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes()).unwrap();
+                let key = kyso_signer::SoftKey::from_pkcs8_der(&key_der, None).unwrap();
+                let chain: Vec<x509_cert::Certificate> = std::fs::read_to_string(&fx.cert_pem)
+                    .unwrap()
+                    .split_inclusive("-----END CERTIFICATE-----")
+                    .filter(|p| p.contains("BEGIN"))
+                    .map(|p| {
+                        let (_, der) = der::pem::decode_vec(p.trim().as_bytes()).unwrap();
+                        x509_cert::Certificate::from_der(&der).unwrap()
+                    })
+                    .collect();
+                for (who, name) in [
+                    (kyso_office::MinutesSigner::Giver, giver),
+                    (kyso_office::MinutesSigner::Receiver, receiver),
+                ] {
+                    let local = LocalKey {
+                        signer: &key,
+                        chain: &chain,
+                    };
+                    app.sign_minutes(&person(name), id, who, Ok(local))
+                        .await
+                        .unwrap();
+                }
+            }
+            id
+        })
+    }
+
     fn login(&self, name: &str) -> Client {
         let mut c = self.client();
         let a = c.login(name, PASSWORD);
@@ -622,6 +714,88 @@ fn records_flow(node: &Node) {
         "{}",
         listed.text
     );
+    export_flow(node, &clerk, &officer, &code, id);
+}
+
+/// A records file with two documents exported as `kyso archive export` writes it, in a
+/// tar: both originals byte-exact in order, the XML description, the table of contents.
+fn export_flow(node: &Node, clerk: &Client, officer: &Client, code: &str, first: i64) {
+    let docs = clerk.get("/api/v1/documents");
+    let second = docs
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .find(|d| *d != first)
+        .expect("a second document");
+    let added = officer.post_json(
+        &format!("/api/v1/files/{code}/documents"),
+        &json!({"id": second}),
+    );
+    assert_eq!(added.json["ordinal"], 2, "{}", added.text);
+    // Exporting is the clerk's (văn thư).
+    error_shape(
+        &officer.get(&format!("/api/v1/files/{code}/export")),
+        403,
+        "an officer exporting a records file",
+    );
+    error_shape(
+        &clerk.get("/api/v1/files/99.VP/export"),
+        404,
+        "a records file that does not exist",
+    );
+    let (status, tar_bytes) = clerk.get_bytes("/api/v1/files/01.VP/export");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&tar_bytes));
+    let mut entries = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(tar_bytes.as_slice());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        entries.insert(path, bytes);
+    }
+    let folder = kyso_office::safe_segment(code);
+    let names: Vec<&String> = entries.keys().collect();
+    let in_folder = |suffix: &str| format!("{folder}/{suffix}");
+    assert!(
+        entries.contains_key(&in_folder("ho-so.xml"))
+            && entries.contains_key(&in_folder("muc-luc.pdf")),
+        "[{}] {names:?}",
+        node.backend
+    );
+    assert!(entries[&in_folder("muc-luc.pdf")].starts_with(b"%PDF-"));
+    let xml = String::from_utf8(entries[&in_folder("ho-so.xml")].clone()).unwrap();
+    assert_eq!(xml.matches("<VanBan>").count(), 2, "{xml}");
+    assert!(xml.contains("Hồ sơ triển khai chữ ký số"), "{xml}");
+    // Both originals, numbered in the file's (chronological) order, byte-exact.
+    let mut originals = Vec::new();
+    for id in [first, second] {
+        let (status, bytes) = clerk.get_bytes(&format!("/api/v1/documents/{id}/original"));
+        assert_eq!(status, 200);
+        originals.push(bytes);
+    }
+    let exported: Vec<(&String, &Vec<u8>)> = entries
+        .iter()
+        .filter(|(k, _)| {
+            let name = k.rsplit('/').next().unwrap_or_default();
+            (name.starts_with("001_") || name.starts_with("002_")) && name.ends_with(".pdf")
+        })
+        .collect();
+    assert_eq!(exported.len(), 2, "[{}] {names:?}", node.backend);
+    for original in &originals {
+        assert!(
+            exported.iter().any(|(_, bytes)| *bytes == original),
+            "an original missing or changed in the export: {names:?}"
+        );
+    }
+    // Nothing left behind on the server.
+    let staging = node.data().join("staging");
+    let left: Vec<_> = std::fs::read_dir(&staging)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in staging: {left:?}");
 }
 
 #[test]
@@ -836,6 +1010,13 @@ fn authorisation_matrix() {
     // The agency device (held by the custodian) and a possible next custodian.
     node.user("nhanthietbi", "nhanthietbi", &[Role::Custodian]);
     node.device("TOKEN-0001", "giuthietbi");
+    // Two more devices already handed over to nhanthietbi (the token step done on
+    // another machine): minutes waiting for the parties' signatures, and minutes
+    // signed by both and waiting for the seal.
+    let unsigned = node.accepted_handover("TOKEN-0002", "giuthietbi", "nhanthietbi", false);
+    let signed = node.accepted_handover("TOKEN-0003", "giuthietbi", "nhanthietbi", true);
+    // The handover the matrix requests (and approves) below.
+    let requested = signed + 1;
     // One incoming document and one draft to act on.
     let clerk = node.login("vanthu");
     let filed = clerk.post_form(
@@ -1054,6 +1235,15 @@ fn authorisation_matrix() {
         ),
         case(
             "GET",
+            "/api/v1/files/{code}/export",
+            "/api/v1/files/02.VP/export".into(),
+            Body::None,
+            &["vanthu"],
+            403,
+            true,
+        ),
+        case(
+            "GET",
             "/api/v1/users",
             "/api/v1/users".into(),
             Body::None,
@@ -1120,9 +1310,62 @@ fn authorisation_matrix() {
         case(
             "POST",
             "/api/v1/handovers/{id}/decision",
-            "/api/v1/handovers/1/decision".into(),
+            format!("/api/v1/handovers/{requested}/decision"),
             Body::Json(json!({"decision": "approve"})),
             &["lanhdao"],
+            403,
+            true,
+        ),
+        // The receiver gets past authorisation; this server has no device attached
+        // (no --pkcs11): 409.
+        case(
+            "POST",
+            "/api/v1/handovers/{id}/acceptance",
+            format!("/api/v1/handovers/{requested}/acceptance"),
+            Body::Json(json!({
+                "giver_pin": "246810", "new_pin": "13579135",
+                "issuer": "STTTT", "place": "Cần Thơ",
+            })),
+            &["nhanthietbi"],
+            403,
+            false,
+        ),
+        // A party (the giver) gets past authorisation; the certificate is not one: 400.
+        case(
+            "POST",
+            "/api/v1/handovers/{id}/minutes/signing-sessions",
+            format!("/api/v1/handovers/{unsigned}/minutes/signing-sessions"),
+            Body::Json(json!({"certificates": ["AAAA"]})),
+            &["giuthietbi", "nhanthietbi"],
+            403,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/handovers/{id}/minutes/signature",
+            format!("/api/v1/handovers/{unsigned}/minutes/signature"),
+            Body::Json(json!({"session": "x", "signature": "AAAA"})),
+            &["giuthietbi", "nhanthietbi"],
+            403,
+            false,
+        ),
+        // Only the receiver, now custodian, after both signatures; no device here: 409.
+        case(
+            "POST",
+            "/api/v1/handovers/{id}/minutes/seal",
+            format!("/api/v1/handovers/{signed}/minutes/seal"),
+            Body::Json(json!({"pin": "13579135"})),
+            &["nhanthietbi"],
+            403,
+            false,
+        ),
+        // The parties, the device custodians, the administrators.
+        case(
+            "GET",
+            "/api/v1/handovers/{id}/minutes",
+            format!("/api/v1/handovers/{unsigned}/minutes"),
+            Body::None,
+            &["giuthietbi", "quantri", "nhanthietbi"],
             403,
             true,
         ),
@@ -1171,6 +1414,64 @@ fn authorisation_matrix() {
             &["*"],
             400,
             true,
+        ),
+        // The exchange between agencies (crates/server/src/exchange.rs): the directory
+        // is read by everyone and kept by the administrator; the clerk sends, recalls and
+        // answers recalls. The draft cannot be sent (409) and there is no delivery 1 yet
+        // (404): authorisation passes, the use case refuses.
+        case(
+            "GET",
+            "/api/v1/agencies",
+            "/api/v1/agencies".into(),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/agencies",
+            "/api/v1/agencies".into(),
+            Body::Json(json!({"id": "000.00.01.H13", "name": "Sở Nội vụ"})),
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/documents/{id}/sendings",
+            format!("/api/v1/documents/{draft}/sendings"),
+            Body::Json(json!({"recipients": ["000.00.01.H13"]})),
+            &["vanthu"],
+            403,
+            false,
+        ),
+        case(
+            "GET",
+            "/api/v1/documents/{id}/deliveries",
+            format!("/api/v1/documents/{id}/deliveries"),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/deliveries/{id}/recall",
+            "/api/v1/deliveries/1/recall".into(),
+            Body::Json(json!({"reason": "Ban hành sai thể thức"})),
+            &["vanthu"],
+            403,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/deliveries/{id}/recall-reply",
+            "/api/v1/deliveries/1/recall-reply".into(),
+            Body::Json(json!({"agree": true})),
+            &["vanthu"],
+            403,
+            false,
         ),
     ];
     // Public by design: verification, the one-time setup, signing in.

@@ -17,6 +17,7 @@
 
 mod audit;
 mod custody;
+mod exchange;
 mod files;
 mod sessions;
 mod sql;
@@ -25,6 +26,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use audit::{AuditDraft, AuditHeadRow, AuditRow, audit_time};
+pub use exchange::{
+    AgencyRow, DeliveryRow, NewDelivery, NewStatus, OutboxRow, PackageRow, StatusRow,
+};
 pub use files::{Recovery, Staged, metadata_json, sha256_file, write_atomic};
 pub use kyso_office::StoreError;
 pub use sessions::{ApiTokenRow, SessionRow};

@@ -145,22 +145,44 @@ impl Archive {
         document: NewDocument,
         mut staged: Option<Staged>,
     ) -> Result<DocumentRecord, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let record = self
+            .insert_document_in(&mut tx, document, staged.as_ref())
+            .await?;
+        tx.commit().await.map_err(backend_error)?;
+        if let Some(s) = &mut staged {
+            // The row owns the staged files now; recovery finishes them after a crash.
+            s.consumed = true;
+        }
+        if staged.is_some() {
+            self.finalize(record.id.unwrap_or_default()).await?;
+        }
+        Ok(record)
+    }
+
+    /// Inserts a document (its number taken, its folder chosen, its first history line)
+    /// inside `tx`. The caller commits, then marks `staged` consumed and finalizes.
+    pub(crate) async fn insert_document_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        document: NewDocument,
+        staged: Option<&Staged>,
+    ) -> Result<DocumentRecord, StoreError> {
         let mut record = document.record;
         record.id = None;
         record.archive_dir = None;
-        if let Some(s) = &staged {
+        if let Some(s) = staged {
             record.original = Some(s.original());
         }
-        let mut tx = self.begin_write().await?;
         if let Some(numbering) = &document.numbering {
-            let number = Self::next_number(&mut tx, &numbering.series).await?;
+            let number = Self::next_number(tx, &numbering.series).await?;
             numbering
                 .apply(&mut record, number)
                 .map_err(|e| StoreError::Conflict(e.to_string()))?;
         }
-        if let Some(s) = &staged {
+        if let Some(s) = staged {
             let base = document_dir(&record, Some(s.sha256()));
-            record.archive_dir = Some(self.free_dir(&mut tx, &base).await?);
+            record.archive_dir = Some(self.free_dir(tx, &base).await?);
         }
         let sync_state = if staged.is_some() { "pending" } else { "none" };
         let now = rfc3339(record.created_at);
@@ -191,23 +213,21 @@ impl Archive {
         .bind(record.original.as_ref().map(|o| o.document.sha256.clone()))
         .bind(record.archive_dir.clone())
         .bind(sync_state.to_string())
-        .bind(staged.as_ref().map(|s| s.document.staging_name.clone()))
+        .bind(staged.map(|s| s.document.staging_name.clone()))
         .bind(
-            staged
-                .as_ref()
-                .and_then(|s| s.signature.as_ref().map(|x| x.staging_name.clone())),
+            staged.and_then(|s| s.signature.as_ref().map(|x| x.staging_name.clone())),
         )
         .bind(to_json(&record)?)
-        .bind(staged.as_ref().and_then(Staged::verification_json))
+        .bind(staged.and_then(Staged::verification_json))
         .bind(now.clone())
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(backend_error)?;
         let id: i64 = row.try_get(0).map_err(backend_error)?;
         record.id = Some(id);
         Self::insert_event(
-            &mut tx,
+            tx,
             id,
             record.created_at,
             "register",
@@ -215,14 +235,6 @@ impl Archive {
             &document.note,
         )
         .await?;
-        tx.commit().await.map_err(backend_error)?;
-        if let Some(s) = &mut staged {
-            // The row owns the staged files now; recovery finishes them after a crash.
-            s.consumed = true;
-        }
-        if staged.is_some() {
-            self.finalize(id).await?;
-        }
         Ok(record)
     }
 

@@ -1,5 +1,6 @@
 //! `kyso serve` as a child process: started from a prepared command, its URL and
-//! one-time setup link read from its stdout, killed on drop.
+//! one-time setup link read from its stdout, its log (stderr) inherited or kept in a
+//! file, killed on drop.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -26,10 +27,21 @@ impl Drop for Served {
 /// Starts `command` (the `kyso` binary with `serve` and its flags) and waits, at most
 /// a minute, until it prints the URL it serves at.
 pub fn spawn(command: &mut Command) -> Served {
+    start(command, Stdio::inherit())
+}
+
+/// As [`spawn`], with the server's log (its stderr) written to the file `log`, for a
+/// test to read what the server logged.
+pub fn spawn_logged(command: &mut Command, log: &std::path::Path) -> Served {
+    let file = std::fs::File::create(log).expect("create the server log");
+    start(command, Stdio::from(file))
+}
+
+fn start(command: &mut Command, stderr: Stdio) -> Served {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("start kyso serve");
     // Lines arrive through a thread, so that waiting for one never blocks forever and

@@ -63,7 +63,47 @@ pub(super) fn environment() -> PkiEnvironment {
     pe.clear_verify_signature_message_callbacks();
     pe.add_verify_signature_message_callback(verify_with_kyso_signer);
     pe.add_verify_signature_message_callback(certval::verify_signature_message_rust_crypto);
+    pe.add_signature_cache(Box::new(SharedSignatureCache));
     pe
+}
+
+/// The signatures on certificates, CRLs and OCSP responses that verified, shared by
+/// every validation in the process: the same CA certificates and CRLs come with
+/// document after document, and each of their signatures costs a public-key operation
+/// (most of the revocation check's time). certval keys an entry by the SHA-256 of the
+/// algorithm, the signature and the signed bytes, beside the SHA-256 of the key, and
+/// records successes only: an entry means "this exact signature verified under this
+/// exact key", which no later input can change. Bounded: when full, it starts again.
+struct SharedSignatureCache;
+
+/// At most this many remembered signatures (≈ 150 bytes each).
+const SIGNATURE_CACHE_CAP: usize = 16_384;
+
+type SignatureKey = (Vec<u8>, Vec<u8>);
+
+fn verified_signatures() -> &'static std::sync::Mutex<std::collections::HashSet<SignatureKey>> {
+    static SET: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<SignatureKey>>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(Default::default)
+}
+
+impl certval::SignatureVerificationCache for SharedSignatureCache {
+    fn is_verified(&self, signed_data_hash: &[u8], issuer_spki_hash: &[u8]) -> bool {
+        let set = verified_signatures()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        set.contains(&(signed_data_hash.to_vec(), issuer_spki_hash.to_vec()))
+    }
+
+    fn add_verified(&self, signed_data_hash: &[u8], issuer_spki_hash: &[u8]) {
+        let mut set = verified_signatures()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if set.len() >= SIGNATURE_CACHE_CAP {
+            set.clear();
+        }
+        set.insert((signed_data_hash.to_vec(), issuer_spki_hash.to_vec()));
+    }
 }
 
 /// ecdsa-with-SHA1 (RFC 5758).

@@ -1,0 +1,1184 @@
+//! Sending and receiving documents between agencies (Decision 28/2018/QĐ-TTg; the
+//! package and status formats of kyso-exchange).
+//!
+//! A node hosts one or many agencies; the **directory** (`agency` table) lists them and
+//! the agencies reached through other nodes. [`App::send`]: the clerk of the sending
+//! agency sends an issued (agency-sealed), non-secret document: a [`Package`] is built
+//! from the document record (edXML header fields) with the original and its `.p7s`,
+//! written under `<data>/exchange/packages/<digest>.kyso` and recorded before anything
+//! is delivered; then, per recipient, either
+//!
+//! - **hosted here**: the package is read back as a receiver reads it, its attachments
+//!   filed through the receiving code of [`App::file_document`] (every signature verified
+//!   on receipt, the report kept with the document) and, in **one transaction**, the
+//!   recipient's incoming document, the delivery row and status `01` are stored; or
+//! - **on another node**: a delivery row `queued` and an outbox row (network delivery is
+//!   not implemented yet).
+//!
+//! Idempotent by `DocumentId`: a second sending to the same recipient adds nothing.
+//! The recipient's steps report back through [`App::advance`] (`03` accepted with its
+//! arrival number, `02` refused with the reason, `04` assigned, `05` processing, `06`
+//! completed). Recall: the sender asks (`13`, [`App::recall`]); the recipient's clerk
+//! agrees (`15`: its copy is marked recalled — kept, never deleted, out of the active
+//! registers and the search index) or refuses (`16`, with a reason) — [`App::recall_reply`].
+
+use std::path::{Path, PathBuf};
+
+use kyso_audit::Outcome;
+use kyso_exchange::{
+    Attachment, Code, ExchangeError, Header, Hop, Limits, Organization, Package, PromulgationInfo,
+    ResponseFor, SignerInfo, StatusMessage, VnDateTime,
+};
+use kyso_model::{AgencyId, AgencyIdFormat, DocumentId, DocumentType, Notation, StatusCode};
+use kyso_office::{
+    Action, DocState, DocumentRecord, Event, IncomingRequest, IncomingState, OutgoingState, Step,
+    Store,
+};
+use kyso_store::{AgencyRow, DeliveryRow, NewDelivery, NewStatus};
+use serde::Serialize;
+
+use crate::App;
+use crate::actor::Actor;
+use crate::audit::{AuditAction, AuditEvent};
+use crate::documents::{DocFields, FileRequest, Prepared, object};
+use crate::error::{AppError, AppResult, Kind};
+
+/// The folder of the exchange under the data directory.
+pub const EXCHANGE_DIR: &str = "exchange";
+
+/// An agency of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgencyView {
+    /// Mã định danh (`000.00.00.H13`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Hosted on this node.
+    pub hosted: bool,
+    /// The node hosting it, when elsewhere.
+    pub node_url: Option<String>,
+}
+
+impl From<AgencyRow> for AgencyView {
+    fn from(row: AgencyRow) -> Self {
+        Self {
+            id: row.id.to_string(),
+            name: row.name,
+            hosted: row.hosted,
+            node_url: row.node_url,
+        }
+    }
+}
+
+/// An agency to add to the directory.
+#[derive(Debug, Clone)]
+pub struct NewAgency {
+    /// Mã định danh.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The node hosting it (`https://…`); `None`: hosted on this node.
+    pub node_url: Option<String>,
+}
+
+/// What happened for one recipient of a sending.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendOutcome {
+    /// The recipient's identifier.
+    pub recipient: String,
+    /// Its name.
+    pub name: String,
+    /// `delivered` (hosted here, filed and verified), `queued` (another node: waiting
+    /// for network delivery), `already_sent` (the same document sent before: nothing
+    /// added), `not_delivered` (see `note`).
+    pub outcome: &'static str,
+    /// The delivery, whose timeline `GET /documents/{id}/deliveries` shows.
+    pub delivery: Option<i64>,
+    /// The verdict of the verification on receipt (delivered here).
+    pub verdict: Option<String>,
+    /// Why it was not delivered.
+    pub note: Option<String>,
+}
+
+/// The result of [`App::send`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Sent {
+    /// The edXML `DocumentId`.
+    pub document_id: String,
+    /// The package digest (hex).
+    pub package: String,
+    /// Per recipient.
+    pub recipients: Vec<SendOutcome>,
+}
+
+impl Sent {
+    /// Whether anything new was delivered or queued.
+    pub fn created(&self) -> bool {
+        self.recipients
+            .iter()
+            .any(|r| matches!(r.outcome, "delivered" | "queued"))
+    }
+}
+
+/// One status of a delivery's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    /// Two digits (`01`…`16`).
+    pub code: String,
+    /// Vietnamese label.
+    pub label_vi: String,
+    /// English label.
+    pub label_en: String,
+    /// Reason or note.
+    pub description: String,
+    /// Who.
+    pub actor: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+}
+
+/// A delivery and its timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    /// Id.
+    pub id: i64,
+    /// The edXML `DocumentId`.
+    pub document_id: String,
+    /// The package digest.
+    pub package: String,
+    /// Sending agency.
+    pub sender: String,
+    /// Receiving agency.
+    pub recipient: String,
+    /// Its name.
+    pub recipient_name: String,
+    /// `local` or `remote`.
+    pub route: String,
+    /// `delivered` or `queued`.
+    pub state: String,
+    /// `none`, `requested`, `agreed`, `refused`.
+    pub recall: String,
+    /// The latest status code.
+    pub last_status: Option<String>,
+    /// The recipient's incoming document (shown to the recipient only).
+    pub received_document: Option<i64>,
+    /// The timeline, oldest first.
+    pub statuses: Vec<StatusView>,
+}
+
+fn exchange_error(e: &ExchangeError) -> AppError {
+    let kind = if matches!(e, ExchangeError::SecretDocument { .. }) {
+        Kind::Forbidden
+    } else {
+        Kind::Invalid
+    };
+    AppError::new(kind, e.code(), e.vietnamese(), e.to_string())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn parse_agency(text: &str) -> AppResult<AgencyId> {
+    AgencyId::parse_with(text.trim(), AgencyIdFormat::Lenient).map_err(|e| {
+        AppError::invalid(
+            "bad_agency_id",
+            format!("mã định danh cơ quan không hợp lệ {text:?}: {e}"),
+            format!("invalid agency identifier {text:?}: {e}"),
+        )
+    })
+}
+
+fn delivery_missing(id: i64) -> AppError {
+    AppError::not_found(
+        format!("không có lượt gửi {id}"),
+        format!("no delivery {id}"),
+    )
+}
+
+fn status_json(message: &StatusMessage) -> AppResult<String> {
+    let bytes = message.to_json().map_err(|e| exchange_error(&e))?;
+    String::from_utf8(bytes).map_err(AppError::internal)
+}
+
+/// The `ResponseFor` of the document a delivery carries (from the package's header).
+fn response_for(header: &Header) -> ResponseFor {
+    let mut r = ResponseFor::new(header.from.organ_id.clone(), header.document_id.clone());
+    r.code = format!("{}/{}", header.code.code_number, header.code.code_notation);
+    r.promulgation_date = Some(header.promulgation.promulgation_date);
+    r
+}
+
+/// A random folder name for unpacking.
+fn scratch_name() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
+impl App {
+    fn exchange_dir(&self) -> PathBuf {
+        self.data().join(EXCHANGE_DIR)
+    }
+
+    // ------------------------------------------------------------------------------
+    // The directory
+    // ------------------------------------------------------------------------------
+
+    /// The directory of agencies (every signed-in user reads it).
+    pub async fn agencies(&self, actor: &Actor) -> AppResult<Vec<AgencyView>> {
+        self.allow(actor, Action::ViewDocuments, "agencies").await?;
+        Ok(self
+            .archive()
+            .agencies()
+            .await?
+            .into_iter()
+            .map(AgencyView::from)
+            .collect())
+    }
+
+    /// Adds an agency to the directory (administrator): hosted here when `node_url` is
+    /// `None`, else reached through that node.
+    pub async fn add_agency(&self, actor: &Actor, agency: NewAgency) -> AppResult<AgencyView> {
+        let id = parse_agency(&agency.id)?;
+        self.allow(actor, Action::ManageAgencies, &format!("agency:{id}"))
+            .await?;
+        let name = agency.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(AppError::invalid(
+                "agency_name",
+                "tên cơ quan bắt buộc, tối đa 200 ký tự",
+                "the agency's name is required, at most 200 characters",
+            ));
+        }
+        let node_url = agency
+            .node_url
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &node_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(AppError::invalid(
+                "node_url",
+                format!("địa chỉ nút phải là http(s)://…: {url}"),
+                format!("the node URL must be http(s)://…: {url}"),
+            ));
+        }
+        let row = AgencyRow {
+            id: id.clone(),
+            name,
+            hosted: node_url.is_none(),
+            node_url,
+        };
+        self.archive()
+            .add_agency(&row, self.now())
+            .await
+            .map_err(|e| match e {
+                kyso_office::StoreError::Conflict(_) => AppError::new(
+                    Kind::Conflict,
+                    "agency_exists",
+                    format!("cơ quan {id} đã có trong danh bạ"),
+                    format!("agency {id} is in the directory already"),
+                ),
+                other => other.into(),
+            })?;
+        self.record(
+            AuditEvent::new(
+                actor.audit_name(),
+                AuditAction::AgencyDirectory,
+                format!("agency:{id}"),
+                Outcome::Succeeded,
+            )
+            .with("hosted", row.hosted.to_string())
+            .with("node_url", row.node_url.clone().unwrap_or_default()),
+        )
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn directory_entry(&self, id: &AgencyId) -> AppResult<AgencyRow> {
+        self.archive().agency(id).await?.ok_or_else(|| {
+            AppError::invalid(
+                "unknown_agency",
+                format!("cơ quan {id} không có trong danh bạ; quản trị viên thêm vào trước"),
+                format!("agency {id} is not in the directory; an administrator adds it first"),
+            )
+        })
+    }
+
+    // ------------------------------------------------------------------------------
+    // Sending
+    // ------------------------------------------------------------------------------
+
+    /// Sends the issued document `id` of the actor's agency to `recipients` (agency
+    /// identifiers of the directory). See the module documentation.
+    pub async fn send(&self, actor: &Actor, id: i64, recipients: &[String]) -> AppResult<Sent> {
+        let target = format!("document:{id}");
+        self.allow(actor, Action::SendDocument, &target).await?;
+        let record = self.archive().document(id).await?.ok_or_else(|| {
+            AppError::not_found(
+                format!("không có văn bản {id}"),
+                format!("no document {id}"),
+            )
+        })?;
+        if &record.agency != actor.agency() {
+            let refusal = AppError::new(
+                Kind::Forbidden,
+                "other_agency",
+                format!(
+                    "văn bản {id} không phải của cơ quan {}: chỉ văn thư cơ quan ban hành mới được gửi",
+                    actor.agency()
+                ),
+                format!(
+                    "document {id} is not of agency {}: only the issuing agency's clerk sends it",
+                    actor.agency()
+                ),
+            );
+            self.refused(actor, AuditAction::ExchangeSend, &target, &refusal)
+                .await?;
+            return Err(refusal);
+        }
+        if let Err(refusal) = kyso_office::check_not_secret(record.secrecy) {
+            // QĐ28 Art 1.2: secret documents never travel electronically.
+            let refusal: AppError = refusal.into();
+            self.refused(actor, AuditAction::ExchangeSend, &target, &refusal)
+                .await?;
+            return Err(refusal);
+        }
+        if record.state != DocState::Outgoing(OutgoingState::Issued)
+            || !record.electronic
+            || record.original.is_none()
+        {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "not_issued",
+                format!(
+                    "văn bản {id} chưa được ban hành điện tử (ký, đóng dấu số, ban hành): trạng thái {}",
+                    record.state
+                ),
+                format!(
+                    "document {id} is not issued electronically (signed, sealed, issued): state {}",
+                    record.state
+                ),
+            ));
+        }
+        // Recipients: known to the directory, not the sender, each once.
+        let mut targets: Vec<AgencyRow> = Vec::new();
+        for text in recipients {
+            let agency = parse_agency(text)?;
+            if &agency == actor.agency() {
+                return Err(AppError::invalid(
+                    "self_recipient",
+                    "không gửi văn bản cho chính cơ quan mình",
+                    "an agency does not send a document to itself",
+                ));
+            }
+            if !targets.iter().any(|t| t.id == agency) {
+                targets.push(self.directory_entry(&agency).await?);
+            }
+        }
+        if targets.is_empty() {
+            return Err(AppError::invalid(
+                "no_recipients",
+                "cần ít nhất một cơ quan nhận",
+                "at least one recipient agency is required",
+            ));
+        }
+        let (package, bytes) = self.build_package(&record, &targets).await?;
+        let header = package.header().clone();
+        let digest = package.digest().to_hex();
+        let document_id = header.document_id.to_string();
+        self.store_package(&package, &bytes).await?;
+        let now = self.now();
+        let mut outcomes = Vec::new();
+        for target in &targets {
+            let mut outcome = SendOutcome {
+                recipient: target.id.to_string(),
+                name: target.name.clone(),
+                outcome: "already_sent",
+                delivery: None,
+                verdict: None,
+                note: None,
+            };
+            if let Some(existing) = self.archive().delivery_to(&document_id, &target.id).await? {
+                outcome.delivery = Some(existing.id);
+                outcomes.push(outcome);
+                continue;
+            }
+            let delivery = NewDelivery {
+                document_id: document_id.clone(),
+                package_digest: digest.clone(),
+                sender: record.agency.clone(),
+                sender_document: Some(id),
+                recipient: target.id.clone(),
+                at: now,
+            };
+            if target.hosted {
+                match self.receive_local(actor, &bytes, target, &delivery).await? {
+                    Received::Delivered {
+                        delivery, verdict, ..
+                    } => {
+                        outcome.outcome = "delivered";
+                        outcome.delivery = Some(delivery);
+                        outcome.verdict = Some(verdict);
+                    }
+                    Received::Again => {}
+                    Received::Skipped(reason) => {
+                        outcome.outcome = "not_delivered";
+                        outcome.note = Some(reason);
+                    }
+                }
+            } else if let Some(delivery) = self
+                .archive()
+                .queue_remote(&delivery, target.node_url.as_deref())
+                .await?
+            {
+                outcome.outcome = "queued";
+                outcome.delivery = Some(delivery);
+            }
+            outcomes.push(outcome);
+        }
+        let summary = outcomes
+            .iter()
+            .map(|o| format!("{}={}", o.recipient, o.outcome))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.record_on(
+            actor,
+            AuditAction::ExchangeSend,
+            &record,
+            Outcome::Succeeded,
+            vec![
+                ("document_id", document_id.clone()),
+                ("package", digest.clone()),
+                ("recipients", summary),
+            ],
+        )
+        .await?;
+        Ok(Sent {
+            document_id,
+            package: digest,
+            recipients: outcomes,
+        })
+    }
+
+    async fn refused(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        object: &str,
+        error: &AppError,
+    ) -> AppResult<()> {
+        self.record(
+            AuditEvent::new(actor.audit_name(), action, object, Outcome::Refused)
+                .with("reason", error.code.clone()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The package of an issued document for `recipients`, and its bytes (with this
+    /// node's hop).
+    async fn build_package(
+        &self,
+        record: &DocumentRecord,
+        recipients: &[AgencyRow],
+    ) -> AppResult<(Package, Vec<u8>)> {
+        let id = record.id.unwrap_or_default();
+        let m = &record.metadata;
+        let (Some(number), Some(notation)) = (m.code_number.clone(), m.code_notation.clone())
+        else {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "not_numbered",
+                format!("văn bản {id} chưa có số, ký hiệu"),
+                format!("document {id} has no number and notation"),
+            ));
+        };
+        let issued = m
+            .issued_date
+            .unwrap_or_else(|| record.created_at.to_offset(crate::VIETNAM).date());
+        let document_id = Notation::parse(&format!("{number}/{notation}"))
+            .ok()
+            .and_then(|n| DocumentId::from_notation(record.agency.clone(), issued, &n).ok())
+            .map_or_else(
+                || {
+                    DocumentId::new(
+                        record.agency.clone(),
+                        record.year,
+                        u32::try_from(id).unwrap_or(u32::MAX),
+                    )
+                },
+                Ok,
+            )
+            .map_err(|e| AppError::internal(format!("document identifier: {e}")))?;
+        let sender_name = self.agency_name(&record.agency).await?;
+        let to = recipients
+            .iter()
+            .map(|r| Organization::new(r.id.clone(), r.name.clone()))
+            .collect();
+        let subject = if m.subject.trim().is_empty() {
+            record.document_type.vietnamese_name().to_string()
+        } else {
+            m.subject.clone()
+        };
+        let mut header = Header::new(
+            Organization::new(record.agency.clone(), sender_name),
+            to,
+            Code {
+                code_number: number,
+                code_notation: notation,
+            },
+            PromulgationInfo {
+                place: String::new(),
+                promulgation_date: issued,
+            },
+            record.document_type.vietnamese_name(),
+            subject,
+            document_id,
+        );
+        if let Some(signer) = m.signer_info.first() {
+            header.signer = SignerInfo {
+                competence: String::new(),
+                position: signer.position.clone(),
+                full_name: signer.full_name.clone(),
+            };
+        }
+        header.priority = record.urgency;
+        header.due_date = m.due_date;
+        header.other.page_amount = m.page_amount;
+        header.other.promulgation_amount = m.issued_amount;
+        header.secrecy = record.secrecy;
+        // The attachments: the archived original and its detached signature.
+        let original = record
+            .original
+            .as_ref()
+            .ok_or_else(|| AppError::internal("issued document without original"))?;
+        let path = self.archive().original_path(record).ok_or_else(|| {
+            AppError::internal(format!("document {id}: the original is not in place"))
+        })?;
+        let read = |p: &Path| {
+            std::fs::read(p)
+                .map_err(|e| AppError::internal(format!("cannot read {}: {e}", p.display())))
+        };
+        let is_pdf = original
+            .document
+            .name
+            .to_ascii_lowercase()
+            .ends_with(".pdf");
+        let mut attachments = vec![Attachment::new(
+            original.document.name.clone(),
+            if is_pdf {
+                "application/pdf"
+            } else {
+                "application/octet-stream"
+            },
+            read(&path)?,
+        )];
+        if let Some(sig) = &original.signature
+            && let Some(dir) = path.parent()
+        {
+            attachments.push(Attachment::new(
+                sig.name.clone(),
+                "application/pkcs7-signature",
+                read(&dir.join(&sig.name))?,
+            ));
+        }
+        let package = Package::new(header, attachments).map_err(|e| exchange_error(&e))?;
+        let package = package.with_hop(Hop {
+            organ_id: record.agency.clone(),
+            timestamp: VnDateTime::from_offset(self.now()),
+        });
+        let bytes = package.to_bytes();
+        Ok((package, bytes))
+    }
+
+    /// Writes the package under `<data>/exchange/packages/` (synced) and records it,
+    /// before any recipient is told.
+    async fn store_package(&self, package: &Package, bytes: &[u8]) -> AppResult<()> {
+        let digest = package.digest().to_hex();
+        let relative = format!("packages/{digest}.kyso");
+        let path = self.exchange_dir().join(&relative);
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    AppError::internal(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            kyso_store::write_atomic(&path, bytes, false)?;
+        }
+        let header_json = serde_json::to_string(package.header()).map_err(AppError::internal)?;
+        self.archive()
+            .put_package(&kyso_store::PackageRow {
+                digest,
+                document_id: package.header().document_id.to_string(),
+                sender: package.header().from.organ_id.clone(),
+                file: relative,
+                size: bytes.len() as u64,
+                header_json,
+                created_at: self.now(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------
+    // Receiving (an agency hosted here)
+    // ------------------------------------------------------------------------------
+
+    /// Receives `bytes` (a package in kyso's format) for the hosted agency `recipient`:
+    /// read and checked as any receiver does, the attachments unpacked, the original
+    /// verified and filed as an incoming document (state `verified`, or `received`
+    /// when a signature is not valid: the clerk can then only refuse it), the delivery
+    /// and status `01` stored with it in one transaction.
+    async fn receive_local(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        recipient: &AgencyRow,
+        delivery: &NewDelivery,
+    ) -> AppResult<Received> {
+        let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
+        let header = package.header().clone();
+        if !header.to.iter().any(|o| o.organ_id == recipient.id) {
+            return Ok(Received::Skipped(format!(
+                "gói tin không gửi cho {0} / the package is not addressed to {0}",
+                recipient.id
+            )));
+        }
+        let Some(first) = package.attachments().first() else {
+            return Ok(Received::Skipped(
+                "gói tin không có tệp đính kèm / the package has no attachment".into(),
+            ));
+        };
+        // Unpack next to the archive's staging area (same file system), removed after.
+        let scratch = self.exchange_dir().join("tmp").join(scratch_name());
+        std::fs::create_dir_all(&scratch)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", scratch.display())))?;
+        let result = self
+            .receive_unpacked(
+                actor, &package, &header, first, &scratch, recipient, delivery,
+            )
+            .await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn receive_unpacked(
+        &self,
+        actor: &Actor,
+        package: &Package,
+        header: &Header,
+        first: &Attachment,
+        scratch: &Path,
+        recipient: &AgencyRow,
+        delivery: &NewDelivery,
+    ) -> AppResult<Received> {
+        // Names were checked by the package reader: plain file names, unique.
+        let write = |a: &Attachment| -> AppResult<PathBuf> {
+            let path = scratch.join(&a.name);
+            std::fs::write(&path, &a.content)
+                .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+            Ok(path)
+        };
+        let file = write(first)?;
+        let signature_name = format!("{}.p7s", first.name).to_lowercase();
+        let signature = match package
+            .attachments()
+            .iter()
+            .skip(1)
+            .find(|a| a.name.to_lowercase() == signature_name)
+        {
+            Some(a) => Some(write(a)?),
+            None => None,
+        };
+        let (now, today) = self.now_and_today();
+        let job = FileRequest {
+            file,
+            shown_name: Some(first.name.clone()),
+            is_pdf: Some(
+                first.content_type == "application/pdf"
+                    || first.name.to_ascii_lowercase().ends_with(".pdf"),
+            ),
+            signature,
+            doc_type: DocumentType::from_vietnamese_name(&header.document_type.type_name),
+            number: Some(format!(
+                "{}/{}",
+                header.code.code_number, header.code.code_notation
+            )),
+            date: Some(today),
+            incoming: true,
+            accept: false,
+            offline: false,
+            // Kept whatever the verdict: the report goes with it and the clerk refuses it
+            // (a document whose signature does not verify is never accepted).
+            accept_invalid: true,
+            fields: DocFields {
+                subject: Some(header.subject.clone()),
+                secrecy: header.secrecy,
+                urgency: header.priority,
+                signer: Some(header.signer.full_name.clone()).filter(|s| !s.is_empty()),
+                signer_position: Some(header.signer.position.clone()).filter(|s| !s.is_empty()),
+                ..DocFields::default()
+            },
+            from: Some(header.from.organ_name.clone()),
+            agency_name: recipient.name.clone(),
+            allocate: None,
+        };
+        let Prepared {
+            staged,
+            verdict,
+            sha,
+            doc_type,
+            number,
+            date,
+            mut metadata,
+            ..
+        } = match self.prepare_filing(actor, &recipient.id, &job).await? {
+            Ok(prepared) => prepared,
+            Err(reason) => return Ok(Received::Skipped(reason)),
+        };
+        metadata.issued_date = date.or(Some(header.promulgation.promulgation_date));
+        metadata.due_date = header.due_date;
+        metadata.trace_header_list = serde_json::to_string(package.trace()).ok();
+        let valid = verdict == "valid" || verdict == "valid_with_changes";
+        let original = Some(staged.original());
+        let document = kyso_office::incoming_document(
+            IncomingRequest {
+                agency: recipient.id.clone(),
+                arrival_date: today,
+                document_type: doc_type,
+                secrecy: header.secrecy,
+                urgency: header.priority,
+                sender_number: number,
+                state: if valid {
+                    IncomingState::Verified
+                } else {
+                    IncomingState::Received
+                },
+                metadata,
+                original,
+            },
+            true,
+            now,
+        )?;
+        let message = StatusMessage::new(
+            response_for(header),
+            Organization::new(recipient.id.clone(), recipient.name.clone()),
+            StatusCode::Arrived,
+            VnDateTime::from_offset(now),
+        );
+        let status = NewStatus {
+            code: StatusCode::Arrived.code().to_string(),
+            description: String::new(),
+            actor: "system".into(),
+            message_json: status_json(&message)?,
+            at: now,
+        };
+        let Some((record, delivery_id)) = self
+            .archive()
+            .deliver_local(document, staged, delivery, &status)
+            .await?
+        else {
+            return Ok(Received::Again);
+        };
+        let mut details = crate::documents::document_details(&record);
+        details.push(("verdict".into(), verdict.clone()));
+        details.push(("sha256".into(), sha));
+        self.record(AuditEvent {
+            actor: actor.audit_name(),
+            action: AuditAction::VerifyReceipt,
+            object: object(&record),
+            outcome: if valid {
+                Outcome::Succeeded
+            } else {
+                Outcome::Failed
+            },
+            details,
+        })
+        .await?;
+        self.record_on(
+            actor,
+            AuditAction::ExchangeReceive,
+            &record,
+            Outcome::Succeeded,
+            vec![
+                ("document_id", delivery.document_id.clone()),
+                ("sender", delivery.sender.to_string()),
+                ("delivery", delivery_id.to_string()),
+                ("status", "01".into()),
+            ],
+        )
+        .await?;
+        self.index_documents(std::slice::from_ref(&record));
+        Ok(Received::Delivered {
+            delivery: delivery_id,
+            verdict,
+        })
+    }
+
+    // ------------------------------------------------------------------------------
+    // Statuses
+    // ------------------------------------------------------------------------------
+
+    /// After a step of an incoming document that arrived by a delivery: its status
+    /// (`02`, `03`…`06`) goes into the sender's timeline.
+    pub(crate) async fn report_step(
+        &self,
+        actor: &Actor,
+        record: &DocumentRecord,
+        event: Event,
+        note: &str,
+    ) -> AppResult<()> {
+        let DocState::Incoming(state) = record.state else {
+            return Ok(());
+        };
+        if !matches!(
+            event,
+            Event::Accept
+                | Event::Refuse
+                | Event::Assign
+                | Event::StartProcessing
+                | Event::Complete
+        ) {
+            return Ok(());
+        }
+        let Some(code) = state.status_code() else {
+            return Ok(());
+        };
+        let Some(id) = record.id else { return Ok(()) };
+        for delivery in self.archive().deliveries_of(id).await? {
+            if delivery.received_document != Some(id) {
+                continue;
+            }
+            let description = match (event, record.metadata.arrival_number) {
+                (Event::Accept, Some(n)) if note.trim().is_empty() => format!("Số đến: {n}"),
+                (Event::Accept, Some(n)) => format!("Số đến: {n}. {}", note.trim()),
+                _ => note.trim().to_string(),
+            };
+            self.add_status(actor, &delivery, code, &description, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Adds a status to a delivery (with a recall compare-and-set) and logs it.
+    async fn add_status(
+        &self,
+        actor: &Actor,
+        delivery: &DeliveryRow,
+        code: StatusCode,
+        description: &str,
+        recall: Option<(&[&str], &str)>,
+    ) -> AppResult<()> {
+        let header = self.delivery_header(delivery).await?;
+        let now = self.now();
+        // The sender speaks for 13; the recipient for every other code.
+        let from = if code == StatusCode::RecallRequested {
+            Organization::new(header.from.organ_id.clone(), header.from.organ_name.clone())
+        } else {
+            header
+                .to
+                .iter()
+                .find(|o| o.organ_id == delivery.recipient)
+                .cloned()
+                .unwrap_or_else(|| {
+                    Organization::new(delivery.recipient.clone(), delivery.recipient.to_string())
+                })
+        };
+        let mut message = StatusMessage::new(
+            response_for(&header),
+            from,
+            code,
+            VnDateTime::from_offset(now),
+        );
+        message.description = description.to_string();
+        message.normalize().map_err(|e| exchange_error(&e))?;
+        let status = NewStatus {
+            code: code.code().to_string(),
+            description: message.description.clone(),
+            actor: actor.audit_name(),
+            message_json: status_json(&message)?,
+            at: now,
+        };
+        self.archive()
+            .add_status(delivery.id, &status, recall)
+            .await
+            .map_err(|e| match e {
+                kyso_office::StoreError::Conflict(_) => AppError::new(
+                    Kind::Conflict,
+                    "recall_state",
+                    format!(
+                        "lượt gửi {} không ở trạng thái cho phép việc này (thu hồi: {})",
+                        delivery.id, delivery.recall
+                    ),
+                    format!(
+                        "delivery {} is not in a state that allows this (recall: {})",
+                        delivery.id, delivery.recall
+                    ),
+                ),
+                other => other.into(),
+            })?;
+        let action = match code {
+            StatusCode::RecallRequested => AuditAction::ExchangeRecall,
+            StatusCode::RecallAgreed | StatusCode::RecallRefused => {
+                AuditAction::ExchangeRecallReply
+            }
+            _ => AuditAction::ExchangeStatus,
+        };
+        self.record(
+            AuditEvent::new(
+                actor.audit_name(),
+                action,
+                format!("delivery:{}", delivery.id),
+                Outcome::Succeeded,
+            )
+            .with("document_id", delivery.document_id.clone())
+            .with("recipient", delivery.recipient.to_string())
+            .with("status", code.code()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The header of the package a delivery carries.
+    async fn delivery_header(&self, delivery: &DeliveryRow) -> AppResult<Header> {
+        let file = self
+            .archive()
+            .package_file(&delivery.package_digest)
+            .await?
+            .ok_or_else(|| {
+                AppError::internal(format!("package {} missing", delivery.package_digest))
+            })?;
+        // Only the manifest is needed: magic, length, manifest, digest — never the bodies.
+        let limits = Limits::default();
+        let most = kyso_exchange::MAGIC.len() + 4 + limits.max_manifest_bytes as usize + 32;
+        let mut prefix = Vec::new();
+        let path = self.exchange_dir().join(&file);
+        std::fs::File::open(&path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, most as u64), &mut prefix)
+            })
+            .map_err(|e| AppError::internal(format!("cannot read package {file}: {e}")))?;
+        let manifest =
+            kyso_exchange::Manifest::read(&prefix, &limits).map_err(|e| exchange_error(&e))?;
+        Ok(manifest.header)
+    }
+
+    // ------------------------------------------------------------------------------
+    // Timelines
+    // ------------------------------------------------------------------------------
+
+    /// The deliveries of a document of the actor's agency with their timelines: for a
+    /// sent document, one per recipient; for a received one, the delivery it came by.
+    pub async fn deliveries(&self, actor: &Actor, id: i64) -> AppResult<Vec<DeliveryView>> {
+        self.allow(actor, Action::ViewDocuments, "deliveries")
+            .await?;
+        self.document_record(actor, id).await?;
+        let mut out = Vec::new();
+        for d in self.archive().deliveries_of(id).await? {
+            if &d.sender == actor.agency() || &d.recipient == actor.agency() {
+                out.push(self.delivery_view(actor, d).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delivery_view(&self, actor: &Actor, d: DeliveryRow) -> AppResult<DeliveryView> {
+        let statuses = self
+            .archive()
+            .statuses(d.id)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let code = StatusCode::parse(&s.code).ok();
+                StatusView {
+                    label_vi: code
+                        .map(|c| c.vietnamese_label().to_string())
+                        .unwrap_or_default(),
+                    label_en: code
+                        .map(|c| c.english_label().to_string())
+                        .unwrap_or_default(),
+                    code: s.code,
+                    description: s.description,
+                    actor: s.actor,
+                    at: rfc3339(s.at),
+                }
+            })
+            .collect();
+        let recipient_name = self
+            .archive()
+            .agency_name(&d.recipient)
+            .await?
+            .unwrap_or_else(|| d.recipient.to_string());
+        Ok(DeliveryView {
+            id: d.id,
+            document_id: d.document_id,
+            package: d.package_digest,
+            sender: d.sender.to_string(),
+            received_document: if &d.recipient == actor.agency() {
+                d.received_document
+            } else {
+                None
+            },
+            recipient: d.recipient.to_string(),
+            recipient_name,
+            route: d.route,
+            state: d.state,
+            recall: d.recall,
+            last_status: d.last_status,
+            statuses,
+        })
+    }
+
+    // ------------------------------------------------------------------------------
+    // Recall
+    // ------------------------------------------------------------------------------
+
+    /// The sender asks a recipient to give a document back (`13`, with a reason).
+    pub async fn recall(
+        &self,
+        actor: &Actor,
+        delivery_id: i64,
+        reason: &str,
+    ) -> AppResult<DeliveryView> {
+        let target = format!("delivery:{delivery_id}");
+        self.allow(actor, Action::SendDocument, &target).await?;
+        let delivery = self
+            .archive()
+            .delivery(delivery_id)
+            .await?
+            .filter(|d| &d.sender == actor.agency())
+            .ok_or_else(|| delivery_missing(delivery_id))?;
+        if reason.trim().is_empty() {
+            return Err(AppError::invalid(
+                "reason_required",
+                "yêu cầu thu hồi cần nêu lý do",
+                "a recall needs a reason",
+            ));
+        }
+        if delivery.last_status.as_deref() == Some(StatusCode::Refused.code()) {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "refused_delivery",
+                "cơ quan nhận đã từ chối văn bản này, không cần thu hồi",
+                "the recipient refused this document; there is nothing to recall",
+            ));
+        }
+        self.add_status(
+            actor,
+            &delivery,
+            StatusCode::RecallRequested,
+            reason,
+            Some((&["none", "refused"], "requested")),
+        )
+        .await?;
+        let updated = self
+            .archive()
+            .delivery(delivery_id)
+            .await?
+            .ok_or_else(|| delivery_missing(delivery_id))?;
+        self.delivery_view(actor, updated).await
+    }
+
+    /// The recipient's clerk answers a recall: agreed (`15`: the received copy is marked
+    /// recalled — kept for audit, no longer active in the registers nor searchable) or
+    /// refused (`16`, with a reason).
+    pub async fn recall_reply(
+        &self,
+        actor: &Actor,
+        delivery_id: i64,
+        agree: bool,
+        reason: &str,
+    ) -> AppResult<DeliveryView> {
+        let target = format!("delivery:{delivery_id}");
+        self.allow(actor, Action::AnswerRecall, &target).await?;
+        let delivery = self
+            .archive()
+            .delivery(delivery_id)
+            .await?
+            .filter(|d| &d.recipient == actor.agency())
+            .ok_or_else(|| delivery_missing(delivery_id))?;
+        if delivery.recall != "requested" {
+            return Err(AppError::new(
+                Kind::Conflict,
+                "no_recall_requested",
+                format!("cơ quan gửi chưa yêu cầu thu hồi lượt gửi {delivery_id}"),
+                format!("the sender has not asked to recall delivery {delivery_id}"),
+            ));
+        }
+        if !agree && reason.trim().is_empty() {
+            return Err(AppError::invalid(
+                "reason_required",
+                "từ chối thu hồi cần nêu lý do",
+                "refusing a recall needs a reason",
+            ));
+        }
+        if agree && let Some(received) = delivery.received_document {
+            let record = self.archive().document(received).await?.ok_or_else(|| {
+                AppError::internal(format!("received document {received} missing"))
+            })?;
+            if record.state != DocState::Incoming(IncomingState::Recalled) {
+                let (now, today) = self.now_and_today();
+                let note = if reason.trim().is_empty() {
+                    format!("Thu hồi theo yêu cầu của {}", delivery.sender)
+                } else {
+                    reason.trim().to_string()
+                };
+                let updated = self
+                    .office()
+                    .advance(
+                        received,
+                        Step {
+                            event: Event::Recall,
+                            note: note.clone(),
+                            template: None,
+                            advisory_body: None,
+                            at: now,
+                            date: today,
+                        },
+                    )
+                    .await?;
+                self.record_on(
+                    actor,
+                    AuditAction::Document(Event::Recall),
+                    &updated,
+                    Outcome::Succeeded,
+                    vec![("note", note), ("delivery", delivery_id.to_string())],
+                )
+                .await?;
+                // Out of the search index (derived data); the record and its original stay.
+                self.index_documents(std::slice::from_ref(&updated));
+            }
+        }
+        let (code, next) = if agree {
+            (StatusCode::RecallAgreed, "agreed")
+        } else {
+            (StatusCode::RecallRefused, "refused")
+        };
+        self.add_status(actor, &delivery, code, reason, Some((&["requested"], next)))
+            .await?;
+        let updated = self
+            .archive()
+            .delivery(delivery_id)
+            .await?
+            .ok_or_else(|| delivery_missing(delivery_id))?;
+        self.delivery_view(actor, updated).await
+    }
+}
+
+/// What receiving did.
+enum Received {
+    /// Filed and delivered.
+    Delivered {
+        /// The delivery.
+        delivery: i64,
+        /// The verdict on receipt.
+        verdict: String,
+    },
+    /// Delivered before (a concurrent sending won).
+    Again,
+    /// Not filed, and why (the same original already in the recipient's archive…).
+    Skipped(String),
+}

@@ -1,0 +1,531 @@
+//! Sending and receiving between agencies hosted on one node, end to end: a real server
+//! (kyso-server's router on a loopback socket, driven by a real HTTP client) over
+//! kyso-app, on SQLite and on PostgreSQL (`KYSO_TEST_POSTGRES_URL`). The sent document
+//! is signed by the leader and sealed by pyHanko (the peer) with the test PKI of
+//! kyso-testkit, whose root is the node's trust anchor.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+
+use kyso_app::App;
+use kyso_model::{AgencyId, AgencyIdFormat};
+use kyso_office::{Role, User};
+use kyso_server::{AppState, Config};
+use kyso_testkit::http::{Answer, Client, Multipart};
+use kyso_testkit::pki::{Who, fixture, sign_bytes};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
+/// Sở Thông tin và Truyền thông (sender), Sở Nội vụ, Sở Tài chính (recipients here), and
+/// an agency on another node.
+const A: &str = "000.00.00.H13";
+const B: &str = "000.00.01.H13";
+const C: &str = "000.00.02.H13";
+const D: &str = "000.00.00.G22";
+
+struct Node {
+    _dir: TempDir,
+    rt: tokio::runtime::Runtime,
+    app: App,
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    backend: &'static str,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn agency(id: &str) -> AgencyId {
+    AgencyId::parse_with(id, AgencyIdFormat::Lenient).unwrap()
+}
+
+impl Node {
+    fn user(&self, agency_id: &str, name: &str, roles: &[Role]) {
+        let mut user = User::new(
+            agency(agency_id),
+            name,
+            name,
+            roles.iter().copied().collect(),
+        )
+        .unwrap();
+        user.password_hash = Some(kyso_office::hash_password(PASSWORD, &[7u8; 16]).unwrap());
+        self.rt
+            .block_on(self.app.archive().create_user(&user, self.app.now()))
+            .unwrap();
+    }
+
+    fn login(&self, name: &str) -> Client {
+        let mut c = Client::new(&self.base);
+        let a = c.login(name, PASSWORD);
+        assert_eq!(a.status, 201, "login {name}: {}", a.text);
+        c
+    }
+
+    fn count(&self, sql: &'static str) -> i64 {
+        let pool = self.app.archive().pool().clone();
+        self.rt.block_on(async move {
+            let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
+            sqlx::Row::try_get(&row, 0).unwrap()
+        })
+    }
+}
+
+fn start(backend: &'static str) -> Option<Node> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = match backend {
+        "sqlite" => None,
+        _ => Some(rt.block_on(kyso_testkit::postgres::database())?),
+    };
+    let dir = TempDir::new().unwrap();
+    let trust = dir.path().join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::copy(&fixture().root_pem, trust.join("test-root.pem")).unwrap();
+    let app = rt.block_on(App::open(dir.path(), url.as_deref())).unwrap();
+    let config = Config {
+        data: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let state = AppState::new(app.clone(), config, None).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
+            [127, 0, 0, 1],
+            0,
+        ))))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(kyso_server::serve_listener(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Some(Node {
+        _dir: dir,
+        rt,
+        app,
+        base,
+        stop: Some(stop),
+        backend,
+    })
+}
+
+fn error_is(a: &Answer, status: u16, code: &str, what: &str) {
+    assert_eq!(a.status, status, "{what}: {}", a.text);
+    assert_eq!(a.json["code"], code, "{what}: {}", a.text);
+    assert!(
+        a.json["vi"].is_string() && a.json["en"].is_string(),
+        "{what}: {}",
+        a.text
+    );
+}
+
+/// The status codes of the delivery to `recipient` in a timeline answer.
+fn codes(deliveries: &Value, recipient: &str) -> Vec<String> {
+    delivery(deliveries, recipient)["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn delivery<'a>(deliveries: &'a Value, recipient: &str) -> &'a Value {
+    deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == recipient)
+        .unwrap_or_else(|| panic!("no delivery to {recipient}: {deliveries}"))
+}
+
+/// The only incoming document of the client's agency.
+fn incoming(c: &Client) -> Value {
+    let listed = c.get("/api/v1/documents?direction=incoming");
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let docs = listed.json.as_array().unwrap();
+    assert_eq!(docs.len(), 1, "{}", listed.text);
+    docs[0].clone()
+}
+
+fn flow(node: &Node) {
+    let backend = node.backend;
+    node.user(A, "quantri", &[Role::Administrator]);
+    node.user(A, "vanthu_a", &[Role::Clerk]);
+    node.user(B, "vanthu_b", &[Role::Clerk]);
+    node.user(B, "lanhdao_b", &[Role::Leader]);
+    node.user(C, "vanthu_c", &[Role::Clerk]);
+    let admin = node.login("quantri");
+    let clerk_a = node.login("vanthu_a");
+    let clerk_b = node.login("vanthu_b");
+    let leader_b = node.login("lanhdao_b");
+    let clerk_c = node.login("vanthu_c");
+
+    // The directory, kept by the administrator.
+    for (id, name, url) in [
+        (A, "Sở Thông tin và Truyền thông", None),
+        (B, "Sở Nội vụ", None),
+        (C, "Sở Tài chính", None),
+        (
+            D,
+            "Văn phòng Chính phủ",
+            Some("https://truc.example.gov.vn"),
+        ),
+    ] {
+        let added = admin.post_json(
+            "/api/v1/agencies",
+            &json!({"id": id, "name": name, "node_url": url}),
+        );
+        assert_eq!(added.status, 201, "[{backend}] {}", added.text);
+        assert_eq!(added.json["hosted"], url.is_none(), "{}", added.text);
+    }
+    error_is(
+        &clerk_a.post_json(
+            "/api/v1/agencies",
+            &json!({"id": "000.00.03.H13", "name": "X"}),
+        ),
+        403,
+        "missing_role",
+        "a clerk adds an agency",
+    );
+    error_is(
+        &admin.post_json("/api/v1/agencies", &json!({"id": B, "name": "Sở Nội vụ"})),
+        409,
+        "agency_exists",
+        "an agency twice",
+    );
+    let listed = clerk_b.get("/api/v1/agencies");
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json.as_array().unwrap().len(), 4, "{}", listed.text);
+
+    // A's clerk files the issued document: signed by the leader, sealed (pyHanko), with
+    // the next number of A's register.
+    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
+    let leader_signed = sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]);
+    let sealed = sign_bytes(&leader_signed, "SealSignature", Who::Seal, &[]);
+    let filed = clerk_a.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "cong-van.pdf", &sealed)
+            .text("type", "CV")
+            .text("subject", "Về việc triển khai chữ ký số")
+            .text("signer", "Nguyễn Văn Hùng")
+            .text("signer_position", "Giám đốc")
+            .text("allocate_issuer", "STTTT")
+            .text("allocate_units", "VP"),
+    );
+    assert_eq!(filed.status, 201, "[{backend}] {}", filed.text);
+    assert_eq!(
+        filed.json["record"]["state"]["outgoing"], "issued",
+        "{}",
+        filed.text
+    );
+    let sent_id = filed.json["record"]["id"].as_i64().unwrap();
+    let sendings = format!("/api/v1/documents/{sent_id}/sendings");
+
+    // A clerk of B may not send A's document.
+    error_is(
+        &clerk_b.post_json(&sendings, &json!({"recipients": [C]})),
+        403,
+        "other_agency",
+        "B's clerk sends A's document",
+    );
+    // Unknown recipients are refused before anything is stored.
+    error_is(
+        &clerk_a.post_json(&sendings, &json!({"recipients": ["000.00.09.H13"]})),
+        400,
+        "unknown_agency",
+        "a recipient outside the directory",
+    );
+
+    // Sent to B and C (hosted here) and D (another node: queued).
+    let sent = clerk_a.post_json(&sendings, &json!({"recipients": [B, C, D]}));
+    assert_eq!(sent.status, 201, "[{backend}] {}", sent.text);
+    let outcome = |r: &str| {
+        sent.json["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["recipient"] == r)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(outcome(B)["outcome"], "delivered", "{}", sent.text);
+    assert_eq!(outcome(B)["verdict"], "valid", "{}", sent.text);
+    assert_eq!(outcome(C)["outcome"], "delivered", "{}", sent.text);
+    assert_eq!(outcome(D)["outcome"], "queued", "{}", sent.text);
+    let document_id = sent.json["document_id"].as_str().unwrap().to_string();
+    assert!(document_id.starts_with(&format!("{A},")), "{document_id}");
+    // The package was stored before anyone was told.
+    assert_eq!(node.count("SELECT COUNT(*) FROM exchange_package"), 1);
+    assert_eq!(
+        node.count(
+            "SELECT COUNT(*) FROM exchange_outbox WHERE state = 'queued' AND kind = 'package'"
+        ),
+        1
+    );
+
+    // B's clerk sees it, verified on receipt, with its report.
+    let received_b = incoming(&clerk_b);
+    assert_eq!(received_b["state"]["incoming"], "verified", "{received_b}");
+    let b_id = received_b["id"].as_i64().unwrap();
+    let shown = clerk_b.get(&format!("/api/v1/documents/{b_id}"));
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert_eq!(
+        shown.json["verification"]["verdict"], "valid",
+        "{}",
+        shown.text
+    );
+    assert_eq!(
+        shown.json["metadata"]["Subject"], "Về việc triển khai chữ ký số",
+        "{}",
+        shown.text
+    );
+    // A never sees B's documents; B does not see A's outgoing one.
+    assert_eq!(
+        clerk_a.get(&format!("/api/v1/documents/{b_id}")).status,
+        404
+    );
+    // B accepts (số đến 1) and its leader assigns; C refuses with a reason.
+    let accepted = clerk_b.post_json(
+        &format!("/api/v1/documents/{b_id}/steps"),
+        &json!({"event": "accept"}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(
+        accepted.json["metadata"]["ArrivalNumber"], 1,
+        "{}",
+        accepted.text
+    );
+    let assigned = leader_b.post_json(
+        &format!("/api/v1/documents/{b_id}/steps"),
+        &json!({"event": "assign", "note": "Giao Phòng Công chức xử lý"}),
+    );
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    let c_id = incoming(&clerk_c)["id"].as_i64().unwrap();
+    let reason = "Văn bản không thuộc thẩm quyền xử lý của Sở Tài chính";
+    let refused = clerk_c.post_json(
+        &format!("/api/v1/documents/{c_id}/steps"),
+        &json!({"event": "refuse", "note": reason}),
+    );
+    assert_eq!(refused.status, 200, "{}", refused.text);
+
+    // A sees each recipient's timeline.
+    let timeline = clerk_a.get(&format!("/api/v1/documents/{sent_id}/deliveries"));
+    assert_eq!(timeline.status, 200, "{}", timeline.text);
+    assert_eq!(
+        codes(&timeline.json, B),
+        ["01", "03", "04"],
+        "{}",
+        timeline.text
+    );
+    assert_eq!(codes(&timeline.json, C), ["01", "02"], "{}", timeline.text);
+    assert_eq!(
+        delivery(&timeline.json, C)["statuses"][1]["description"],
+        reason,
+        "{}",
+        timeline.text
+    );
+    assert!(
+        delivery(&timeline.json, B)["statuses"][1]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Số đến: 1"),
+        "{}",
+        timeline.text
+    );
+    assert_eq!(
+        delivery(&timeline.json, D)["state"],
+        "queued",
+        "{}",
+        timeline.text
+    );
+    assert!(codes(&timeline.json, D).is_empty());
+    // The sender is never shown the recipient's document id.
+    assert!(delivery(&timeline.json, B)["received_document"].is_null());
+    let delivery_b = delivery(&timeline.json, B)["id"].as_i64().unwrap();
+
+    // Sending again is idempotent: no second copy anywhere.
+    let again = clerk_a.post_json(&sendings, &json!({"recipients": [B, C]}));
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert!(
+        again.json["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["outcome"] == "already_sent"),
+        "{}",
+        again.text
+    );
+    incoming(&clerk_b);
+    incoming(&clerk_c);
+    assert_eq!(node.count("SELECT COUNT(*) FROM exchange_delivery"), 3);
+
+    // Recall: A asks B (13); only the recipient answers; B agrees (15).
+    let recall = format!("/api/v1/deliveries/{delivery_b}/recall");
+    let reply = format!("/api/v1/deliveries/{delivery_b}/recall-reply");
+    error_is(
+        &clerk_a.post_json(&recall, &json!({"reason": " "})),
+        400,
+        "reason_required",
+        "a recall without a reason",
+    );
+    error_is(
+        &clerk_b.post_json(&reply, &json!({"agree": true})),
+        409,
+        "no_recall_requested",
+        "answering a recall nobody asked for",
+    );
+    let asked = clerk_a.post_json(
+        &recall,
+        &json!({"reason": "Văn bản ban hành sai thể thức, sẽ ban hành lại"}),
+    );
+    assert_eq!(asked.status, 200, "{}", asked.text);
+    assert_eq!(asked.json["recall"], "requested", "{}", asked.text);
+    error_is(
+        &clerk_a.post_json(&reply, &json!({"agree": true})),
+        404,
+        "not_found",
+        "the sender answering its own recall",
+    );
+    error_is(
+        &clerk_b.post_json(&reply, &json!({"agree": false})),
+        400,
+        "reason_required",
+        "refusing a recall without a reason",
+    );
+    // B's clerk sees the request on the delivery of its document.
+    let seen = clerk_b.get(&format!("/api/v1/documents/{b_id}/deliveries"));
+    assert_eq!(seen.status, 200, "{}", seen.text);
+    assert_eq!(seen.json[0]["recall"], "requested", "{}", seen.text);
+    assert_eq!(seen.json[0]["received_document"], b_id, "{}", seen.text);
+    let agreed = clerk_b.post_json(&reply, &json!({"agree": true}));
+    assert_eq!(agreed.status, 200, "{}", agreed.text);
+    assert_eq!(agreed.json["recall"], "agreed", "{}", agreed.text);
+    // B's copy is withdrawn from its registers: kept (for audit), marked recalled.
+    let withdrawn = clerk_b.get(&format!("/api/v1/documents/{b_id}"));
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
+    assert_eq!(
+        withdrawn.json["state"]["incoming"], "recalled",
+        "{}",
+        withdrawn.text
+    );
+    let active = clerk_b.get("/api/v1/documents?direction=incoming");
+    assert!(
+        active
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"]["incoming"] != "accepted" && d["state"]["incoming"] != "assigned"),
+        "{}",
+        active.text
+    );
+    let found = clerk_b.get("/api/v1/search?q=trien%20khai%20chu%20ky%20so");
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert!(
+        !found.json["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"].as_str() == Some(b_id.to_string().as_str())),
+        "a recalled document is still found: {}",
+        found.text
+    );
+    let timeline = clerk_a.get(&format!("/api/v1/documents/{sent_id}/deliveries"));
+    assert_eq!(
+        codes(&timeline.json, B),
+        ["01", "03", "04", "13", "15"],
+        "{}",
+        timeline.text
+    );
+    error_is(
+        &clerk_a.post_json(&recall, &json!({"reason": "Lần nữa"})),
+        409,
+        "recall_state",
+        "recalling twice",
+    );
+
+    // A secret document is refused at send (QĐ28 Art 1.2).
+    let secret = node
+        .rt
+        .block_on(node.app.take_number(
+            &kyso_app::Actor::operator(agency(A)),
+            kyso_app::documents::NumberRequest {
+                doc_type: kyso_model::DocumentType::CongVan,
+                date: None,
+                fields: kyso_app::documents::DocFields {
+                    subject: Some("Về việc bảo vệ bí mật nhà nước".into()),
+                    secrecy: kyso_model::Secrecy::Mat,
+                    ..Default::default()
+                },
+                paper: true,
+                issuer: "STTTT".into(),
+                units: vec!["VP".into()],
+                advisory: None,
+                agency_name: "Sở Thông tin và Truyền thông".into(),
+            },
+        ))
+        .unwrap();
+    let secret_id = secret.record.id.unwrap();
+    error_is(
+        &clerk_a.post_json(
+            &format!("/api/v1/documents/{secret_id}/sendings"),
+            &json!({"recipients": [B]}),
+        ),
+        403,
+        "secret_document",
+        "sending a secret document",
+    );
+    // An unsealed draft cannot be sent.
+    let draft = clerk_a.post_form(
+        "/api/v1/drafts",
+        &Multipart::new()
+            .file("file", "du-thao.pdf", &pdf)
+            .text("type", "CV")
+            .text("subject", "Dự thảo công văn"),
+    );
+    assert_eq!(draft.status, 201, "{}", draft.text);
+    let draft_id = draft.json["id"].as_i64().unwrap();
+    error_is(
+        &clerk_a.post_json(
+            &format!("/api/v1/documents/{draft_id}/sendings"),
+            &json!({"recipients": [B]}),
+        ),
+        409,
+        "not_issued",
+        "sending a draft",
+    );
+    // Nothing of those reached B.
+    assert_eq!(node.count("SELECT COUNT(*) FROM exchange_delivery"), 3);
+
+    // The operations are in the OpenAPI document.
+    let doc = clerk_a.get("/api/v1/openapi.json");
+    for path in [
+        "/api/v1/documents/{id}/sendings",
+        "/api/v1/documents/{id}/deliveries",
+        "/api/v1/deliveries/{id}/recall",
+        "/api/v1/deliveries/{id}/recall-reply",
+        "/api/v1/agencies",
+    ] {
+        assert!(doc.json["paths"][path].is_object(), "{path} not in OpenAPI");
+    }
+}
+
+#[test]
+fn agencies_of_one_node_send_and_receive() {
+    for backend in ["sqlite", "postgres"] {
+        let Some(node) = start(backend) else {
+            continue;
+        };
+        flow(&node);
+    }
+}

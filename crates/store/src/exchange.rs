@@ -1,0 +1,629 @@
+//! Sending and receiving between agencies (migration `0005_exchange.sql`): the directory
+//! of agencies, stored packages, deliveries (one per document and recipient) with their
+//! status timeline, and the outbox of what must still travel to another node.
+//!
+//! A delivery to an agency hosted on this node is one transaction: the recipient's
+//! incoming document (with its number-less register row, its staged original and
+//! verification report), the delivery row and its first status (`01`) commit together
+//! or not at all; a second delivery of the same `DocumentId` to the same recipient finds
+//! the row and adds nothing.
+
+use kyso_model::{AgencyId, AgencyIdFormat};
+use kyso_office::{DocumentRecord, NewDocument, StoreError};
+use sqlx::Row;
+use sqlx::Transaction;
+use sqlx::any::{Any, AnyRow};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::files::Staged;
+use crate::{Archive, backend_error};
+
+fn text(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn time_of(row: &AnyRow, column: &str) -> Result<OffsetDateTime, StoreError> {
+    let t: String = row.try_get(column).map_err(backend_error)?;
+    OffsetDateTime::parse(&t, &Rfc3339).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn agency_of(row: &AnyRow, column: &str) -> Result<AgencyId, StoreError> {
+    let t: String = row.try_get(column).map_err(backend_error)?;
+    AgencyId::parse_with(&t, AgencyIdFormat::Lenient)
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// An agency of the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyRow {
+    /// Mã định danh.
+    pub id: AgencyId,
+    /// Name.
+    pub name: String,
+    /// Hosted on this node (its users, registers and archive are here).
+    pub hosted: bool,
+    /// The node hosting it, when it is elsewhere.
+    pub node_url: Option<String>,
+}
+
+/// A stored package.
+#[derive(Debug, Clone)]
+pub struct PackageRow {
+    /// `Package::digest`, hex.
+    pub digest: String,
+    /// The edXML `DocumentId`.
+    pub document_id: String,
+    /// The sending agency.
+    pub sender: AgencyId,
+    /// The file, relative to `<data>/exchange`.
+    pub file: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The header as JSON.
+    pub header_json: String,
+    /// When it was stored.
+    pub created_at: OffsetDateTime,
+}
+
+/// A delivery to record.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// The edXML `DocumentId`.
+    pub document_id: String,
+    /// The package delivered.
+    pub package_digest: String,
+    /// The sending agency.
+    pub sender: AgencyId,
+    /// The sender's outgoing document (when sent from this node).
+    pub sender_document: Option<i64>,
+    /// The receiving agency.
+    pub recipient: AgencyId,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// A status to add to a delivery's timeline.
+#[derive(Debug, Clone)]
+pub struct NewStatus {
+    /// Two digits (`01`…`16`).
+    pub code: String,
+    /// Reason or note.
+    pub description: String,
+    /// Who (audit name).
+    pub actor: String,
+    /// The status message (kyso-exchange canonical JSON).
+    pub message_json: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// A delivery and where it stands.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    /// Id.
+    pub id: i64,
+    /// The edXML `DocumentId`.
+    pub document_id: String,
+    /// The package.
+    pub package_digest: String,
+    /// The sending agency.
+    pub sender: AgencyId,
+    /// The sender's outgoing document.
+    pub sender_document: Option<i64>,
+    /// The receiving agency.
+    pub recipient: AgencyId,
+    /// `local` (hosted here) or `remote`.
+    pub route: String,
+    /// `delivered` or `queued` (waiting for network delivery).
+    pub state: String,
+    /// The recipient's incoming document (local deliveries).
+    pub received_document: Option<i64>,
+    /// The latest status code.
+    pub last_status: Option<String>,
+    /// `none`, `requested`, `agreed` or `refused`.
+    pub recall: String,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// One status of a timeline.
+#[derive(Debug, Clone)]
+pub struct StatusRow {
+    /// Id.
+    pub id: i64,
+    /// The delivery.
+    pub delivery_id: i64,
+    /// Two digits.
+    pub code: String,
+    /// Reason or note.
+    pub description: String,
+    /// Who.
+    pub actor: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// The status message.
+    pub message_json: String,
+}
+
+/// A row of the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    /// Id.
+    pub id: i64,
+    /// The delivery.
+    pub delivery_id: i64,
+    /// `package` or `status`.
+    pub kind: String,
+    /// The agency it goes to.
+    pub destination: String,
+    /// Its node.
+    pub node_url: Option<String>,
+    /// The package digest or the status id.
+    pub payload: String,
+    /// `queued`, `sent` or `failed`.
+    pub state: String,
+}
+
+/// `SELECT <every delivery column> FROM exchange_delivery <tail>`, a static string.
+macro_rules! select_delivery {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, document_id, package_digest, sender, sender_document, recipient, route, state, \
+             received_document, last_status, recall, created_at, updated_at FROM exchange_delivery ",
+            $tail
+        )
+    };
+}
+
+fn delivery_from(row: &AnyRow) -> Result<DeliveryRow, StoreError> {
+    Ok(DeliveryRow {
+        id: row.try_get("id").map_err(backend_error)?,
+        document_id: row.try_get("document_id").map_err(backend_error)?,
+        package_digest: row.try_get("package_digest").map_err(backend_error)?,
+        sender: agency_of(row, "sender")?,
+        sender_document: row.try_get("sender_document").map_err(backend_error)?,
+        recipient: agency_of(row, "recipient")?,
+        route: row.try_get("route").map_err(backend_error)?,
+        state: row.try_get("state").map_err(backend_error)?,
+        received_document: row.try_get("received_document").map_err(backend_error)?,
+        last_status: row.try_get("last_status").map_err(backend_error)?,
+        recall: row.try_get("recall").map_err(backend_error)?,
+        created_at: time_of(row, "created_at")?,
+        updated_at: time_of(row, "updated_at")?,
+    })
+}
+
+fn agency_from(row: &AnyRow) -> Result<AgencyRow, StoreError> {
+    let hosted: i64 = row.try_get("hosted").map_err(backend_error)?;
+    Ok(AgencyRow {
+        id: agency_of(row, "id")?,
+        name: row.try_get("name").map_err(backend_error)?,
+        hosted: hosted != 0,
+        node_url: row.try_get("node_url").map_err(backend_error)?,
+    })
+}
+
+impl Archive {
+    // ------------------------------------------------------------------------------
+    // The directory
+    // ------------------------------------------------------------------------------
+
+    /// Every agency of the directory, by identifier.
+    pub async fn agencies(&self) -> Result<Vec<AgencyRow>, StoreError> {
+        sqlx::query("SELECT id, name, hosted, node_url FROM agency ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(agency_from)
+            .collect()
+    }
+
+    /// One agency of the directory.
+    pub async fn agency(&self, id: &AgencyId) -> Result<Option<AgencyRow>, StoreError> {
+        sqlx::query("SELECT id, name, hosted, node_url FROM agency WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(agency_from)
+            .transpose()
+    }
+
+    /// Adds an agency to the directory (`Conflict` if its identifier is there already).
+    pub async fn add_agency(
+        &self,
+        agency: &AgencyRow,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agency (id, name, created_at, hosted, node_url) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(agency.id.to_string())
+        .bind(agency.name.clone())
+        .bind(text(at))
+        .bind(i64::from(agency.hosted))
+        .bind(agency.node_url.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------
+    // Packages
+    // ------------------------------------------------------------------------------
+
+    /// Records a stored package (its file written and synced first). `false` when the
+    /// same package (same digest) was recorded before.
+    pub async fn put_package(&self, package: &PackageRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO exchange_package (digest, document_id, sender, file, size, header_json, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(package.digest.clone())
+        .bind(package.document_id.clone())
+        .bind(package.sender.to_string())
+        .bind(package.file.clone())
+        .bind(i64::try_from(package.size).unwrap_or(i64::MAX))
+        .bind(package.header_json.clone())
+        .bind(text(package.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A stored package's file (relative to `<data>/exchange`).
+    pub async fn package_file(&self, digest: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT file FROM exchange_package WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        row.map(|r| r.try_get::<String, _>("file").map_err(backend_error))
+            .transpose()
+    }
+
+    // ------------------------------------------------------------------------------
+    // Deliveries
+    // ------------------------------------------------------------------------------
+
+    async fn delivery_in(
+        tx: &mut Transaction<'static, Any>,
+        document_id: &str,
+        recipient: &AgencyId,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM exchange_delivery WHERE document_id = $1 AND recipient = $2",
+        )
+        .bind(document_id.to_string())
+        .bind(recipient.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+        row.map(|r| r.try_get::<i64, _>("id").map_err(backend_error))
+            .transpose()
+    }
+
+    async fn insert_delivery(
+        tx: &mut Transaction<'static, Any>,
+        delivery: &NewDelivery,
+        route: &str,
+        state: &str,
+        received_document: Option<i64>,
+        last_status: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO exchange_delivery (document_id, package_digest, sender, sender_document, recipient, \
+             route, state, received_document, last_status, recall, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'none', $10, $10) RETURNING id",
+        )
+        .bind(delivery.document_id.clone())
+        .bind(delivery.package_digest.clone())
+        .bind(delivery.sender.to_string())
+        .bind(delivery.sender_document)
+        .bind(delivery.recipient.to_string())
+        .bind(route.to_string())
+        .bind(state.to_string())
+        .bind(received_document)
+        .bind(last_status.map(str::to_string))
+        .bind(text(delivery.at))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+        row.try_get(0).map_err(backend_error)
+    }
+
+    async fn insert_status(
+        tx: &mut Transaction<'static, Any>,
+        delivery_id: i64,
+        status: &NewStatus,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO exchange_status (delivery_id, code, description, actor, at, message_json) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(delivery_id)
+        .bind(status.code.clone())
+        .bind(status.description.clone())
+        .bind(status.actor.clone())
+        .bind(text(status.at))
+        .bind(status.message_json.clone())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+        row.try_get(0).map_err(backend_error)
+    }
+
+    async fn insert_outbox(
+        tx: &mut Transaction<'static, Any>,
+        delivery_id: i64,
+        kind: &str,
+        destination: &AgencyId,
+        node_url: Option<&str>,
+        payload: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO exchange_outbox (delivery_id, kind, destination, node_url, payload, state, attempts, \
+             last_error, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, NULL, $6, $6)",
+        )
+        .bind(delivery_id)
+        .bind(kind.to_string())
+        .bind(destination.to_string())
+        .bind(node_url.map(str::to_string))
+        .bind(payload.to_string())
+        .bind(text(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    /// Delivers a package to an agency hosted here, in one transaction: the incoming
+    /// `document` (its original staged, its verification report kept), the delivery row
+    /// and its first status (`01`). `None` when the same `DocumentId` was delivered to
+    /// this recipient before: nothing is added and the staged files are removed.
+    pub async fn deliver_local(
+        &self,
+        document: NewDocument,
+        mut staged: Staged,
+        delivery: &NewDelivery,
+        status: &NewStatus,
+    ) -> Result<Option<(DocumentRecord, i64)>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.lock(
+            &mut tx,
+            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
+        )
+        .await?;
+        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let record = self
+            .insert_document_in(&mut tx, document, Some(&staged))
+            .await?;
+        let document_id = record.id.unwrap_or_default();
+        let delivery_id = Self::insert_delivery(
+            &mut tx,
+            delivery,
+            "local",
+            "delivered",
+            Some(document_id),
+            Some(&status.code),
+        )
+        .await?;
+        Self::insert_status(&mut tx, delivery_id, status).await?;
+        tx.commit().await.map_err(backend_error)?;
+        // The row owns the staged files now; recovery finishes them after a crash.
+        staged.consumed = true;
+        self.finalize(document_id).await?;
+        Ok(Some((record, delivery_id)))
+    }
+
+    /// Records a delivery to an agency on another node, queued in the outbox (network
+    /// delivery is a later step). `None` when it was recorded before.
+    pub async fn queue_remote(
+        &self,
+        delivery: &NewDelivery,
+        node_url: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.lock(
+            &mut tx,
+            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
+        )
+        .await?;
+        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let id = Self::insert_delivery(&mut tx, delivery, "remote", "queued", None, None).await?;
+        Self::insert_outbox(
+            &mut tx,
+            id,
+            "package",
+            &delivery.recipient,
+            node_url,
+            &delivery.package_digest,
+            delivery.at,
+        )
+        .await?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(Some(id))
+    }
+
+    /// One delivery.
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
+        sqlx::query(select_delivery!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(delivery_from)
+            .transpose()
+    }
+
+    /// The delivery of `document_id` to `recipient`.
+    pub async fn delivery_to(
+        &self,
+        document_id: &str,
+        recipient: &AgencyId,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        sqlx::query(select_delivery!(
+            "WHERE document_id = $1 AND recipient = $2"
+        ))
+        .bind(document_id.to_string())
+        .bind(recipient.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(delivery_from)
+        .transpose()
+    }
+
+    /// The deliveries of a document: those it was sent by (sender's outgoing document)
+    /// and the one it arrived by (recipient's incoming document).
+    pub async fn deliveries_of(&self, document: i64) -> Result<Vec<DeliveryRow>, StoreError> {
+        sqlx::query(select_delivery!(
+            "WHERE sender_document = $1 OR received_document = $1 ORDER BY id"
+        ))
+        .bind(document)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(delivery_from)
+        .collect()
+    }
+
+    /// A delivery's timeline, oldest first.
+    pub async fn statuses(&self, delivery_id: i64) -> Result<Vec<StatusRow>, StoreError> {
+        sqlx::query(
+            "SELECT id, delivery_id, code, description, actor, at, message_json FROM exchange_status \
+             WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|row| {
+            Ok(StatusRow {
+                id: row.try_get("id").map_err(backend_error)?,
+                delivery_id: row.try_get("delivery_id").map_err(backend_error)?,
+                code: row.try_get("code").map_err(backend_error)?,
+                description: row.try_get("description").map_err(backend_error)?,
+                actor: row.try_get("actor").map_err(backend_error)?,
+                at: time_of(row, "at")?,
+                message_json: row.try_get("message_json").map_err(backend_error)?,
+            })
+        })
+        .collect()
+    }
+
+    /// What is waiting in the outbox for a delivery.
+    pub async fn outbox(&self, delivery_id: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        sqlx::query(
+            "SELECT id, delivery_id, kind, destination, node_url, payload, state FROM exchange_outbox \
+             WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(delivery_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(|row| {
+            Ok(OutboxRow {
+                id: row.try_get("id").map_err(backend_error)?,
+                delivery_id: row.try_get("delivery_id").map_err(backend_error)?,
+                kind: row.try_get("kind").map_err(backend_error)?,
+                destination: row.try_get("destination").map_err(backend_error)?,
+                node_url: row.try_get("node_url").map_err(backend_error)?,
+                payload: row.try_get("payload").map_err(backend_error)?,
+                state: row.try_get("state").map_err(backend_error)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Adds a status to a delivery's timeline, in one transaction with the delivery's
+    /// latest code and, when `recall` is given as `(allowed current values, new value)`,
+    /// a compare-and-set of its recall state (`Conflict` if it is not one of them).
+    /// A status of a delivery to another node also goes into the outbox.
+    pub async fn add_status(
+        &self,
+        delivery_id: i64,
+        status: &NewStatus,
+        recall: Option<(&[&str], &str)>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row =
+            sqlx::query("SELECT recall, route, recipient FROM exchange_delivery WHERE id = $1")
+                .bind(delivery_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_error)?
+                .ok_or_else(|| StoreError::NotFound(format!("delivery {delivery_id}")))?;
+        let current: String = row.try_get("recall").map_err(backend_error)?;
+        let route: String = row.try_get("route").map_err(backend_error)?;
+        let recipient = agency_of(&row, "recipient")?;
+        let next = match recall {
+            Some((allowed, next)) => {
+                if !allowed.contains(&current.as_str()) {
+                    return Err(StoreError::Conflict(format!(
+                        "delivery {delivery_id}: recall is {current}"
+                    )));
+                }
+                next.to_string()
+            }
+            None => current.clone(),
+        };
+        let done = sqlx::query(
+            "UPDATE exchange_delivery SET last_status = $1, recall = $2, updated_at = $3 \
+             WHERE id = $4 AND recall = $5",
+        )
+        .bind(status.code.clone())
+        .bind(next)
+        .bind(text(status.at))
+        .bind(delivery_id)
+        .bind(current.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "delivery {delivery_id} changed meanwhile"
+            )));
+        }
+        let id = Self::insert_status(&mut tx, delivery_id, status).await?;
+        if route == "remote" {
+            Self::insert_outbox(
+                &mut tx,
+                delivery_id,
+                "status",
+                &recipient,
+                None,
+                &id.to_string(),
+                status.at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(id)
+    }
+}
