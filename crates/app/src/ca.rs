@@ -31,7 +31,7 @@ use spki::SubjectPublicKeyInfoOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
-use crate::signing::{Keystore, certificates_to_pem, read_error, write_file};
+use crate::signing::{Keystore, certificates_to_pem, check_out, read_error, write_file};
 use crate::{AppError, AppResult, Kind};
 
 /// How long a published CRL is valid.
@@ -179,6 +179,19 @@ impl Ca {
         fields: &EndEntity,
         public_key: SubjectPublicKeyInfoOwned,
     ) -> AppResult<(Certificate, Vec<Certificate>)> {
+        let (cert, chain) = self.sign_end_entity(passphrase, fields, public_key)?;
+        self.record(&cert, fields.profile, "issuing")?;
+        Ok((cert, chain))
+    }
+
+    /// The certificate [`issue_end_entity`](Self::issue_end_entity) issues, not recorded
+    /// yet: the caller records it once its key or file is safely written.
+    fn sign_end_entity(
+        &self,
+        passphrase: &str,
+        fields: &EndEntity,
+        public_key: SubjectPublicKeyInfoOwned,
+    ) -> AppResult<(Certificate, Vec<Certificate>)> {
         let issuing_cert = self.certificate("issuing")?;
         let root_cert = self.certificate("root")?;
         let issuing_key = self.key("issuing", passphrase)?;
@@ -207,12 +220,15 @@ impl Ca {
             key: &issuing_key,
         };
         let cert = issue(&request, Some(&issuer), None).map_err(ca_error)?;
-        self.record(&cert, fields.profile, "issuing")?;
         Ok((cert, vec![issuing_cert, root_cert]))
     }
 
     /// `kyso ca issue`: certifies a fresh software key (kept in a keystore) or an
     /// existing public key (certificate written to a file). Returns the certificate.
+    ///
+    /// Every check (the keystore name is free, the output folders exist) comes first, and
+    /// the certificate enters the CA state only after its key and files are written: a
+    /// refused or failed issue leaves no certificate on record whose key is lost.
     pub fn issue(
         &mut self,
         passphrase: &str,
@@ -230,9 +246,27 @@ impl Ca {
             } => {
                 // Refused before anything is issued: no certificate without its key.
                 keystore.check_new(name)?;
+                if let Some(dir) = export_plain {
+                    // The export folder (for unprotected keys) is made here, private;
+                    // an existing one keeps its mode.
+                    let mut folder = fs::DirBuilder::new();
+                    folder.recursive(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+                    folder.create(dir).map_err(|e| {
+                        AppError::new(
+                            Kind::Unavailable,
+                            "cannot_write",
+                            format!("không tạo được {}: {e}", dir.display()),
+                            format!("cannot create {}: {e}", dir.display()),
+                        )
+                    })?;
+                    check_out(&dir.join(format!("{name}.key.pem")))?;
+                    check_out(&dir.join(format!("{name}.crt.pem")))?;
+                }
                 let key = SoftKey::generate(kind).map_err(AppError::internal)?;
                 let (cert, chain) =
-                    self.issue_end_entity(passphrase, fields, key.public_key().clone())?;
+                    self.sign_end_entity(passphrase, fields, key.public_key().clone())?;
                 let mut full = vec![cert.clone()];
                 full.extend(chain);
                 keystore.save(name, &key.to_pkcs8_der(), &full, key_passphrase, cost)?;
@@ -250,16 +284,19 @@ impl Ca {
                         false,
                     )?;
                 }
+                self.record(&cert, fields.profile, "issuing")?;
                 Ok(cert)
             }
             CertifiedKey::Public {
                 public_key,
                 cert_out,
             } => {
-                let (cert, chain) = self.issue_end_entity(passphrase, fields, public_key)?;
+                check_out(cert_out)?;
+                let (cert, chain) = self.sign_end_entity(passphrase, fields, public_key)?;
                 let mut full = vec![cert.clone()];
                 full.extend(chain);
                 write_file(cert_out, certificates_to_pem(&full)?.as_bytes(), false)?;
+                self.record(&cert, fields.profile, "issuing")?;
                 Ok(cert)
             }
         }
@@ -829,6 +866,88 @@ mod tests {
             log_n: 10,
             ..ScryptCost::DEFAULT
         }
+    }
+
+    /// A refused or failed issue records no certificate: the name is checked first, the
+    /// output folders too, and the CA state is written only once the key is kept.
+    #[test]
+    fn refused_issue_leaves_no_certificate_on_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_dir = dir.path().join("ca");
+        let now = OffsetDateTime::now_utc();
+        let request = InitRequest {
+            name: "Thử nghiệm",
+            base_url: Some("http://127.0.0.1:1"),
+            key_kind: KeyKind::P256,
+            years: 5,
+        };
+        init(&ca_dir, &request, "pw", cheap(), now).unwrap();
+        let keystore = Keystore::new(dir.path());
+        let fields = EndEntity {
+            profile: Profile::Person,
+            subject: SubjectName {
+                common_name: "A".into(),
+                country: "VN".into(),
+                ..SubjectName::default()
+            },
+            not_before: now - time::Duration::minutes(1),
+            days: 30,
+            dns_names: Vec::new(),
+        };
+        let issue = |name: &str, export: Option<&Path>| {
+            Ca::open(&ca_dir).unwrap().issue(
+                "pw",
+                &fields,
+                CertifiedKey::Generate {
+                    kind: KeyKind::P256,
+                    keystore: &keystore,
+                    name,
+                    passphrase: "key-pw",
+                    cost: cheap(),
+                    export_plain: export,
+                },
+            )
+        };
+        let issued = || read_state(&ca_dir).unwrap().issued.len();
+        let before = issued();
+        issue("a", None).unwrap();
+        assert_eq!(issued(), before + 1);
+        // The same name again: refused, nothing issued.
+        assert_eq!(issue("a", None).unwrap_err().code, "key_exists");
+        assert_eq!(issued(), before + 1);
+        // An export folder that cannot be made (a file is in the way): refused before
+        // issuing, no key kept. (A missing export folder is made, private.)
+        std::fs::write(dir.path().join("a-file"), b"x").unwrap();
+        let blocked = dir.path().join("a-file/export");
+        assert_eq!(issue("b", Some(&blocked)).unwrap_err().code, "cannot_write");
+        assert_eq!(issued(), before + 1);
+        assert!(keystore.check_new("b").is_ok());
+        let missing = dir.path().join("no/such/folder");
+        issue("c", Some(&missing)).unwrap();
+        assert!(missing.join("c.key.pem").is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&missing).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        assert_eq!(issued(), before + 2);
+        let missing = dir.path().join("no/other/folder");
+        // A certificate file into a missing folder: refused, nothing recorded.
+        let key = SoftKey::generate(KeyKind::P256).unwrap();
+        let err = Ca::open(&ca_dir)
+            .unwrap()
+            .issue(
+                "pw",
+                &fields,
+                CertifiedKey::Public {
+                    public_key: key.public_key().clone(),
+                    cert_out: &missing.join("c.pem"),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code, "bad_output");
+        assert_eq!(issued(), before + 2);
     }
 
     #[test]

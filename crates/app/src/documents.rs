@@ -535,7 +535,7 @@ impl App {
     /// read, the original staged with its verification report.
     pub(crate) async fn prepare_filing(
         &self,
-        actor: &Actor,
+        who: &str,
         agency: &AgencyId,
         job: &FileRequest,
     ) -> AppResult<Result<Prepared, String>> {
@@ -578,7 +578,7 @@ impl App {
         if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
             if job.incoming {
                 self.record(AuditEvent {
-                    actor: actor.audit_name(),
+                    actor: who.to_string(),
                     action: AuditAction::VerifyReceipt,
                     object: format!("file:{shown}"),
                     outcome: Outcome::Failed,
@@ -681,6 +681,9 @@ impl App {
     /// `accept_invalid`.
     pub async fn file_document(&self, actor: &Actor, job: FileRequest) -> AppResult<Filed> {
         self.allow(actor, Action::FileDocument, "archive").await?;
+        if let Some(number) = job.number.as_deref().filter(|n| !n.trim().is_empty()) {
+            kyso_office::check_number(number)?;
+        }
         let agency = actor.agency().clone();
         let Prepared {
             staged,
@@ -691,9 +694,30 @@ impl App {
             number,
             date,
             metadata,
-        } = match self.prepare_filing(actor, &agency, &job).await? {
+        } = match self
+            .prepare_filing(&actor.audit_name(), &agency, &job)
+            .await?
+        {
             Ok(prepared) => prepared,
-            Err(reason) => return Ok(Filed::Skipped(reason)),
+            Err(reason) => {
+                // Every filing is an audit entry, the ones not stored too.
+                let shown = job
+                    .shown_name
+                    .clone()
+                    .unwrap_or_else(|| job.file.display().to_string());
+                self.record(
+                    AuditEvent::new(
+                        actor.audit_name(),
+                        AuditAction::File,
+                        format!("file:{shown}"),
+                        Outcome::Refused,
+                    )
+                    .with("agency", agency.to_string())
+                    .with("reason", reason.clone()),
+                )
+                .await?;
+                return Ok(Filed::Skipped(reason));
+            }
         };
         let (now, today) = self.now_and_today();
         let original = Some(staged.original());
@@ -759,6 +783,25 @@ impl App {
                 .await
         }?;
         let record = &registered.record;
+        let mut details = document_details(record);
+        details.push(("verdict".into(), verdict.clone()));
+        details.push(("sha256".into(), sha.clone()));
+        if !registered.duplicates.is_empty() {
+            let ids: Vec<String> = registered
+                .duplicates
+                .iter()
+                .map(|d| d.id.unwrap_or_default().to_string())
+                .collect();
+            details.push(("same_number_as".into(), ids.join(",")));
+        }
+        self.record(AuditEvent {
+            actor: actor.audit_name(),
+            action: AuditAction::File,
+            object: object(record),
+            outcome: Outcome::Succeeded,
+            details,
+        })
+        .await?;
         if job.incoming {
             let outcome = if verdict == "valid" || verdict == "valid_with_changes" {
                 Outcome::Succeeded

@@ -12,8 +12,12 @@
 //!   filed through the receiving code of [`App::file_document`] (every signature verified
 //!   on receipt, the report kept with the document) and, in **one transaction**, the
 //!   recipient's incoming document, the delivery row and status `01` are stored; or
-//! - **on another node**: a delivery row `queued` and an outbox row (network delivery is
-//!   not implemented yet).
+//! - **on another node**: a delivery row `queued` and an outbox row, in one transaction;
+//!   the outbox worker of `kyso serve` (`--exchange-listen`) POSTs the package to that
+//!   node over mutual TLS ([`App::claim_outbox`], [`App::outbox_result`]) and the
+//!   delivery becomes `delivered` on its 2xx. That node receives it with
+//!   [`App::receive_package`] — the same receiving path as a recipient hosted here —
+//!   and its statuses travel back through its outbox to [`App::receive_status`].
 //!
 //! Idempotent by `DocumentId`: a second sending to the same recipient adds nothing.
 //! The recipient's steps report back through [`App::advance`] (`03` accepted with its
@@ -34,7 +38,7 @@ use kyso_office::{
     Action, DocState, DocumentRecord, Event, IncomingRequest, IncomingState, OutgoingState, Step,
     Store,
 };
-use kyso_store::{AgencyRow, DeliveryRow, NewDelivery, NewStatus};
+use kyso_store::{AgencyRow, DeliveryRow, NewDelivery, NewStatus, OutboxRow};
 use serde::Serialize;
 
 use crate::App;
@@ -57,6 +61,8 @@ pub struct AgencyView {
     pub hosted: bool,
     /// The node hosting it, when elsewhere.
     pub node_url: Option<String>,
+    /// The SHA-256 (hex) of that node's TLS client certificate.
+    pub node_certificate: Option<String>,
 }
 
 impl From<AgencyRow> for AgencyView {
@@ -66,6 +72,7 @@ impl From<AgencyRow> for AgencyView {
             name: row.name,
             hosted: row.hosted,
             node_url: row.node_url,
+            node_certificate: row.node_certificate,
         }
     }
 }
@@ -79,6 +86,9 @@ pub struct NewAgency {
     pub name: String,
     /// The node hosting it (`https://…`); `None`: hosted on this node.
     pub node_url: Option<String>,
+    /// The SHA-256 (hex, 64 digits) of that node's TLS client certificate: packages and
+    /// statuses from the agency are accepted only from a node proving this certificate.
+    pub node_certificate: Option<String>,
 }
 
 /// What happened for one recipient of a sending.
@@ -152,7 +162,8 @@ pub struct DeliveryView {
     pub recipient: String,
     /// Its name.
     pub recipient_name: String,
-    /// `local` or `remote`.
+    /// `local` (both agencies here), `remote` (sent to another node) or `inbound`
+    /// (received from another node).
     pub route: String,
     /// `delivered` or `queued`.
     pub state: String,
@@ -264,11 +275,25 @@ impl App {
                 format!("the node URL must be http(s)://…: {url}"),
             ));
         }
+        let node_certificate = agency
+            .node_certificate
+            .map(|f| f.trim().replace(':', "").to_ascii_lowercase())
+            .filter(|f| !f.is_empty());
+        if let Some(fingerprint) = &node_certificate
+            && (fingerprint.len() != 64 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(AppError::invalid(
+                "node_certificate",
+                "dấu vân tay chứng thư của nút phải là SHA-256 (64 chữ số hex)",
+                "the node certificate fingerprint must be a SHA-256 (64 hex digits)",
+            ));
+        }
         let row = AgencyRow {
             id: id.clone(),
             name,
             hosted: node_url.is_none(),
             node_url,
+            node_certificate,
         };
         self.archive()
             .add_agency(&row, self.now())
@@ -414,7 +439,10 @@ impl App {
                 at: now,
             };
             if target.hosted {
-                match self.receive_local(actor, &bytes, target, &delivery).await? {
+                match self
+                    .receive_local(&actor.audit_name(), &bytes, target, &delivery, None)
+                    .await?
+                {
                     Received::Delivered {
                         delivery, verdict, ..
                     } => {
@@ -430,7 +458,11 @@ impl App {
                 }
             } else if let Some(delivery) = self
                 .archive()
-                .queue_remote(&delivery, target.node_url.as_deref())
+                .queue_remote(
+                    &delivery,
+                    target.node_url.as_deref(),
+                    i64::from(header.priority.priority()),
+                )
                 .await?
             {
                 outcome.outcome = "queued";
@@ -630,13 +662,17 @@ impl App {
     /// read and checked as any receiver does, the attachments unpacked, the original
     /// verified and filed as an incoming document (state `verified`, or `received`
     /// when a signature is not valid: the clerk can then only refuse it), the delivery
-    /// and status `01` stored with it in one transaction.
+    /// and status `01` stored with it in one transaction. The one receiving path, for a
+    /// sending on this node ([`App::send`]) and one from another node
+    /// ([`App::receive_package`]: `inbound` = the priority its status `01` travels back
+    /// with). `who`: the audit name of whoever delivers.
     async fn receive_local(
         &self,
-        actor: &Actor,
+        who: &str,
         bytes: &[u8],
         recipient: &AgencyRow,
         delivery: &NewDelivery,
+        inbound: Option<i64>,
     ) -> AppResult<Received> {
         let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
         let header = package.header().clone();
@@ -657,7 +693,7 @@ impl App {
             .map_err(|e| AppError::internal(format!("cannot create {}: {e}", scratch.display())))?;
         let result = self
             .receive_unpacked(
-                actor, &package, &header, first, &scratch, recipient, delivery,
+                who, &package, &header, first, &scratch, recipient, delivery, inbound,
             )
             .await;
         let _ = std::fs::remove_dir_all(&scratch);
@@ -667,13 +703,14 @@ impl App {
     #[allow(clippy::too_many_arguments)]
     async fn receive_unpacked(
         &self,
-        actor: &Actor,
+        who: &str,
         package: &Package,
         header: &Header,
         first: &Attachment,
         scratch: &Path,
         recipient: &AgencyRow,
         delivery: &NewDelivery,
+        inbound: Option<i64>,
     ) -> AppResult<Received> {
         // Names were checked by the package reader: plain file names, unique.
         let write = |a: &Attachment| -> AppResult<PathBuf> {
@@ -735,7 +772,7 @@ impl App {
             date,
             mut metadata,
             ..
-        } = match self.prepare_filing(actor, &recipient.id, &job).await? {
+        } = match self.prepare_filing(who, &recipient.id, &job).await? {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Received::Skipped(reason)),
         };
@@ -778,7 +815,7 @@ impl App {
         };
         let Some((record, delivery_id)) = self
             .archive()
-            .deliver_local(document, staged, delivery, &status)
+            .deliver_local(document, staged, delivery, &status, inbound)
             .await?
         else {
             return Ok(Received::Again);
@@ -787,7 +824,7 @@ impl App {
         details.push(("verdict".into(), verdict.clone()));
         details.push(("sha256".into(), sha));
         self.record(AuditEvent {
-            actor: actor.audit_name(),
+            actor: who.to_string(),
             action: AuditAction::VerifyReceipt,
             object: object(&record),
             outcome: if valid {
@@ -798,18 +835,20 @@ impl App {
             details,
         })
         .await?;
-        self.record_on(
-            actor,
-            AuditAction::ExchangeReceive,
-            &record,
-            Outcome::Succeeded,
-            vec![
-                ("document_id", delivery.document_id.clone()),
-                ("sender", delivery.sender.to_string()),
-                ("delivery", delivery_id.to_string()),
-                ("status", "01".into()),
-            ],
-        )
+        let mut details = crate::documents::document_details(&record);
+        details.extend([
+            ("document_id".to_string(), delivery.document_id.clone()),
+            ("sender".to_string(), delivery.sender.to_string()),
+            ("delivery".to_string(), delivery_id.to_string()),
+            ("status".to_string(), "01".to_string()),
+        ]);
+        self.record(AuditEvent {
+            actor: who.to_string(),
+            action: AuditAction::ExchangeReceive,
+            object: object(&record),
+            outcome: Outcome::Succeeded,
+            details,
+        })
         .await?;
         self.index_documents(std::slice::from_ref(&record));
         Ok(Received::Delivered {
@@ -1168,6 +1207,370 @@ impl App {
     }
 }
 
+/// A row of the outbox made ready to travel: where, and what (see
+/// [`App::claim_outbox`]).
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    /// The outbox row.
+    pub row: OutboxRow,
+    /// `https://node/exchange/v1/packages` or `…/statuses`.
+    pub url: String,
+    /// `application/vnd.kyso.exchange` or `application/json`.
+    pub content_type: &'static str,
+    /// The package bytes or the status message.
+    pub body: Vec<u8>,
+}
+
+/// What the receiving node answered to one attempt.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    /// 2xx: done.
+    Delivered,
+    /// Refused for good (400, 404, 413: a corrupt or oversized package, a status
+    /// concerning no delivery there): not retried.
+    Refused(String),
+    /// Not reachable, 5xx, a timeout: retried after the backoff.
+    Failed(String),
+}
+
+/// How long a claimed row is left to its worker before another may take it.
+const OUTBOX_LEASE_MS: i64 = 5 * 60 * 1000;
+/// The first retry delay; it doubles with every failed attempt, up to the maximum.
+const RETRY_FIRST_MS: i64 = 1000;
+/// The longest wait between two attempts.
+const RETRY_MAX_MS: i64 = 10 * 60 * 1000;
+
+/// The delay before attempt `attempts + 1` (after `attempts` failures): 1 s, 2 s, 4 s…
+/// at most 10 minutes.
+pub fn retry_delay_ms(attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    RETRY_FIRST_MS
+        .saturating_mul(1_i64 << doublings)
+        .min(RETRY_MAX_MS)
+}
+
+/// Unix milliseconds of `t`.
+fn millis(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The content type of kyso's package format on the wire.
+pub const PACKAGE_CONTENT_TYPE: &str = "application/vnd.kyso.exchange";
+
+impl App {
+    // ------------------------------------------------------------------------------
+    // Between nodes
+    // ------------------------------------------------------------------------------
+
+    /// The directory entry of `agency` as the sender of something that arrived over a
+    /// connection authenticated with the client certificate `peer` (DER): an agency of
+    /// another node whose recorded certificate fingerprint is `peer`'s.
+    async fn peer_agency(&self, agency: &AgencyId, peer: Option<&[u8]>) -> AppResult<AgencyRow> {
+        let refused = || {
+            AppError::new(
+                Kind::Forbidden,
+                "unknown_node",
+                format!(
+                    "nút gửi không được danh bạ ghi nhận cho cơ quan {agency} (chứng thư TLS của nút khác với chứng thư đã đăng ký)"
+                ),
+                format!(
+                    "the sending node is not the one the directory records for agency {agency} (its TLS certificate differs from the registered one)"
+                ),
+            )
+        };
+        let fingerprint = peer
+            .map(|der| hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(der)))
+            .unwrap_or_default();
+        match self.archive().agency(agency).await? {
+            Some(row)
+                if !row.hosted
+                    && !fingerprint.is_empty()
+                    && row.node_certificate.as_deref() == Some(fingerprint.as_str()) =>
+            {
+                Ok(row)
+            }
+            _ => {
+                // Logged: who tried to speak for the agency (the certificate's hash).
+                let refusal = refused();
+                self.record(
+                    AuditEvent::new(
+                        format!("node-certificate:{fingerprint}"),
+                        AuditAction::ExchangeReceive,
+                        format!("agency:{agency}"),
+                        Outcome::Refused,
+                    )
+                    .with("reason", refusal.code.clone()),
+                )
+                .await?;
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Receives a package sent by another node (`POST /exchange/v1/packages`): parsed
+    /// and checked (digest, limits, normal form), the sender's node authenticated
+    /// (`peer`: its TLS client certificate, matched against the directory entry of the
+    /// package's `From`), the package stored durably (file synced, row), then filed for
+    /// each addressee hosted here through the receiving path of [`App::send`] (verified on
+    /// receipt, status `01` queued back to the sender's node). Idempotent by
+    /// `DocumentId` and recipient: a package delivered again answers what exists.
+    pub async fn receive_package(
+        &self,
+        peer: Option<&[u8]>,
+        bytes: &[u8],
+    ) -> AppResult<Vec<SendOutcome>> {
+        let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
+        let header = package.header().clone();
+        let sender = self.peer_agency(&header.from.organ_id, peer).await?;
+        let mut targets = Vec::new();
+        for to in &header.to {
+            if let Some(row) = self.archive().agency(&to.organ_id).await?
+                && row.hosted
+            {
+                targets.push(row);
+            }
+        }
+        if targets.is_empty() {
+            return Err(AppError::invalid(
+                "not_addressed_here",
+                "gói tin không gửi cho cơ quan nào trên nút này",
+                "the package is addressed to no agency hosted on this node",
+            ));
+        }
+        self.store_package(&package, bytes).await?;
+        let who = format!("node:{}", sender.id);
+        let document_id = header.document_id.to_string();
+        let digest = package.digest().to_hex();
+        let mut outcomes = Vec::new();
+        for target in &targets {
+            let mut outcome = SendOutcome {
+                recipient: target.id.to_string(),
+                name: target.name.clone(),
+                outcome: "already_sent",
+                delivery: None,
+                verdict: None,
+                note: None,
+            };
+            if let Some(existing) = self.archive().delivery_to(&document_id, &target.id).await? {
+                outcome.delivery = Some(existing.id);
+                outcomes.push(outcome);
+                continue;
+            }
+            let delivery = NewDelivery {
+                document_id: document_id.clone(),
+                package_digest: digest.clone(),
+                sender: sender.id.clone(),
+                sender_document: None,
+                recipient: target.id.clone(),
+                at: self.now(),
+            };
+            let inbound = Some(i64::from(header.priority.priority()));
+            match self
+                .receive_local(&who, bytes, target, &delivery, inbound)
+                .await?
+            {
+                Received::Delivered { delivery, verdict } => {
+                    outcome.outcome = "delivered";
+                    outcome.delivery = Some(delivery);
+                    outcome.verdict = Some(verdict);
+                }
+                Received::Again => {}
+                Received::Skipped(reason) => {
+                    outcome.outcome = "not_delivered";
+                    outcome.note = Some(reason);
+                }
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// Receives a status message from another node (`POST /exchange/v1/statuses`): its
+    /// reporting agency's node authenticated as for packages, then appended to the
+    /// timeline it concerns — a recipient's status (`01`…`06`, `15`, `16`) to the
+    /// delivery this node sent it, a sender's recall request (`13`) to the deliveries
+    /// that came from it. The same message again adds nothing. Returns how many
+    /// timelines changed.
+    pub async fn receive_status(&self, peer: Option<&[u8]>, json: &[u8]) -> AppResult<usize> {
+        let message =
+            StatusMessage::from_json(json, &Limits::default()).map_err(|e| exchange_error(&e))?;
+        let reporter = self.peer_agency(&message.from.organ_id, peer).await?;
+        let document_id = message.response_for.document_id.to_string();
+        let code = message.status_code;
+        let (deliveries, recall): (Vec<DeliveryRow>, Option<(&[&str], &str)>) = match code {
+            StatusCode::RecallRequested => (
+                self.archive()
+                    .inbound_deliveries(&document_id, &reporter.id)
+                    .await?,
+                Some((&["none", "refused"], "requested")),
+            ),
+            _ => (
+                self.archive()
+                    .delivery_to(&document_id, &reporter.id)
+                    .await?
+                    .filter(|d| d.route == "remote")
+                    .into_iter()
+                    .collect(),
+                match code {
+                    StatusCode::RecallAgreed => Some((&["requested"], "agreed")),
+                    StatusCode::RecallRefused => Some((&["requested"], "refused")),
+                    _ => None,
+                },
+            ),
+        };
+        if deliveries.is_empty() {
+            return Err(AppError::not_found(
+                format!(
+                    "không có lượt gửi văn bản {document_id} liên quan đến {}",
+                    reporter.id
+                ),
+                format!(
+                    "no delivery of document {document_id} concerns {}",
+                    reporter.id
+                ),
+            ));
+        }
+        let status = NewStatus {
+            code: code.code().to_string(),
+            description: message.description.clone(),
+            actor: format!("node:{}", reporter.id),
+            message_json: status_json(&message)?,
+            at: message.timestamp.instant(),
+        };
+        let mut changed = 0;
+        for delivery in deliveries {
+            if self
+                .archive()
+                .add_remote_status(delivery.id, &status, recall)
+                .await?
+            {
+                changed += 1;
+                self.record(
+                    AuditEvent::new(
+                        status.actor.clone(),
+                        AuditAction::ExchangeStatus,
+                        format!("delivery:{}", delivery.id),
+                        Outcome::Succeeded,
+                    )
+                    .with("document_id", delivery.document_id.clone())
+                    .with("recipient", delivery.recipient.to_string())
+                    .with("status", code.code()),
+                )
+                .await?;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Makes every queued row of the outbox due now (when a worker starts: a restart
+    /// resumes at once what was in flight or backing off). How many rows.
+    pub async fn resume_outbox(&self) -> AppResult<u64> {
+        Ok(self.archive().resume_outbox(millis(self.now())).await?)
+    }
+
+    /// Takes the most urgent due row of the outbox for a worker, with what to send and
+    /// where. A row whose destination has no node URL fails for good.
+    pub async fn claim_outbox(&self) -> AppResult<Option<OutboxJob>> {
+        loop {
+            let now = self.now();
+            let Some(row) = self
+                .archive()
+                .claim_outbox(millis(now), OUTBOX_LEASE_MS)
+                .await?
+            else {
+                return Ok(None);
+            };
+            match self.outbox_payload(&row).await {
+                Ok(Some((url, content_type, body))) => {
+                    return Ok(Some(OutboxJob {
+                        row,
+                        url,
+                        content_type,
+                        body,
+                    }));
+                }
+                Ok(None) => {
+                    self.archive()
+                        .outbox_failed(row.id, "no node URL", millis(now), true, now)
+                        .await?;
+                }
+                Err(e) => {
+                    self.archive()
+                        .outbox_failed(row.id, &e.en, millis(now), true, now)
+                        .await?;
+                }
+            }
+        }
+    }
+
+    /// The URL, content type and body of an outbox row; `None` when its destination
+    /// has no node URL.
+    async fn outbox_payload(
+        &self,
+        row: &OutboxRow,
+    ) -> AppResult<Option<(String, &'static str, Vec<u8>)>> {
+        let destination = parse_agency(&row.destination)?;
+        let node = match self.archive().agency(&destination).await? {
+            Some(entry) => entry.node_url.or_else(|| row.node_url.clone()),
+            None => row.node_url.clone(),
+        };
+        let Some(node) = node else { return Ok(None) };
+        let node = node.trim_end_matches('/');
+        if row.kind == "package" {
+            let file = self
+                .archive()
+                .package_file(&row.payload)
+                .await?
+                .ok_or_else(|| AppError::internal(format!("package {} missing", row.payload)))?;
+            let path = self.exchange_dir().join(&file);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| AppError::internal(format!("cannot read {}: {e}", path.display())))?;
+            Ok(Some((
+                format!("{node}/exchange/v1/packages"),
+                PACKAGE_CONTENT_TYPE,
+                bytes,
+            )))
+        } else {
+            let id: i64 = row
+                .payload
+                .parse()
+                .map_err(|_| AppError::internal(format!("outbox {}: bad status id", row.id)))?;
+            let json = self
+                .archive()
+                .status_message(id)
+                .await?
+                .ok_or_else(|| AppError::internal(format!("status {id} missing")))?;
+            Ok(Some((
+                format!("{node}/exchange/v1/statuses"),
+                "application/json",
+                json.into_bytes(),
+            )))
+        }
+    }
+
+    /// Records what the receiving node answered to `job`: done (a package's delivery
+    /// becomes `delivered`), refused for good, or retried after the backoff
+    /// ([`retry_delay_ms`]). A row is done only after the receiver's 2xx.
+    pub async fn outbox_result(&self, job: &OutboxJob, attempt: Attempt) -> AppResult<()> {
+        let now = self.now();
+        match attempt {
+            Attempt::Delivered => self.archive().outbox_sent(&job.row, now).await?,
+            Attempt::Refused(error) => {
+                self.archive()
+                    .outbox_failed(job.row.id, &error, millis(now), true, now)
+                    .await?;
+            }
+            Attempt::Failed(error) => {
+                let next = millis(now).saturating_add(retry_delay_ms(job.row.attempts));
+                self.archive()
+                    .outbox_failed(job.row.id, &error, next, false, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What receiving did.
 enum Received {
     /// Filed and delivered.
@@ -1181,4 +1584,19 @@ enum Received {
     Again,
     /// Not filed, and why (the same original already in the recipient's archive…).
     Skipped(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay_ms;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_ten_minutes() {
+        let delays: Vec<i64> = (1..=6).map(retry_delay_ms).collect();
+        assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 16_000, 32_000]);
+        assert_eq!(retry_delay_ms(10), 512_000);
+        assert_eq!(retry_delay_ms(11), 600_000);
+        assert_eq!(retry_delay_ms(1_000_000), 600_000);
+        assert_eq!(retry_delay_ms(0), 1_000);
+    }
 }

@@ -42,6 +42,20 @@ pub(crate) fn read_error(path: &Path, e: impl std::fmt::Display) -> AppError {
     )
 }
 
+/// Refuses an output path a person named whose folder does not exist or that is a
+/// folder: checked before signing, so nothing is signed for nothing and no folder is
+/// created.
+pub(crate) fn check_out(path: &Path) -> AppResult<()> {
+    kyso_store::check_out(path).map_err(|e| {
+        let text = match e {
+            kyso_office::StoreError::Io(why) => why,
+            other => other.to_string(),
+        };
+        let (vi, en) = text.split_once(" / ").unwrap_or((&text, &text));
+        AppError::invalid("bad_output", vi.to_string(), en.to_string())
+    })
+}
+
 /// Write a file atomically (temporary file, fsync, rename); `private` = owner only.
 pub(crate) fn write_file(path: &Path, bytes: &[u8], private: bool) -> AppResult<()> {
     kyso_store::write_atomic(path, bytes, private).map_err(|e| {
@@ -393,6 +407,7 @@ pub fn sign_detached(
         .or_else(|| request.cosign.map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from(format!("{}.p7s", request.file.display())));
     refuse_overwriting_input(request.file, &out)?;
+    check_out(&out)?;
     if out.exists() && !request.force && request.cosign.is_none_or(|c| c != out) {
         return Err(output_exists(
             &out,
@@ -590,6 +605,7 @@ pub fn sign_pdf(
         .clone()
         .unwrap_or_else(|| default_pdf_out(request.file));
     refuse_overwriting_input(request.file, &out)?;
+    check_out(&out)?;
     if out.exists() && !request.force {
         return Err(output_exists(
             &out,
@@ -698,6 +714,7 @@ pub fn extend_pdf(request: &ExtendRequest<'_>, fetcher: &dyn Fetcher) -> AppResu
         .out
         .clone()
         .unwrap_or_else(|| request.file.to_path_buf());
+    check_out(&out)?;
     if out.exists() && out != request.file && !request.force {
         return Err(output_exists(
             &out,

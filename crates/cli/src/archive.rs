@@ -17,11 +17,11 @@ use kyso_app::documents::{
 };
 use kyso_app::records::NewRecordFile;
 use kyso_model::{DocumentType, Secrecy, Urgency};
-use kyso_office::{DocumentQuery, DocumentRecord, Event, OfficeError, to_csv, to_pdf};
+use kyso_office::{DocumentQuery, DocumentRecord, Event, OfficeError, Store as _, to_csv, to_pdf};
 use serde_json::{Value, json};
 use time::Date;
 
-use crate::args::OfficeArgs;
+use crate::args::{Lang, OfficeArgs};
 use crate::office::Ctx;
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +201,16 @@ pub(crate) struct ImportArgs {
     /// Archive even documents whose signature is invalid (the report is kept).
     #[arg(long)]
     pub(crate) accept_invalid: bool,
+    /// Follow symbolic links, only to files and folders inside DIR (by default links are
+    /// skipped).
+    #[arg(long)]
+    pub(crate) follow_symlinks: bool,
+    /// One JSON object: every file with its outcome (stored / skipped / failed) and why.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Language of the lines (Vietnamese by default).
+    #[arg(long, value_enum, default_value_t = Lang::Vi)]
+    pub(crate) lang: Lang,
 }
 
 #[derive(Debug, Args)]
@@ -527,6 +537,9 @@ fn signature_for(file: &Path, given: Option<&Path>) -> Option<PathBuf> {
 }
 
 fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
+    if let Some(number) = &a.number {
+        kyso_office::check_number(number).map_err(office_error)?;
+    }
     let doc_type = a.doc.doc_type.as_deref().map(parse_type).transpose()?;
     let date = a.doc.date.as_deref().map(parse_date).transpose()?;
     let outcome = ingest(
@@ -566,10 +579,66 @@ fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
     }
 }
 
-/// Files of a folder to import: PDFs (with their .p7s if present) and other files that
-/// have a detached .p7s; sorted, recursive, hidden entries skipped.
-fn import_candidates(dir: &Path) -> Result<Vec<(PathBuf, Option<PathBuf>)>> {
+/// A text in both languages (`vi / en` as kyso-app writes them).
+#[derive(Debug, Clone)]
+struct Said {
+    vi: String,
+    en: String,
+}
+
+impl Said {
+    fn new(vi: &str, en: &str) -> Self {
+        Self {
+            vi: vi.into(),
+            en: en.into(),
+        }
+    }
+
+    /// `vi / en` split at the first ` / ` (both sides the whole text when there is none).
+    fn split(text: &str) -> Self {
+        match text.split_once(" / ") {
+            Some((vi, en)) => Self::new(vi, en),
+            None => Self::new(text, text),
+        }
+    }
+
+    /// An error as kyso-app reports it (its two messages), else its text.
+    fn of_error(e: &anyhow::Error) -> Self {
+        match e.downcast_ref::<kyso_app::AppError>() {
+            Some(app) => Self::new(&app.vi, &app.en),
+            None => Self::split(&format!("{e:#}")),
+        }
+    }
+
+    fn pick(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Vi => &self.vi,
+            Lang::En => &self.en,
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({"vi": self.vi, "en": self.en})
+    }
+}
+
+/// One entry of a folder to import.
+enum Candidate {
+    /// A file to file, with its detached signature when there is one.
+    File(PathBuf, Option<PathBuf>),
+    /// An entry not imported, and why.
+    Skip(PathBuf, Said),
+}
+
+/// Entries of a folder to import: PDFs (with their .p7s if present) and other files that
+/// have a detached .p7s; sorted, recursive, hidden entries left out. A symbolic link is
+/// not followed (reported as skipped) unless `follow`, and even then never to anything
+/// outside `dir`.
+fn import_candidates(dir: &Path, follow: bool) -> Result<Vec<Candidate>> {
+    let root = fs::canonicalize(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let mut files = Vec::new();
+    let mut skips = Vec::new();
+    let mut visited = std::collections::HashSet::from([root.clone()]);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
@@ -579,8 +648,59 @@ fn import_candidates(dir: &Path) -> Result<Vec<(PathBuf, Option<PathBuf>)>> {
                 continue;
             }
             let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                if !follow {
+                    skips.push(Candidate::Skip(
+                        path,
+                        Said::new(
+                            "liên kết tượng trưng, không theo (--follow-symlinks để theo các liên kết trong thư mục)",
+                            "symbolic link, not followed (--follow-symlinks follows links within the folder)",
+                        ),
+                    ));
+                    continue;
+                }
+                let target = match fs::canonicalize(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        skips.push(Candidate::Skip(
+                            path,
+                            Said::new(
+                                &format!("liên kết hỏng: {e}"),
+                                &format!("broken symbolic link: {e}"),
+                            ),
+                        ));
+                        continue;
+                    }
+                };
+                if !target.starts_with(&root) {
+                    skips.push(Candidate::Skip(
+                        path,
+                        Said::new(
+                            &format!(
+                                "liên kết trỏ ra ngoài thư mục nhập ({}), không theo",
+                                target.display()
+                            ),
+                            &format!(
+                                "symbolic link to {} outside the imported folder, not followed",
+                                target.display()
+                            ),
+                        ),
+                    ));
+                    continue;
+                }
+                if target.is_dir() {
+                    // Each folder once: links may form loops.
+                    if visited.insert(target) {
+                        stack.push(path);
+                    }
+                } else {
+                    files.push(path);
+                }
+            } else if kind.is_dir() {
+                if visited.insert(fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
+                    stack.push(path);
+                }
             } else {
                 files.push(path);
             }
@@ -594,108 +714,270 @@ fn import_candidates(dir: &Path) -> Result<Vec<(PathBuf, Option<PathBuf>)>> {
         if name.ends_with(".p7s") {
             let content = PathBuf::from(name.trim_end_matches(".p7s"));
             if !set.contains(&content) {
-                out.push((f.clone(), None));
+                out.push(Candidate::Skip(
+                    f.clone(),
+                    Said::new(
+                        "chữ ký thiếu tệp nội dung",
+                        "signature without its content file",
+                    ),
+                ));
             }
             continue;
         }
         let sig = PathBuf::from(format!("{name}.p7s"));
         let sig = set.contains(&sig).then_some(sig);
-        out.push((f.clone(), sig));
+        out.push(Candidate::File(f.clone(), sig));
     }
+    out.extend(skips);
+    out.sort_by(|a, b| {
+        let path = |c: &Candidate| match c {
+            Candidate::File(p, _) | Candidate::Skip(p, _) => p.clone(),
+        };
+        path(a).cmp(&path(b))
+    });
     Ok(out)
+}
+
+/// A PDF by its name or its first bytes (as kyso-app decides).
+fn looks_like_pdf(path: &Path) -> bool {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+    {
+        return true;
+    }
+    let mut head = [0u8; 5];
+    fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head == b"%PDF-"
+}
+
+/// What happened to one entry: `stored`, `skipped` (already archived, or not something
+/// to import) or `failed` (refused or an error), and why.
+struct Imported {
+    file: String,
+    outcome: &'static str,
+    record: Option<DocumentRecord>,
+    duplicate: bool,
+    notes: Vec<Said>,
+    reason: Option<Said>,
+}
+
+impl Imported {
+    fn json(&self) -> Value {
+        let mut v = json!({"file": self.file, "outcome": self.outcome});
+        if let Some(r) = &self.record {
+            v["id"] = json!(r.id);
+            v["number"] = json!(r.metadata.number_notation());
+            v["arrival_number"] = json!(r.metadata.arrival_number);
+            v["archive_dir"] = json!(r.archive_dir);
+            v["duplicate_number"] = json!(self.duplicate);
+        }
+        if !self.notes.is_empty() {
+            v["notes"] = Value::Array(self.notes.iter().map(Said::json).collect());
+        }
+        if let Some(reason) = &self.reason {
+            v["reason"] = reason.json();
+        }
+        v
+    }
+
+    fn line(&self, lang: Lang) -> String {
+        let vi = lang == Lang::Vi;
+        let mut line = match (&self.record, &self.reason) {
+            (Some(r), _) => format!(
+                "✓ {}: {} {}",
+                self.file,
+                if vi { "đã lưu" } else { "stored" },
+                summary(r)
+            ),
+            (None, reason) => format!(
+                "{} {}: {}: {}",
+                if self.outcome == "failed" {
+                    "✗"
+                } else {
+                    "–"
+                },
+                self.file,
+                match (self.outcome, vi) {
+                    ("failed", true) => "lỗi",
+                    ("failed", false) => "failed",
+                    (_, true) => "bỏ qua",
+                    (_, false) => "skipped",
+                },
+                reason.as_ref().map(|r| r.pick(lang)).unwrap_or_default()
+            ),
+        };
+        for n in &self.notes {
+            line.push_str(&format!(
+                "\n    {}: {}",
+                if vi { "lưu ý" } else { "note" },
+                n.pick(lang)
+            ));
+        }
+        if self.duplicate {
+            line.push_str(if vi {
+                "\n    CẢNH BÁO: trùng số"
+            } else {
+                "\n    WARNING: duplicate number"
+            });
+        }
+        line
+    }
+}
+
+/// Why one file was not filed.
+enum NotFiled {
+    /// Not for filing (already archived, not a PDF and no .p7s).
+    Skipped(Said),
+    /// An error.
+    Failed(anyhow::Error),
+}
+
+/// Files one candidate of `kyso archive import`.
+fn import_one(
+    ctx: &Ctx,
+    a: &ImportArgs,
+    default_type: Option<DocumentType>,
+    file: &Path,
+    signature: Option<PathBuf>,
+) -> Result<Filed, NotFiled> {
+    if signature.is_none() && !looks_like_pdf(file) {
+        return Err(NotFiled::Skipped(Said::new(
+            "không phải PDF và không có chữ ký .p7s đi kèm",
+            "not a PDF and no detached .p7s signature",
+        )));
+    }
+    let (sha, _) = kyso_store::sha256_file(file).map_err(|e| NotFiled::Failed(e.into()))?;
+    if let Some(existing) = ctx
+        .block(ctx.archive().by_sha256(&ctx.agency, &sha))
+        .map_err(|e| NotFiled::Failed(e.into()))?
+    {
+        let at = format!(
+            "[{}] {}",
+            existing.id.unwrap_or_default(),
+            existing.archive_dir.unwrap_or_default()
+        );
+        return Err(NotFiled::Skipped(Said::new(
+            &format!("đã lưu trữ: {at}"),
+            &format!("already archived as {at}"),
+        )));
+    }
+    let job = |doc_type| Ingest {
+        file,
+        signature: signature.clone(),
+        doc_type,
+        number: None,
+        date: None,
+        incoming: a.incoming,
+        offline: a.offline,
+        accept_invalid: a.accept_invalid,
+        fields: DocFields::default(),
+        from: None,
+        allocate: None,
+    };
+    match ingest(ctx, job(None)) {
+        // Retry with the default type when only the type was missing.
+        Err(e)
+            if default_type.is_some()
+                && e.downcast_ref::<kyso_app::AppError>()
+                    .is_some_and(|app| app.code == "type_unknown") =>
+        {
+            ingest(ctx, job(default_type)).map_err(NotFiled::Failed)
+        }
+        other => other.map_err(NotFiled::Failed),
+    }
+}
+
+fn shown_in(dir: &Path, file: &Path) -> String {
+    file.strip_prefix(dir).unwrap_or(file).display().to_string()
 }
 
 fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
     let default_type = a.doc_type.as_deref().map(parse_type).transpose()?;
-    let candidates = import_candidates(&a.dir)?;
+    let candidates = import_candidates(&a.dir, a.follow_symlinks)?;
+    // The bar goes to standard error, and only on a terminal; the lines go to stdout.
     let bar = indicatif::ProgressBar::new(candidates.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let (mut stored, mut skipped, mut failed) = (0usize, 0usize, 0usize);
-    for (file, signature) in candidates {
-        bar.set_message(
-            file.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        let shown = file
-            .strip_prefix(&a.dir)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        if file.to_string_lossy().ends_with(".p7s") {
-            bar.println(format!(
-                "– {shown}: chữ ký thiếu tệp nội dung / signature without its content file"
-            ));
-            skipped += 1;
-            bar.inc(1);
-            continue;
-        }
-        let result = ingest(
-            ctx,
-            Ingest {
-                file: &file,
-                signature,
-                doc_type: None,
-                number: None,
-                date: None,
-                incoming: a.incoming,
-                offline: a.offline,
-                accept_invalid: a.accept_invalid,
-                fields: DocFields::default(),
-                from: None,
-                allocate: None,
+    let mut results = Vec::new();
+    for candidate in candidates {
+        let outcome = match candidate {
+            Candidate::Skip(file, reason) => (file, Err(NotFiled::Skipped(reason))),
+            Candidate::File(file, signature) => {
+                bar.set_message(
+                    file.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                let result = import_one(ctx, a, default_type, &file, signature);
+                (file, result)
+            }
+        };
+        let (file, result) = outcome;
+        let file = shown_in(&a.dir, &file);
+        let entry = match result {
+            Ok(Filed::Stored(r, notes)) => Imported {
+                file,
+                outcome: "stored",
+                duplicate: !r.duplicates.is_empty(),
+                record: Some(r.record),
+                // Notes are written in both languages already.
+                notes: notes.iter().map(|n| Said::new(n, n)).collect(),
+                reason: None,
             },
-        )
-        .or_else(|e| {
-            // Retry with the default type when only the type was missing.
-            match default_type {
-                Some(t) if e.to_string().contains("--type") => ingest(
-                    ctx,
-                    Ingest {
-                        file: &file,
-                        signature: signature_for(&file, None),
-                        doc_type: Some(t),
-                        number: None,
-                        date: None,
-                        incoming: a.incoming,
-                        offline: a.offline,
-                        accept_invalid: a.accept_invalid,
-                        fields: DocFields::default(),
-                        from: None,
-                        allocate: None,
-                    },
-                ),
-                _ => Err(e),
-            }
-        });
-        match result {
-            Ok(Filed::Stored(r, notes)) => {
-                stored += 1;
-                let mut line = format!("✓ {shown} → {}", summary(&r.record));
-                for n in notes {
-                    line.push_str(&format!("\n    lưu ý / note: {n}"));
-                }
-                if !r.duplicates.is_empty() {
-                    line.push_str("\n    CẢNH BÁO trùng số / WARNING duplicate number");
-                }
-                bar.println(line);
-            }
-            Ok(Filed::Skipped(why)) => {
-                skipped += 1;
-                bar.println(format!("– {shown}: {why}"));
-            }
-            Err(e) => {
-                failed += 1;
-                bar.println(format!("✗ {shown}: {e:#}"));
-            }
+            // kyso-app refused it (not signed, invalid signature): not archived.
+            Ok(Filed::Skipped(why)) => Imported {
+                file,
+                outcome: "failed",
+                record: None,
+                duplicate: false,
+                notes: Vec::new(),
+                reason: Some(Said::split(&why)),
+            },
+            Err(NotFiled::Skipped(reason)) => Imported {
+                file,
+                outcome: "skipped",
+                record: None,
+                duplicate: false,
+                notes: Vec::new(),
+                reason: Some(reason),
+            },
+            Err(NotFiled::Failed(e)) => Imported {
+                file,
+                outcome: "failed",
+                record: None,
+                duplicate: false,
+                notes: Vec::new(),
+                reason: Some(Said::of_error(&e)),
+            },
+        };
+        if !a.json {
+            bar.suspend(|| println!("{}", entry.line(a.lang)));
         }
+        results.push(entry);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("Đã lưu / stored: {stored}; bỏ qua / skipped: {skipped}; lỗi / failed: {failed}");
+    let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
+    let (stored, skipped, failed) = (count("stored"), count("skipped"), count("failed"));
+    if a.json {
+        let v = json!({
+            "files": results.iter().map(Imported::json).collect::<Vec<_>>(),
+            "stored": stored,
+            "skipped": skipped,
+            "failed": failed,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        match a.lang {
+            Lang::Vi => println!("Đã lưu: {stored}; bỏ qua: {skipped}; lỗi: {failed}"),
+            Lang::En => println!("Stored: {stored}; skipped: {skipped}; failed: {failed}"),
+        }
+    }
     Ok(failed == 0)
 }
 
@@ -705,7 +987,7 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
 
 fn write_output(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match out {
-        Some(path) => crate::store::write_atomic(path, bytes, false),
+        Some(path) => Ok(kyso_store::write_out(path, bytes, false)?),
         None => {
             std::io::stdout().lock().write_all(bytes)?;
             Ok(())
@@ -931,7 +1213,8 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
         }
         ArchiveCommand::Check { office } => {
             let ctx = Ctx::open(data, &office)?;
-            let problems = ctx.block(ctx.archive().check())?;
+            let mut problems = ctx.block(ctx.archive().check())?;
+            problems.extend(kyso_store::check_permissions(data));
             if problems.is_empty() {
                 println!("Kho lưu trữ nhất quán / archive consistent");
                 Ok(true)

@@ -535,7 +535,8 @@ pub(crate) struct ServeArgs {
     pub(crate) tls_key: Option<PathBuf>,
     /// A TOML configuration file (keys: listen, data, database_url, tls_cert, tls_key,
     /// upload_limit, verify_limit, verify_rate_per_minute, verify_concurrency,
-    /// pkcs11_module); flags override it.
+    /// pkcs11_module, exchange_listen, exchange_cert, exchange_key, exchange_ca); flags
+    /// override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// Public verifications per minute per client address (0: no limit; default 600).
@@ -546,6 +547,25 @@ pub(crate) struct ServeArgs {
     /// for each seal.
     #[arg(long = "pkcs11", value_name = "MODULE")]
     pub(crate) pkcs11_module: Option<PathBuf>,
+    /// Where other kyso nodes deliver packages and statuses: HTTPS that requires a
+    /// client certificate of the node CA; also starts the outbox worker delivering this
+    /// node's packages and statuses to other nodes.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires_all = ["exchange_cert", "exchange_key", "exchange_ca"]
+    )]
+    pub(crate) exchange_listen: Option<std::net::SocketAddr>,
+    /// This node's certificate chain (PEM, `kyso ca issue --profile tls`), used as
+    /// server and as client.
+    #[arg(long, value_name = "PEM", requires = "exchange_listen")]
+    pub(crate) exchange_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "exchange_listen")]
+    pub(crate) exchange_key: Option<PathBuf>,
+    /// The CA certificates (PEM) issuing node certificates.
+    #[arg(long, value_name = "PEM", requires = "exchange_listen")]
+    pub(crate) exchange_ca: Option<PathBuf>,
 }
 
 /// Options every office command shares.

@@ -36,6 +36,10 @@ macro_rules! out {
 }
 
 fn main() -> ExitCode {
+    // Everything kyso writes (database, originals, keys, index) is for this account
+    // alone: folders 0700, files 0600, whatever the shell's umask.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

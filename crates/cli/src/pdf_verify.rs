@@ -44,7 +44,7 @@ pub(crate) fn run(a: &VerifyArgs, settings: Settings, net: &kyso_net::Client) ->
         let signed = kyso_pades::verify::signed_revision(&pdf, index, &limits)
             .with_context(|| format!("cannot extract signature {n}'s revision"))?;
         refuse_overwrite(&a.file, out, a.force)?;
-        crate::store::write_atomic(out, signed, false)?;
+        kyso_store::write_out(out, signed, false)?;
         writeln!(
             std::io::stdout(),
             "Đã trích xuất / extracted: {} byte(s) signed by signature {n} → {}",

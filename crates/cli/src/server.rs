@@ -37,6 +37,12 @@ pub(crate) fn run(data: &Path, data_given: bool, a: ServeArgs) -> Result<ExitCod
     if a.pkcs11_module.is_some() {
         config.pkcs11_module = a.pkcs11_module.clone();
     }
+    if a.exchange_listen.is_some() {
+        config.exchange_listen = a.exchange_listen;
+        config.exchange_cert = a.exchange_cert.clone();
+        config.exchange_key = a.exchange_key.clone();
+        config.exchange_ca = a.exchange_ca.clone();
+    }
     if let Some(n) = a.verify_rate_per_minute {
         config.verify_rate_per_minute = n;
     }
@@ -52,6 +58,11 @@ pub(crate) fn run(data: &Path, data_given: bool, a: ServeArgs) -> Result<ExitCod
             "  API: {0}/api/v1/openapi.json — kiểm tra chữ ký: POST {0}/api/v1/verify",
             listening.url
         );
+        if let Some(exchange) = &listening.exchange_url {
+            println!(
+                "  Nhận văn bản từ các nút khác (mTLS) / exchange with other nodes: {exchange}"
+            );
+        }
         if let Some(link) = &listening.setup_link {
             println!("  Chưa có quản trị viên: mở liên kết cài đặt (chỉ dùng được một lần):");
             println!("  (no administrator yet: open the one-time setup link)");

@@ -448,7 +448,7 @@ fn import_survives_sigkill_at_any_moment() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&again.stdout);
-    assert!(text.contains("stored: 0;"), "{text}");
+    assert!(text.contains("Đã lưu: 0;"), "{text}");
 
     assert!(ok(&data, &["archive", "check"]).contains("consistent"));
     let list: serde_json::Value =
@@ -477,4 +477,365 @@ fn import_survives_sigkill_at_any_moment() {
     let index = kyso_search::Index::open(&data.join("index")).unwrap();
     assert!(index.num_docs() <= FILES as u64);
     eprintln!("import survived {kills} SIGKILLs (full run {full:?})");
+}
+
+/// `kyso archive import` names every file with its outcome and reason (Vietnamese, or
+/// English with `--lang en`, or JSON), fails when a file failed, and never follows a
+/// symbolic link out of the folder (nor at all without `--follow-symlinks`).
+#[cfg(unix)]
+#[test]
+fn import_reports_each_file_and_keeps_to_its_folder() {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let inbox = tmp.path().join("inbox");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(inbox.join("sub")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let numbered = |dir: &Path, name: &str, n: u32| {
+        let number = format!("Số: {n}/SNV-VP");
+        let subject = format!("V/v thử nghiệm {n}");
+        letter(
+            dir,
+            name,
+            &[&number, "Cần Thơ, ngày 02 tháng 3 năm 2025", &subject],
+        )
+    };
+    numbered(&inbox, "tot.pdf", 101);
+    numbered(&inbox.join("sub"), "ben-trong.pdf", 102);
+    let secret = numbered(&outside, "bi-mat.pdf", 103);
+    std::fs::write(
+        inbox.join("hong.pdf"),
+        b"%PDF-1.7\nnot really a PDF\n%%EOF\n",
+    )
+    .unwrap();
+    std::fs::write(inbox.join("ghi-chu.txt"), "not a document").unwrap();
+    std::os::unix::fs::symlink(&secret, inbox.join("ngoai.pdf")).unwrap();
+    std::os::unix::fs::symlink(&outside, inbox.join("thu-muc-ngoai")).unwrap();
+    std::os::unix::fs::symlink(inbox.join("sub/ben-trong.pdf"), inbox.join("lien-ket.pdf"))
+        .unwrap();
+
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "archive",
+            "import",
+            inbox.to_str().unwrap(),
+            "--incoming",
+            "--offline",
+        ];
+        args.extend_from_slice(extra);
+        run(&data, &args)
+    };
+    let out = import(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed file fails the run: {text}"
+    );
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!(" {name}: ")))
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"))
+            .to_string()
+    };
+    assert!(
+        line("tot.pdf").starts_with("✓ tot.pdf: đã lưu") && line("tot.pdf").contains("101/SNV-VP"),
+        "{text}"
+    );
+    assert!(line("sub/ben-trong.pdf").contains("đã lưu"), "{text}");
+    assert!(line("hong.pdf").starts_with("✗ hong.pdf: lỗi: "), "{text}");
+    assert!(
+        line("ghi-chu.txt").starts_with("– ghi-chu.txt: bỏ qua: không phải PDF"),
+        "{text}"
+    );
+    for link in ["ngoai.pdf", "thu-muc-ngoai", "lien-ket.pdf"] {
+        assert!(
+            line(link).contains("bỏ qua: liên kết tượng trưng"),
+            "{text}"
+        );
+    }
+    assert!(text.contains("Đã lưu: 2; bỏ qua: 4; lỗi: 1"), "{text}");
+    assert!(
+        !text.contains("103/SNV-VP"),
+        "the file outside was archived: {text}"
+    );
+
+    // English; links followed inside the folder only; already archived = skipped.
+    let out = import(&["--lang", "en", "--follow-symlinks"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!(" {name}: ")))
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"))
+            .to_string()
+    };
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        line("tot.pdf").starts_with("– tot.pdf: skipped: already archived"),
+        "{text}"
+    );
+    assert!(
+        line("hong.pdf").starts_with("✗ hong.pdf: failed: "),
+        "{text}"
+    );
+    assert!(line("ghi-chu.txt").contains("skipped: not a PDF"), "{text}");
+    assert!(
+        line("ngoai.pdf").contains("outside the imported folder"),
+        "{text}"
+    );
+    assert!(
+        line("thu-muc-ngoai").contains("outside the imported folder"),
+        "{text}"
+    );
+    // The link inside leads to a file archived already.
+    assert!(
+        line("lien-ket.pdf").contains("skipped: already archived"),
+        "{text}"
+    );
+    assert!(text.contains("Stored: 0; skipped: 6; failed: 1"), "{text}");
+
+    // JSON for scripts.
+    let out = import(&["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], 1);
+    let files = v["files"].as_array().unwrap();
+    let hong = files.iter().find(|f| f["file"] == "hong.pdf").unwrap();
+    assert_eq!(hong["outcome"], "failed");
+    assert!(!hong["reason"]["vi"].as_str().unwrap().is_empty());
+    assert!(!hong["reason"]["en"].as_str().unwrap().is_empty());
+    let link = files.iter().find(|f| f["file"] == "ngoai.pdf").unwrap();
+    assert_eq!(link["outcome"], "skipped");
+
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&data, &["archive", "list", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+
+    // Only good files: exit 0, with the stored number on the line.
+    let clean = tmp.path().join("clean");
+    std::fs::create_dir_all(&clean).unwrap();
+    numbered(&clean, "moi.pdf", 104);
+    let out = run(
+        &data,
+        &[
+            "archive",
+            "import",
+            clean.to_str().unwrap(),
+            "--incoming",
+            "--offline",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"][0]["outcome"], "stored");
+    assert_eq!(v["files"][0]["number"], "104/SNV-VP");
+}
+
+/// The data directory is 0700, the database and the archived originals 0600 (whatever
+/// the caller's umask), and `kyso archive check` names a file others can read.
+#[cfg(unix)]
+#[test]
+fn data_is_private_and_check_reports_open_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let files = tmp.path().join("in");
+    std::fs::create_dir_all(&files).unwrap();
+    let qd = letter(
+        &files,
+        "qd.pdf",
+        &[
+            "Số: 15/QĐ-UBND",
+            "Cần Thơ, ngày 05 tháng 01 năm 2025",
+            "QUYẾT ĐỊNH",
+        ],
+    );
+    std::fs::set_permissions(&qd, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = ok(&data, &["archive", "add", qd.to_str().unwrap(), "--json"]);
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let folder = data
+        .join("archive")
+        .join(record["archive_dir"].as_str().unwrap());
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("kyso.db")), 0o600);
+    assert_eq!(mode(&folder.join("document.pdf")), 0o600);
+    assert_eq!(mode(&folder), 0o700);
+    let check = run(&data, &["archive", "check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let original = folder.join("document.pdf");
+    std::fs::set_permissions(&original, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let check = run(&data, &["archive", "check"]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&original.display().to_string()) && text.contains("0644"),
+        "{text}"
+    );
+}
+
+/// Register numbers are numbers: a path, `..` or a line break is refused, in Vietnamese
+/// and English, and nothing is stored.
+#[test]
+fn numbers_that_are_not_notations_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let files = tmp.path().join("in");
+    std::fs::create_dir_all(&files).unwrap();
+    let qd = letter(
+        &files,
+        "qd.pdf",
+        &["QUYẾT ĐỊNH", "Cần Thơ, ngày 05 tháng 01 năm 2025"],
+    );
+    for bad in ["/etc/passwd", "..", "15/QĐ-UBND\nSố: 16/QĐ-UBND"] {
+        let out = run(
+            &data,
+            &[
+                "archive",
+                "add",
+                qd.to_str().unwrap(),
+                "--type",
+                "QĐ",
+                "--number",
+                bad,
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(
+            err.contains("số, ký hiệu văn bản không hợp lệ")
+                && err.contains("invalid number and notation"),
+            "{bad:?}: {err}"
+        );
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&data, &["archive", "list", "--json"])).unwrap();
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
+    ok(
+        &data,
+        &[
+            "archive",
+            "add",
+            qd.to_str().unwrap(),
+            "--type",
+            "QĐ",
+            "--number",
+            "15/QĐ-UBND",
+        ],
+    );
+}
+
+/// `--out` into a folder that does not exist is refused and creates nothing; `--out` a
+/// folder (even with `--force`) leaves no temporary file behind.
+#[test]
+fn out_paths_are_not_invented() {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let missing = tmp.path().join("nonexistent/dir/so.csv");
+    let out = run(
+        &data,
+        &[
+            "register",
+            "print",
+            "--year",
+            "2025",
+            "--register",
+            "outgoing",
+            "--format",
+            "csv",
+            "--out",
+            missing.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("không tồn tại") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("nonexistent").exists());
+
+    let folder = tmp.path().join("a-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let out = run(
+        &data,
+        &[
+            "register",
+            "print",
+            "--year",
+            "2025",
+            "--register",
+            "outgoing",
+            "--format",
+            "csv",
+            "--out",
+            folder.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a folder"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A signer name that a spreadsheet would run as a formula is exported inert.
+#[test]
+fn register_csv_neutralises_formulas() {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    ok(
+        &data,
+        &[
+            "register",
+            "number",
+            "--type",
+            "CV",
+            "--issuer",
+            "UBND",
+            "--unit",
+            "VP",
+            "--date",
+            "2025-03-04",
+            "--subject",
+            "=HYPERLINK(\"http://x\")",
+            "--signer",
+            "+cmd|calc",
+        ],
+    );
+    let csv_path = tmp.path().join("so.csv");
+    ok(
+        &data,
+        &[
+            "register",
+            "print",
+            "--year",
+            "2025",
+            "--register",
+            "outgoing",
+            "--format",
+            "csv",
+            "--out",
+            csv_path.to_str().unwrap(),
+        ],
+    );
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    // The signer cell starts with `+`: neutralised. The subject cell starts with the
+    // type name ("Công văn: =HYPERLINK…"), so it is no formula and stays as it is.
+    assert!(csv.contains(",\"'+cmd|calc\","), "{csv}");
+    assert!(!csv.contains(",+cmd"), "{csv}");
+    assert!(
+        csv.contains("\"Công văn: =HYPERLINK(\"\"http://x\"\")\""),
+        "{csv}"
+    );
 }

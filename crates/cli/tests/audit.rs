@@ -578,3 +578,75 @@ fn concurrent_first_use_shares_one_key() {
         .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
+
+/// Every `archive add` is an audit entry — a stored document with its verdict, a refused
+/// file with the reason — and two archived documents under one number are named by
+/// `archive check` (before, both were silent: "Kho lưu trữ nhất quán").
+#[test]
+fn archive_add_is_audited_and_duplicate_numbers_are_found() {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let lines = |subject: &str| {
+        kyso_office::text_pdf(&[
+            "ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ",
+            "Số: 05/UBND-VP",
+            "Cần Thơ, ngày 05 tháng 01 năm 2025",
+            "CÔNG VĂN",
+            subject,
+        ])
+        .unwrap()
+    };
+    let first = write("a.pdf", &lines("Về việc thứ nhất"));
+    let second = write("b.pdf", &lines("Về việc thứ hai"));
+    let note = write("ghi-chu.txt", b"not a PDF and no .p7s");
+    let add = |file: &Path| {
+        run(
+            &data,
+            &[
+                "archive",
+                "add",
+                "--agency-id",
+                "000.00.00.H13",
+                file.to_str().unwrap(),
+            ],
+        )
+    };
+    assert!(add(&first).status.success());
+    let out = text(&add(&note));
+    assert!(out.contains(".p7s"), "{out}");
+    let listed: Value = serde_json::from_str(&ok(&data, &["audit", "list", "--json"])).unwrap();
+    let files: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "file")
+        .collect();
+    assert_eq!(files.len(), 2, "{listed:#}");
+    assert_eq!(files[0]["outcome"], "succeeded", "{listed:#}");
+    assert_eq!(files[0]["details"]["notation"], "05/UBND-VP", "{listed:#}");
+    assert_eq!(files[0]["details"]["verdict"], "unsigned", "{listed:#}");
+    assert_eq!(files[1]["outcome"], "refused", "{listed:#}");
+    assert!(
+        files[1]["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(".p7s"),
+        "{listed:#}"
+    );
+
+    let check = ["archive", "check", "--agency-id", "000.00.00.H13"];
+    assert!(ok(&data, &check).contains("nhất quán"));
+    assert!(add(&second).status.success());
+    let check = run(&data, &check);
+    let out = text(&check);
+    assert_ne!(check.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("number 5/UBND-VP (2025): documents [1, 2]"),
+        "{out}"
+    );
+}

@@ -18,6 +18,8 @@
 mod custody;
 #[path = "peers/handover.rs"]
 mod handover;
+#[path = "peers/office.rs"]
+mod office;
 #[path = "peers/outgoing.rs"]
 mod outgoing;
 #[path = "peers/support.rs"]

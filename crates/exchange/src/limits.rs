@@ -48,3 +48,18 @@ impl Default for Limits {
         }
     }
 }
+
+impl Limits {
+    /// The largest package in kyso's wire format these limits accept: magic, manifest
+    /// frame, digest, every attachment body, trace frame (the body limit of a node
+    /// receiving packages).
+    pub fn max_package_bytes(&self) -> u64 {
+        crate::MAGIC.len() as u64
+            + 4
+            + u64::from(self.max_manifest_bytes)
+            + 32
+            + self.max_total_bytes
+            + 4
+            + u64::from(self.max_trace_bytes)
+    }
+}

@@ -2,6 +2,11 @@
 //! an OCSP responder. Each call has a timeout, a response-size limit and a bounded
 //! number of retries with backoff; `file://` URLs are read locally (offline use).
 //!
+//! [`NodeClient`]: the calls of one kyso node to another (delivering packages and
+//! status messages between agencies): HTTPS only, mutual TLS (the node's own
+//! certificate, the other node's checked against the given CA), one attempt per call —
+//! the caller's outbox retries with backoff.
+//!
 //! What this crate does not do: interpret what it fetches. Parsing and validation are
 //! in `kyso-pki` and `kyso-cades`.
 
@@ -52,6 +57,9 @@ pub enum NetError {
         /// Limit.
         limit: u64,
     },
+    /// The TLS material of a node client could not be read.
+    #[error("TLS configuration: {0}")]
+    Tls(String),
     /// Transport failure (DNS, connect, TLS, timeout).
     #[error("{url}: {reason}")]
     Transport {
@@ -151,6 +159,92 @@ impl Client {
                     },
                 });
         }
+    }
+}
+
+/// A client of other kyso nodes: HTTPS with this node's client certificate, the
+/// server's certificate verified against the given CA certificates only (not the
+/// system's roots).
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    agent: ureq::Agent,
+    max_response: u64,
+}
+
+impl NodeClient {
+    /// From PEM texts: this node's certificate chain (leaf first), its private key
+    /// (PKCS#8, SEC1 or PKCS#1) and the CA certificates that issue node certificates.
+    pub fn from_pem(
+        chain_pem: &[u8],
+        key_pem: &[u8],
+        ca_pem: &[u8],
+        timeout: Duration,
+    ) -> Result<Self, NetError> {
+        use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+        let certificates =
+            |pem: &[u8], what: &str| -> Result<Vec<Certificate<'static>>, NetError> {
+                let mut out = Vec::new();
+                for item in ureq::tls::parse_pem(pem) {
+                    if let PemItem::Certificate(c) =
+                        item.map_err(|e| NetError::Tls(format!("{what}: {e}")))?
+                    {
+                        out.push(c);
+                    }
+                }
+                if out.is_empty() {
+                    return Err(NetError::Tls(format!("{what}: no certificate")));
+                }
+                Ok(out)
+            };
+        let chain = certificates(chain_pem, "node certificate")?;
+        let roots = certificates(ca_pem, "CA certificates")?;
+        let key =
+            PrivateKey::from_pem(key_pem).map_err(|e| NetError::Tls(format!("node key: {e}")))?;
+        let tls = TlsConfig::builder()
+            .client_cert(Some(ClientCert::new_with_certs(&chain, key)))
+            .root_certs(RootCerts::new_with_certs(&roots))
+            .build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .https_only(true)
+            .tls_config(tls)
+            .build()
+            .into();
+        Ok(Self {
+            agent,
+            max_response: 1 << 20,
+        })
+    }
+
+    /// POSTs `body` once; the status and (at most 1 MiB of) the answer.
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), NetError> {
+        if !url.starts_with("https://") {
+            return Err(NetError::UnsupportedUrl(url.to_string()));
+        }
+        let transport = |e: ureq::Error| NetError::Transport {
+            url: url.to_string(),
+            reason: e.to_string(),
+        };
+        let mut resp = self
+            .agent
+            .post(url)
+            .header("Content-Type", content_type)
+            .send(body)
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let answer = resp
+            .body_mut()
+            .with_config()
+            .limit(self.max_response)
+            .read_to_vec()
+            .map_err(transport)?;
+        Ok((status, answer))
     }
 }
 

@@ -29,8 +29,8 @@ pub use lifecycle::{DocState, Event, IncomingState, Lifecycle, OutgoingState};
 pub use memory::MemoryStore;
 pub use minutes::{CertificateFacts, DeviceFacts, HandoverMinutes, MinutesParty, minutes_pdf};
 pub use office::{
-    IncomingRequest, Office, OutgoingNumber, OutgoingRequest, Registered, Step, incoming_document,
-    split_number,
+    IncomingRequest, Office, OutgoingNumber, OutgoingRequest, Registered, Step, check_number,
+    incoming_document, split_number,
 };
 pub use policy::{ElectronicPolicy, check_not_secret};
 pub use record::{

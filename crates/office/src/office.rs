@@ -126,6 +126,58 @@ fn year_of(date: Date) -> Result<u16, OfficeError> {
         .ok_or_else(|| OfficeError::Invalid(format!("year {} out of range", date.year())))
 }
 
+/// Checks a number and notation given by a person or another system before it is
+/// registered: an ND30 notation (`Số: 15/QĐ-UBND`, [`Notation::parse`]), or the looser
+/// shapes older registers use (`15`, `15/2025/TT-BTC`): a number from 1 followed by
+/// `/`- or `-`-separated parts, each made of letters, digits, `.` or `_` and not only dots.
+/// Paths (`/etc/passwd`, `..`), whitespace inside, line breaks and control characters are
+/// refused.
+pub fn check_number(text: &str) -> Result<(), OfficeError> {
+    let refuse = || {
+        let shown: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+        OfficeError::Invalid(format!(
+            "số, ký hiệu văn bản không hợp lệ: \"{shown}\" (ví dụ 15/QĐ-UBND) / invalid number and notation: \"{shown}\" (e.g. 15/QĐ-UBND)"
+        ))
+    };
+    if text.chars().any(char::is_control) {
+        return Err(refuse());
+    }
+    if Notation::parse(text).is_ok() {
+        return Ok(());
+    }
+    let trimmed = text.trim();
+    let trimmed = trimmed
+        .strip_prefix("Số:")
+        .or_else(|| trimmed.strip_prefix("Số"))
+        .unwrap_or(trimmed)
+        .trim();
+    if trimmed.chars().count() > 100 {
+        return Err(refuse());
+    }
+    let (number, rest) = match trimmed.split_once('/') {
+        Some((n, rest)) => (n, Some(rest)),
+        None => (trimmed, None),
+    };
+    let number_ok = !number.is_empty()
+        && number.len() <= 9
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && number.bytes().any(|b| b != b'0');
+    let parts_ok = rest.is_none_or(|rest| {
+        rest.split(['/', '-']).all(|part| {
+            !part.is_empty()
+                && !part.chars().all(|c| c == '.')
+                && part
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '.' || c == '_')
+        })
+    });
+    if number_ok && parts_ok {
+        Ok(())
+    } else {
+        Err(refuse())
+    }
+}
+
 /// Splits `15/QĐ-UBND` into `("15", "QĐ-UBND")`; reads ND30 notations exactly and
 /// keeps anything else as text at the first `/`.
 pub fn split_number(text: &str) -> (String, Option<String>) {
@@ -448,4 +500,44 @@ pub fn incoming_document(
         numbering,
         note: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_that_are_paths_or_break_lines_are_refused() {
+        for good in [
+            "15/QĐ-UBND",
+            "Số: 05/QĐ-UBND",
+            "12/UBND-VP",
+            "15/2025/TT-BTC",
+            "123",
+            "07/KH.SNV",
+        ] {
+            assert!(check_number(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "/etc/passwd",
+            "..",
+            "../..",
+            "15/../x",
+            "15/QĐ-UBND\nSố: 16/QĐ-UBND",
+            "15/QĐ-UBND\r",
+            "15/QĐ UBND",
+            "0/QĐ-UBND",
+            "15//UBND",
+            "15/QĐ-",
+            "15\\..\\x",
+            "",
+            "abc",
+        ] {
+            let err = check_number(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("không hợp lệ") && err.contains("invalid number"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
 }

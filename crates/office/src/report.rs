@@ -15,11 +15,17 @@ use crate::register::RegisterSheet;
 pub(crate) const FONT: &[u8] = include_bytes!("../../pades/assets/LiberationSerif-Regular.ttf");
 
 /// CSV (RFC 4180, UTF-8 with a byte-order mark so spreadsheet programs show Vietnamese,
-/// CRLF line ends): title line, subtitle line, headings, rows.
+/// CRLF line ends): title line, subtitle line, headings, rows. A cell a spreadsheet would
+/// read as a formula (first character `=`, `+`, `-`, `@`, tab or CR) is neutralised as
+/// OWASP recommends: a single quote in front, and the field quoted.
 pub fn to_csv(sheet: &RegisterSheet) -> String {
     fn cell(text: &str) -> String {
-        let text: String = text.nfc().collect();
-        if text.contains([',', '"', '\n', '\r']) {
+        let mut text: String = text.nfc().collect();
+        let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        if formula {
+            text.insert(0, '\'');
+        }
+        if formula || text.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", text.replace('"', "\"\""))
         } else {
             text
@@ -501,6 +507,27 @@ mod tests {
         assert!(csv.contains("\"Số, ký hiệu văn bản\""));
         assert!(csv.contains("\"\"điều động\"\""));
         assert_eq!(csv.matches("\r\n").count(), 5);
+    }
+
+    #[test]
+    fn csv_neutralises_formulas() {
+        let mut s = sheet(1);
+        s.rows[0][3] = "+cmd|calc".into();
+        s.rows[0][4] = "=HYPERLINK(\"http://x\")".into();
+        s.rows[0][5] = "-1+1".into();
+        s.rows[0][7] = "@SUM(A1)".into();
+        s.rows[0][8] = "\tx".into();
+        s.rows[0][9] = "\rx".into();
+        let csv = to_csv(&s);
+        let row = csv.split("\r\n").nth(3).unwrap();
+        assert!(row.contains(",\"'+cmd|calc\","), "{row}");
+        assert!(row.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{row}");
+        assert!(row.contains(",\"'-1+1\","), "{row}");
+        assert!(row.contains(",\"'@SUM(A1)\","), "{row}");
+        assert!(row.contains(",\"'\tx\","), "{row}");
+        assert!(csv.contains(",\"'\rx\"\r\n"), "{csv}");
+        // Nothing else changes.
+        assert!(row.starts_with("01/QĐ-UBND,"), "{row}");
     }
 
     #[test]

@@ -790,7 +790,7 @@ impl Index {
             issued_date: d
                 .get_first(f.issued_date)
                 .and_then(|v| v.as_datetime())
-                .map_or(Date::MIN, |dt| dt.into_utc().date()),
+                .map_or(Date::MIN, query::date_of),
             issuer: text(f.issuer),
             subject: highlight(&subject, words),
             signer: text(f.signer),

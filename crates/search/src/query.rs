@@ -242,9 +242,24 @@ fn phrase_or_term(field: tantivy::schema::Field, words: &[String]) -> Option<Box
     }
 }
 
+/// The value of a date in the `issued_date` field: whole days since 1970-01-01 carried as
+/// seconds. tantivy keeps a date as nanoseconds in an `i64`, which ends in April 2262; a
+/// day count keeps the order and every date up to 9999-12-31 (read back by [`date_of`]).
 pub(crate) fn date_time(date: Date) -> DateTime {
-    DateTime::from_utc(date.midnight().assume_utc())
+    DateTime::from_timestamp_secs(i64::from(date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY))
 }
+
+/// The date [`date_time`] encoded.
+pub(crate) fn date_of(value: DateTime) -> Date {
+    i32::try_from(value.into_timestamp_secs())
+        .ok()
+        .and_then(|days| days.checked_add(UNIX_EPOCH_JULIAN_DAY))
+        .and_then(|day| Date::from_julian_day(day).ok())
+        .unwrap_or(Date::MIN)
+}
+
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
 
 /// Builds the tantivy query. Text words and the year / type / agency filters are plain
 /// term queries joined by AND, so tantivy runs them as a block-max WAND intersection.

@@ -9,7 +9,7 @@ use tantivy::schema::{
 use crate::analyzer::VI;
 
 /// Bumped whenever the schema, the analyzer or what goes into a field changes.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// How many times the subject is repeated in the `all` field. Repeating the title is how a
 /// subject match outranks a body-only match while every text query stays a plain
@@ -37,6 +37,8 @@ pub(crate) struct Fields {
     /// bản số 12/QĐ-UBND …`): a number look-up also finds the documents citing it with one
     /// term look-up instead of a phrase query.
     pub(crate) refs: Field,
+    /// Issue date as days since 1970-01-01 (`query::date_time`; tantivy's nanosecond
+    /// dates stop in 2262).
     pub(crate) issued_date: Field,
     /// Issuer name (analyzed, positions, stored): issuer filter by phrase.
     pub(crate) issuer: Field,

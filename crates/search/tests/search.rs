@@ -402,6 +402,44 @@ fn phrases_and_exclusions() {
 }
 
 #[test]
+fn dates_up_to_year_9999_read_back_filter_and_sort() {
+    let index = sample();
+    for (id, day) in [
+        ("far", date!(9999 - 12 - 31)),
+        ("past", date!(2262 - 04 - 12)),
+        ("old", date!(1900 - 01 - 01)),
+    ] {
+        index
+            .add(&doc(
+                id,
+                2026,
+                "CV",
+                "1/UBND-VP",
+                day,
+                UBND,
+                "Lịch xa",
+                FILLER,
+            ))
+            .unwrap();
+    }
+    index.commit().unwrap();
+    let hits = index.search(&Query::text("lich xa")).unwrap().hits;
+    let date_of = |id: &str| hits.iter().find(|h| h.id == id).unwrap().issued_date;
+    assert_eq!(date_of("far"), date!(9999 - 12 - 31));
+    assert_eq!(date_of("past"), date!(2262 - 04 - 12));
+    assert_eq!(date_of("old"), date!(1900 - 01 - 01));
+    let mut q = Query::text("lich xa");
+    q.date_from = Some(date!(2263 - 01 - 01));
+    assert_eq!(ids(&index, &q), ["far"]);
+    q.date_from = None;
+    q.date_to = Some(date!(1999 - 12 - 31));
+    assert_eq!(ids(&index, &q), ["old"]);
+    q.date_to = None;
+    q.sort = Sort::Newest;
+    assert_eq!(ids(&index, &q), ["far", "past", "old"]);
+}
+
+#[test]
 fn delete_and_replace() {
     let index = sample();
     index.delete("cv-15").unwrap();

@@ -10,7 +10,6 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
-use kyso_app::AppError;
 
 /// Which entries.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -38,9 +37,7 @@ pub(crate) async fn entries(
         .app
         .audit_entries(&caller.actor, p.from.unwrap_or(0), p.limit.unwrap_or(100))
         .await?;
-    Ok(Json(
-        serde_json::to_value(entries).map_err(AppError::internal)?,
-    ))
+    crate::codec::json(&entries)
 }
 
 /// Replays the audit log against its signed tree heads and the log key: `intact`, and
@@ -58,7 +55,5 @@ pub(crate) async fn verify(
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
     let check = state.app.audit_check(&caller.actor).await?;
-    Ok(Json(
-        serde_json::to_value(check).map_err(AppError::internal)?,
-    ))
+    crate::codec::json(&check)
 }

@@ -1,7 +1,11 @@
-//! Decoding the base64 and PEM fields of JSON request bodies (certificates, images,
-//! signature values), with one clear 400 answer per field.
+//! Decoding the fields of JSON request bodies (base64 and PEM certificates, images,
+//! signature values; PINs), with one clear 400 answer per field, and the JSON of
+//! answers.
 
+use axum::Json;
 use base64::Engine as _;
+use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -35,6 +39,20 @@ pub(crate) fn certificate_der(text: &str) -> ApiResult<Vec<u8>> {
     })
 }
 
+/// The certificates of a two-step signature, the signer's first, then its chain (each
+/// base64 DER or PEM): their DER. More than [`kyso_app::outgoing::MAX_CERTIFICATES`]
+/// are refused before any is decoded.
+pub(crate) fn certificate_chain(list: &[String]) -> ApiResult<Vec<Vec<u8>>> {
+    if list.len() > kyso_app::outgoing::MAX_CERTIFICATES {
+        return Err(ApiError::bad_request(
+            "certificates",
+            "quá nhiều chứng thư số",
+            "too many certificates",
+        ));
+    }
+    list.iter().map(|c| certificate_der(c)).collect()
+}
+
 /// A certificate given as base64 DER or PEM.
 pub(crate) fn certificate(text: &str) -> ApiResult<x509_cert::Certificate> {
     let der = certificate_der(text)?;
@@ -50,6 +68,34 @@ pub(crate) fn certificate(text: &str) -> ApiResult<x509_cert::Certificate> {
 /// The encoding of responses that carry bytes.
 pub(crate) fn base64(bytes: &[u8]) -> String {
     B64.encode(bytes)
+}
+
+/// A PIN from a request body (`field` names it), moved at once into a zeroizing holder;
+/// an empty or overlong one is refused (its value never echoed).
+pub(crate) fn pin(field: &str, pin: String) -> ApiResult<Zeroizing<String>> {
+    let pin = Zeroizing::new(pin);
+    if pin.is_empty() || pin.len() > kyso_app::custody::MAX_PIN_CHARS {
+        return Err(ApiError::bad_request(
+            "pin",
+            format!("thiếu mã PIN ({field}) hoặc mã PIN quá dài"),
+            format!("the PIN ({field}) is missing or too long"),
+        ));
+    }
+    Ok(pin)
+}
+
+/// The PIN of the device attached to the server, checked as [`pin`], for one request.
+pub(crate) fn device_pin(field: &str, text: String) -> ApiResult<kyso_app::custody::Pin> {
+    let mut text = pin(field, text)?;
+    // Moved, not copied: the holder is left empty.
+    Ok(kyso_app::custody::Pin::new(std::mem::take(&mut *text)))
+}
+
+/// A value as the JSON of an answer.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        serde_json::to_value(value).map_err(kyso_app::AppError::internal)?,
+    ))
 }
 
 /// A JSON body that carries a secret (a PIN): a malformed one is refused without
@@ -89,5 +135,17 @@ mod tests {
         );
         assert_eq!(certificate("MAMCAQE=").unwrap_err().0.code, "certificates");
         assert_eq!(base64_field("image", "%%").unwrap_err().0.code, "image");
+        let many = vec!["MAMCAQE=".to_string(); kyso_app::outgoing::MAX_CERTIFICATES + 1];
+        assert_eq!(certificate_chain(&many).unwrap_err().0.code, "certificates");
+        assert_eq!(certificate_chain(&many[1..]).unwrap().len(), many.len() - 1);
+    }
+
+    #[test]
+    fn pins_are_refused_empty_or_overlong() {
+        assert_eq!(pin("pin", String::new()).unwrap_err().0.code, "pin");
+        let long = "1".repeat(kyso_app::custody::MAX_PIN_CHARS + 1);
+        let refused = device_pin("new_pin", long).unwrap_err().0;
+        assert!(refused.en.contains("new_pin") && !refused.en.contains("111"));
+        assert_eq!(pin("pin", "123456".into()).unwrap().as_str(), "123456");
     }
 }

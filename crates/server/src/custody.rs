@@ -390,7 +390,7 @@ fn device_json(d: &Device) -> Value {
 }
 
 fn handover_json(h: &Handover) -> ApiResult<Value> {
-    Ok(serde_json::to_value(h).map_err(AppError::internal)?)
+    Ok(codec::json(h)?.0)
 }
 
 /// The agency's signing devices and their custodians.
@@ -544,24 +544,6 @@ pub(crate) async fn decide_handover(
 // with the parties
 // ----------------------------------------------------------------------------------
 
-/// A PIN from a request body, moved at once into a zeroizing holder; an empty or
-/// overlong one is refused (its value never echoed).
-fn take_pin(field: &str, pin: String) -> ApiResult<Zeroizing<String>> {
-    let pin = Zeroizing::new(pin);
-    if pin.is_empty() || pin.len() > kyso_app::custody::MAX_PIN_CHARS {
-        return Err(ApiError::bad_request(
-            "pin",
-            format!("thiếu mã PIN ({field}) hoặc mã PIN quá dài"),
-            format!("the PIN ({field}) is missing or too long"),
-        ));
-    }
-    Ok(pin)
-}
-
-fn device_pin(pin: Zeroizing<String>) -> kyso_app::custody::Pin {
-    kyso_app::custody::Pin::new(pin.as_str().to_string())
-}
-
 /// Accepting a handover with the device attached to the server. (`Debug` never shows
 /// the PINs.)
 #[derive(Deserialize, ToSchema)]
@@ -616,11 +598,9 @@ pub(crate) async fn accept_handover(
     body: Result<Json<AcceptanceBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let b = codec::secret_json(body)?;
-    let old = take_pin("giver_pin", b.giver_pin)?;
-    let new = take_pin("new_pin", b.new_pin)?;
     let pins = kyso_app::custody::PinChange {
-        old: device_pin(old),
-        new,
+        old: codec::device_pin("giver_pin", b.giver_pin)?,
+        new: codec::pin("new_pin", b.new_pin)?,
     };
     let options = kyso_app::custody::MinutesOptions {
         issuer: b.issuer,
@@ -670,50 +650,22 @@ pub(crate) async fn start_minutes_signing(
     Path(id): Path<i64>,
     Json(b): Json<MinutesSigningBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    if b.certificates.len() > kyso_app::outgoing::MAX_CERTIFICATES {
-        return Err(ApiError::bad_request(
-            "certificates",
-            "quá nhiều chứng thư số",
-            "too many certificates",
-        ));
-    }
-    let certificates = b
-        .certificates
-        .iter()
-        .map(|c| codec::certificate_der(c))
-        .collect::<Result<Vec<_>, _>>()?;
+    let start = kyso_app::custody::MinutesSigningStart {
+        certificates: codec::certificate_chain(&b.certificates)?,
+        pss: b.pss,
+    };
     let ticket = state
         .app
-        .start_minutes_signing(
-            &caller.actor,
-            id,
-            kyso_app::custody::MinutesSigningStart {
-                certificates,
-                pss: b.pss,
-            },
-        )
+        .start_minutes_signing(&caller.actor, id, start)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(ticket).map_err(AppError::internal)?),
-    ))
-}
-
-/// Two-step signing of the minutes, step two.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct MinutesSignatureBody {
-    /// The session token from step one.
-    session: String,
-    /// The raw signature value over `to_be_signed`, base64 (ECDSA: DER `Ecdsa-Sig-Value`).
-    signature: String,
+    Ok((StatusCode::CREATED, codec::json(&ticket)?))
 }
 
 /// Two-step signing of the minutes, step two: the server assembles the party's PAdES
 /// signature, verifies the signed minutes, and only then keeps them.
 #[utoipa::path(
     post, path = "/api/v1/handovers/{id}/minutes/signature", tag = "custody",
-    params(("id" = i64, Path, description = "Handover id")), request_body = MinutesSignatureBody,
+    params(("id" = i64, Path, description = "Handover id")), request_body = crate::outgoing::SignatureBody,
     responses(
         (status = 200, description = "The handover with the party's signature recorded", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -724,12 +676,12 @@ pub(crate) async fn finish_minutes_signing(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-    Json(b): Json<MinutesSignatureBody>,
+    Json(body): Json<crate::outgoing::SignatureBody>,
 ) -> ApiResult<Json<Value>> {
-    let signature = codec::base64_field("signature", &b.signature)?;
+    let (session, signature) = body.decode()?;
     let signed = state
         .app
-        .finish_minutes_signing(&caller.actor, id, &b.session, signature)
+        .finish_minutes_signing(&caller.actor, id, &session, signature)
         .await?;
     Ok(Json(handover_json(&signed.handover)?))
 }
@@ -777,7 +729,7 @@ pub(crate) async fn seal_minutes(
 ) -> ApiResult<Json<Value>> {
     let b = codec::secret_json(body)?;
     let pin = kyso_app::custody::DevicePin {
-        pin: device_pin(take_pin("pin", b.pin)?),
+        pin: codec::device_pin("pin", b.pin)?,
         allow_final_try: b.allow_final_try,
     };
     let sealed = state

@@ -169,7 +169,7 @@ pub(crate) async fn recall_reply(
 #[utoipa::path(
     get, path = "/api/v1/agencies", tag = "exchange",
     responses(
-        (status = 200, description = "Agencies: id, name, hosted, node_url", body = Vec<Object>),
+        (status = 200, description = "Agencies: id, name, hosted, node_url, node_certificate", body = Vec<Object>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)
     )
 )]
@@ -188,9 +188,14 @@ pub(crate) struct AgencyBody {
     id: String,
     /// Name.
     name: String,
-    /// The node hosting it (`https://…`); absent: hosted on this node.
+    /// The node hosting it (`https://…`, its exchange listener); absent: hosted on
+    /// this node.
     #[serde(default)]
     node_url: Option<String>,
+    /// The SHA-256 (hex) of that node's TLS certificate: packages and statuses from
+    /// the agency are accepted only from a node presenting it.
+    #[serde(default)]
+    node_certificate: Option<String>,
 }
 
 /// Adds an agency to the directory (administrator).
@@ -215,6 +220,7 @@ pub(crate) async fn add_agency(
                 id: body.id,
                 name: body.name,
                 node_url: body.node_url,
+                node_certificate: body.node_certificate,
             },
         )
         .await?;

@@ -15,6 +15,7 @@ mod custody;
 mod error;
 mod exchange;
 mod metrics;
+mod nodes;
 mod outgoing;
 mod records;
 mod routes;
@@ -70,6 +71,18 @@ pub struct Config {
     /// to this machine, for the seal signature made on the server; none: devices sign
     /// only at the clerk's desk (two-step signing).
     pub pkcs11_module: Option<PathBuf>,
+    /// Where other kyso nodes deliver packages and statuses (HTTPS, client
+    /// certificate required); with it the outbox worker delivers this node's. Needs
+    /// `exchange_cert`, `exchange_key` and `exchange_ca`.
+    pub exchange_listen: Option<SocketAddr>,
+    /// This node's certificate chain (PEM, TLS profile: server and client
+    /// authentication), for both directions.
+    pub exchange_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub exchange_key: Option<PathBuf>,
+    /// The CA certificates (PEM) that issue node certificates: other nodes' client and
+    /// server certificates are verified against these only.
+    pub exchange_ca: Option<PathBuf>,
     /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
     #[serde(skip)]
     pub tls: bool,
@@ -90,6 +103,10 @@ impl Default for Config {
                 .map(|n| n.get())
                 .unwrap_or(2),
             pkcs11_module: None,
+            exchange_listen: None,
+            exchange_cert: None,
+            exchange_key: None,
+            exchange_ca: None,
             tls: false,
         }
     }
@@ -463,6 +480,8 @@ pub struct Listening {
     pub url: String,
     /// The one-time setup link, when the installation has no administrator yet.
     pub setup_link: Option<String>,
+    /// The URL other nodes deliver to (`--exchange-listen`).
+    pub exchange_url: Option<String>,
 }
 
 /// Opens the installation, listens, calls `on_listening` and serves until SIGINT or
@@ -477,6 +496,27 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
             "give both --tls-cert and --tls-key",
         ));
     }
+    let exchange = match (
+        config.exchange_listen,
+        &config.exchange_cert,
+        &config.exchange_key,
+        &config.exchange_ca,
+    ) {
+        (None, None, None, None) => None,
+        (Some(listen), Some(cert), Some(key), Some(ca)) => Some(nodes::ExchangeTls {
+            listen,
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: ca.clone(),
+        }),
+        _ => {
+            return Err(AppError::invalid(
+                "exchange_config",
+                "cần đủ --exchange-listen, --exchange-cert, --exchange-key và --exchange-ca",
+                "give all of --exchange-listen, --exchange-cert, --exchange-key and --exchange-ca",
+            ));
+        }
+    };
     let app = App::open(&config.data, config.database_url.as_deref())
         .await?
         .with_pkcs11_module(config.pkcs11_module.clone());
@@ -490,6 +530,18 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
         Some(setup::new_token())
     } else {
         None
+    };
+    let exchange_handle = axum_server::Handle::new();
+    let exchange_url = match &exchange {
+        Some(tls) => Some(nodes::start(&app, tls, exchange_handle.clone())?),
+        None => None,
+    };
+    let listening = |url: &str| Listening {
+        url: url.to_string(),
+        setup_link: setup_token
+            .as_deref()
+            .map(|t| format!("{url}/setup?token={t}")),
+        exchange_url: exchange_url.clone(),
     };
     let state = AppState::new(app, config.clone(), setup_token.clone())?;
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -519,12 +571,13 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                 .local_addr()
                 .map_err(|e| io("lắng nghe được trên", e))?;
             let url = format!("https://{addr}");
-            on_listening(&listening(&url, setup_token.as_deref()));
+            on_listening(&listening(&url));
             let handle = axum_server::Handle::new();
             let shutdown = handle.clone();
             tokio::spawn(async move {
                 shutdown_signal().await;
                 shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
+                exchange_handle.graceful_shutdown(Some(Duration::from_secs(30)));
             });
             axum_server::from_tcp_rustls(listener, tls)
                 .map_err(|e| io("lắng nghe được trên", e))?
@@ -541,9 +594,12 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                 .local_addr()
                 .map_err(|e| io("lắng nghe được trên", e))?;
             let url = format!("http://{addr}");
-            on_listening(&listening(&url, setup_token.as_deref()));
+            on_listening(&listening(&url));
             axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(async move {
+                    shutdown_signal().await;
+                    exchange_handle.graceful_shutdown(Some(Duration::from_secs(30)));
+                })
                 .await
                 .map_err(|e| io("phục vụ được trên", e))
         }
@@ -583,13 +639,6 @@ pub async fn serve_listener(
     )
     .with_graceful_shutdown(shutdown)
     .await
-}
-
-fn listening(url: &str, token: Option<&str>) -> Listening {
-    Listening {
-        url: url.to_string(),
-        setup_link: token.map(|t| format!("{url}/setup?token={t}")),
-    }
 }
 
 async fn shutdown_signal() {

@@ -7,20 +7,14 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use kyso_app::documents::DocFields;
 use kyso_app::outgoing::{DraftRequest, SealRequest, SigningRole, SigningStart};
-use kyso_app::{AppError, Kind};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::codec;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-
-fn record_json(record: &kyso_office::DocumentRecord) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        serde_json::to_value(record).map_err(AppError::internal)?,
-    ))
-}
 
 /// The form of `POST /api/v1/drafts`.
 #[derive(Debug, ToSchema)]
@@ -118,8 +112,7 @@ pub(crate) async fn create_draft(
         agency_name: state.app.agency_name(caller.actor.agency()).await?,
     };
     let record = state.app.create_draft(&caller.actor, request).await?;
-    let Json(value) = record_json(&record)?;
-    Ok((StatusCode::CREATED, Json(value)))
+    Ok((StatusCode::CREATED, codec::json(&record)?))
 }
 
 /// Starting a two-step signature.
@@ -164,43 +157,21 @@ pub(crate) async fn start_signing(
             format!("unknown signing role {:?} (leader, seal)", body.role),
         )
     })?;
-    if body.certificates.len() > kyso_app::outgoing::MAX_CERTIFICATES {
-        return Err(ApiError::bad_request(
-            "certificates",
-            "quá nhiều chứng thư số",
-            "too many certificates",
-        ));
-    }
-    let certificates = body
-        .certificates
-        .iter()
-        .map(|c| crate::codec::certificate_der(c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let image = body
-        .image
-        .as_deref()
-        .map(|i| crate::codec::base64_field("image", i))
-        .transpose()?;
-    let ticket = state
-        .app
-        .start_signing(
-            &caller.actor,
-            id,
-            SigningStart {
-                role,
-                certificates,
-                image,
-                pss: body.pss,
-            },
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(ticket).map_err(AppError::internal)?),
-    ))
+    let start = SigningStart {
+        role,
+        certificates: codec::certificate_chain(&body.certificates)?,
+        image: body
+            .image
+            .as_deref()
+            .map(|i| codec::base64_field("image", i))
+            .transpose()?,
+        pss: body.pss,
+    };
+    let ticket = state.app.start_signing(&caller.actor, id, start).await?;
+    Ok((StatusCode::CREATED, codec::json(&ticket)?))
 }
 
-/// Two-step signing, step two.
+/// Two-step signing, step two (of a document or of handover minutes).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignatureBody {
@@ -208,6 +179,14 @@ pub(crate) struct SignatureBody {
     session: String,
     /// The raw signature value over `to_be_signed`, base64 (ECDSA: DER `Ecdsa-Sig-Value`).
     signature: String,
+}
+
+impl SignatureBody {
+    /// The session token and the decoded signature value.
+    pub(crate) fn decode(self) -> ApiResult<(String, Vec<u8>)> {
+        let signature = codec::base64_field("signature", &self.signature)?;
+        Ok((self.session, signature))
+    }
 }
 
 /// Two-step signing, step two: the server assembles the PAdES signature, verifies the
@@ -228,12 +207,12 @@ pub(crate) async fn finish_signing(
     Path(id): Path<i64>,
     Json(body): Json<SignatureBody>,
 ) -> ApiResult<Json<Value>> {
-    let signature = crate::codec::base64_field("signature", &body.signature)?;
+    let (session, signature) = body.decode()?;
     let record = state
         .app
-        .finish_signing(&caller.actor, id, &body.session, signature)
+        .finish_signing(&caller.actor, id, &session, signature)
         .await?;
-    record_json(&record)
+    codec::json(&record)
 }
 
 /// The seal made on the server.
@@ -268,30 +247,12 @@ pub(crate) async fn seal(
     Path(id): Path<i64>,
     body: Result<Json<SealBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    let body = crate::codec::secret_json(body)?;
-    let mut pin = body.pin;
-    if pin.is_empty() || pin.len() > 256 {
-        zeroize::Zeroize::zeroize(&mut pin);
-        return Err(ApiError(AppError::new(
-            Kind::Invalid,
-            "pin",
-            "thiếu mã PIN của thiết bị",
-            "the device PIN is missing",
-        )));
-    }
-    // The PIN moves into a zeroizing holder at once.
-    let pin = kyso_app::outgoing::Pin::new(pin);
-    let record = state
-        .app
-        .seal(
-            &caller.actor,
-            id,
-            SealRequest {
-                device: body.device,
-                pin,
-                allow_final_try: body.allow_final_try,
-            },
-        )
-        .await?;
-    record_json(&record)
+    let body = codec::secret_json(body)?;
+    let request = SealRequest {
+        pin: codec::device_pin("pin", body.pin)?,
+        device: body.device,
+        allow_final_try: body.allow_final_try,
+    };
+    let record = state.app.seal(&caller.actor, id, request).await?;
+    codec::json(&record)
 }

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,7 +53,7 @@ use crate::upload::read_form;
         crate::custody::CertificateLoginBody, crate::custody::PersonView, crate::custody::UserBody,
         crate::custody::UserChangeBody, crate::custody::HandoverBody, crate::custody::DecisionBody,
         crate::custody::AcceptanceBody, crate::custody::MinutesSigningBody,
-        crate::custody::MinutesSignatureBody, crate::custody::MinutesSealBody
+        crate::custody::MinutesSealBody
     )),
     tags((name = "public", description = "No login"), (name = "documents"), (name = "outgoing", description = "Drafts, two-step signing, the agency seal"), (name = "records", description = "Registers and records files"), (name = "custody", description = "The agency's signing devices and their handovers"), (name = "sessions"), (name = "admin"))
 )]
@@ -436,9 +435,7 @@ pub(crate) async fn list_documents(
         series: None,
     };
     let docs = state.app.documents(&caller.actor, query).await?;
-    Ok(Json(
-        serde_json::to_value(docs).map_err(AppError::internal)?,
-    ))
+    crate::codec::json(&docs)
 }
 
 /// The form of `POST /api/v1/documents`.
@@ -602,29 +599,12 @@ pub(crate) async fn original(
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(AppError::internal)?;
-    let stream = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let content_type = if name.to_ascii_lowercase().ends_with(".pdf") {
         "application/pdf"
     } else {
         "application/octet-stream"
     };
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut response = Response::new(stream);
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(crate::records::download(file, &name, content_type))
 }
 
 /// A lifecycle step.
@@ -684,9 +664,7 @@ pub(crate) async fn advance(
             },
         )
         .await?;
-    Ok(Json(
-        serde_json::to_value(record).map_err(AppError::internal)?,
-    ))
+    crate::codec::json(&record)
 }
 
 /// A register number for a document kyso does not hold.
@@ -768,9 +746,7 @@ pub(crate) async fn archive_tree(
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
     let tree = state.app.tree(&caller.actor).await?;
-    Ok(Json(
-        serde_json::to_value(tree).map_err(AppError::internal)?,
-    ))
+    crate::codec::json(&tree)
 }
 
 /// Search parameters.
@@ -825,9 +801,7 @@ pub(crate) async fn search(
         ..kyso_search::Query::default()
     };
     let results = state.app.search(&caller.actor, query).await?;
-    Ok(Json(
-        serde_json::to_value(results).map_err(AppError::internal)?,
-    ))
+    crate::codec::json(&results)
 }
 
 /// The policy, as shown.

@@ -6,117 +6,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
-use kyso_app::App;
-use kyso_model::{AgencyId, AgencyIdFormat};
-use kyso_office::{Role, User};
-use kyso_server::{AppState, Config};
+use kyso_office::Role;
 use kyso_testkit::http::{Answer, Client, Multipart};
-use kyso_testkit::pki::{Who, fixture, sign_bytes};
+use kyso_testkit::node::{Node, agency, start};
+use kyso_testkit::pki::{Who, sign_bytes};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
 /// Sở Thông tin và Truyền thông (sender), Sở Nội vụ, Sở Tài chính (recipients here), and
 /// an agency on another node.
 const A: &str = "000.00.00.H13";
 const B: &str = "000.00.01.H13";
 const C: &str = "000.00.02.H13";
 const D: &str = "000.00.00.G22";
-
-struct Node {
-    _dir: TempDir,
-    rt: tokio::runtime::Runtime,
-    app: App,
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    backend: &'static str,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-fn agency(id: &str) -> AgencyId {
-    AgencyId::parse_with(id, AgencyIdFormat::Lenient).unwrap()
-}
-
-impl Node {
-    fn user(&self, agency_id: &str, name: &str, roles: &[Role]) {
-        let mut user = User::new(
-            agency(agency_id),
-            name,
-            name,
-            roles.iter().copied().collect(),
-        )
-        .unwrap();
-        user.password_hash = Some(kyso_office::hash_password(PASSWORD, &[7u8; 16]).unwrap());
-        self.rt
-            .block_on(self.app.archive().create_user(&user, self.app.now()))
-            .unwrap();
-    }
-
-    fn login(&self, name: &str) -> Client {
-        let mut c = Client::new(&self.base);
-        let a = c.login(name, PASSWORD);
-        assert_eq!(a.status, 201, "login {name}: {}", a.text);
-        c
-    }
-
-    fn count(&self, sql: &'static str) -> i64 {
-        let pool = self.app.archive().pool().clone();
-        self.rt.block_on(async move {
-            let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
-            sqlx::Row::try_get(&row, 0).unwrap()
-        })
-    }
-}
-
-fn start(backend: &'static str) -> Option<Node> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = match backend {
-        "sqlite" => None,
-        _ => Some(rt.block_on(kyso_testkit::postgres::database())?),
-    };
-    let dir = TempDir::new().unwrap();
-    let trust = dir.path().join("trust");
-    std::fs::create_dir_all(&trust).unwrap();
-    std::fs::copy(&fixture().root_pem, trust.join("test-root.pem")).unwrap();
-    let app = rt.block_on(App::open(dir.path(), url.as_deref())).unwrap();
-    let config = Config {
-        data: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let state = AppState::new(app.clone(), config, None).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
-            [127, 0, 0, 1],
-            0,
-        ))))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(kyso_server::serve_listener(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Some(Node {
-        _dir: dir,
-        rt,
-        app,
-        base,
-        stop: Some(stop),
-        backend,
-    })
-}
 
 fn error_is(a: &Answer, status: u16, code: &str, what: &str) {
     assert_eq!(a.status, status, "{what}: {}", a.text);

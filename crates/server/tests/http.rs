@@ -5,59 +5,37 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use der::Decode;
-use kyso_app::App;
-use kyso_model::AgencyId;
-use kyso_office::{Role, User};
-use kyso_server::{AppState, Config};
+use kyso_office::Role;
+use kyso_server::Config;
 use kyso_testkit::http::{Client, Multipart};
+use kyso_testkit::node::{BACKENDS, PASSWORD, SETUP_TOKEN, agency};
 use kyso_testkit::pki::{Who, fixture, sign_bytes};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
 const AGENCY: &str = "000.00.00.H13";
 
-/// One node: its data directory, runtime and server.
-struct Node {
-    dir: TempDir,
-    rt: tokio::runtime::Runtime,
-    app: App,
-    base: String,
-    setup_token: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    backend: &'static str,
+/// A node of kyso-testkit, with this agency's people, devices and handovers.
+struct Node(kyso_testkit::node::Node);
+
+impl std::ops::Deref for Node {
+    type Target = kyso_testkit::node::Node;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+fn start(backend: &'static str, tweak: impl FnOnce(&mut Config)) -> Option<Node> {
+    kyso_testkit::node::start_with(backend, tweak).map(Node)
 }
 
 impl Node {
-    fn client(&self) -> Client {
-        Client::new(&self.base)
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-
     /// A user of the agency with `roles`.
     fn user(&self, name: &str, full_name: &str, roles: &[Role]) {
-        let agency = AgencyId::parse_with(AGENCY, kyso_model::AgencyIdFormat::Lenient).unwrap();
-        let mut user = User::new(agency, name, full_name, roles.iter().copied().collect()).unwrap();
-        user.password_hash = Some(kyso_office::hash_password(PASSWORD, &[7u8; 16]).unwrap());
-        self.rt
-            .block_on(self.app.archive().create_user(&user, self.app.now()))
-            .unwrap();
+        self.0.person(AGENCY, name, full_name, roles);
     }
 
     /// Registers an agency device held by `custodian` (facts as read from a token; the
@@ -65,7 +43,7 @@ impl Node {
     fn device(&self, serial: &str, custodian: &str) {
         let seal_pem = std::fs::read(&fixture().cert2_pem).unwrap();
         let (_, seal_der) = der::pem::decode_vec(&seal_pem).unwrap();
-        let agency = AgencyId::parse_with(AGENCY, kyso_model::AgencyIdFormat::Lenient).unwrap();
+        let agency = agency(AGENCY);
         self.rt
             .block_on(self.app.register_device(
                 &kyso_app::Actor::operator(agency),
@@ -91,7 +69,7 @@ impl Node {
         use kyso_app::Actor;
         use kyso_app::custody::{HandoverRequest, LocalKey, MinutesOptions, TokenStep};
         self.device(serial, giver);
-        let agency = AgencyId::parse_with(AGENCY, kyso_model::AgencyIdFormat::Lenient).unwrap();
+        let agency = agency(AGENCY);
         let person = |name: &str| {
             let u = self.rt.block_on(self.app.archive().user(&agency, name));
             Actor::User(u.unwrap().unwrap())
@@ -176,81 +154,20 @@ impl Node {
         })
     }
 
-    fn login(&self, name: &str) -> Client {
-        let mut c = self.client();
-        let a = c.login(name, PASSWORD);
-        assert_eq!(a.status, 201, "login {name}: {}", a.text);
-        c
-    }
-
     /// Everything a refused request must leave untouched: documents, history, numbers.
     fn snapshot(&self) -> Value {
-        let pool = self.app.archive().pool().clone();
-        self.rt.block_on(async move {
-            let mut out = serde_json::Map::new();
-            for (name, sql) in [
-                ("documents", "SELECT COUNT(*) AS n FROM document"),
-                ("history", "SELECT COUNT(*) AS n FROM document_event"),
-                ("counters", "SELECT COUNT(*) AS n FROM series_counter"),
-                ("tokens", "SELECT COUNT(*) AS n FROM api_token"),
-                ("users", "SELECT COUNT(*) AS n FROM app_user"),
-            ] {
-                let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
-                let n: i64 = sqlx::Row::try_get(&row, "n").unwrap();
-                out.insert(name.into(), json!(n));
-            }
-            Value::Object(out)
-        })
+        let mut out = serde_json::Map::new();
+        for (name, sql) in [
+            ("documents", "SELECT COUNT(*) FROM document"),
+            ("history", "SELECT COUNT(*) FROM document_event"),
+            ("counters", "SELECT COUNT(*) FROM series_counter"),
+            ("tokens", "SELECT COUNT(*) FROM api_token"),
+            ("users", "SELECT COUNT(*) FROM app_user"),
+        ] {
+            out.insert(name.into(), json!(self.count(sql)));
+        }
+        Value::Object(out)
     }
-}
-
-fn start(backend: &'static str, tweak: impl FnOnce(&mut Config)) -> Option<Node> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = match backend {
-        "sqlite" => None,
-        _ => Some(rt.block_on(kyso_testkit::postgres::database())?),
-    };
-    let dir = TempDir::new().unwrap();
-    // The test PKI's root is the node's own trust anchor.
-    let trust = dir.path().join("trust");
-    std::fs::create_dir_all(&trust).unwrap();
-    std::fs::copy(&fixture().root_pem, trust.join("test-root.pem")).unwrap();
-    let app = rt.block_on(App::open(dir.path(), url.as_deref())).unwrap();
-    let mut config = Config {
-        data: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    tweak(&mut config);
-    let setup_token = "token-of-the-setup-link-for-tests".to_string();
-    let state = AppState::new(app.clone(), config, Some(setup_token.clone())).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
-            [127, 0, 0, 1],
-            0,
-        ))))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(kyso_server::serve_listener(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Some(Node {
-        dir,
-        rt,
-        app,
-        base,
-        setup_token,
-        stop: Some(stop),
-        backend,
-    })
-}
-
-fn backends() -> Vec<&'static str> {
-    vec!["sqlite", "postgres"]
 }
 
 /// A Decree 30 decision signed by another agency's seal (pyHanko).
@@ -412,12 +329,12 @@ fn setup_link_creates_one_administrator_once() {
         403,
         "wrong token",
     );
-    let ok = c.post_json("/api/v1/setup", &body(&node.setup_token));
+    let ok = c.post_json("/api/v1/setup", &body(SETUP_TOKEN));
     assert_eq!(ok.status, 201, "{}", ok.text);
     assert_eq!(ok.json["roles"], json!(["administrator"]));
     // The link is dead after its use.
     error_shape(
-        &c.post_json("/api/v1/setup", &body(&node.setup_token)),
+        &c.post_json("/api/v1/setup", &body(SETUP_TOKEN)),
         403,
         "second use",
     );
@@ -800,7 +717,7 @@ fn export_flow(node: &Node, clerk: &Client, officer: &Client, code: &str, first:
 
 #[test]
 fn incoming_and_outgoing_flows_on_both_backends() {
-    for backend in backends() {
+    for backend in BACKENDS {
         let Some(node) = start(backend, |_| {}) else {
             continue;
         };

@@ -6,7 +6,11 @@
 //! incoming document (with its number-less register row, its staged original and
 //! verification report), the delivery row and its first status (`01`) commit together
 //! or not at all; a second delivery of the same `DocumentId` to the same recipient finds
-//! the row and adds nothing.
+//! the row and adds nothing. A delivery to another node is a `remote` row plus an outbox
+//! row; the outbox worker claims due rows most urgent first ([`Archive::claim_outbox`]),
+//! and a row is done only after the receiving node's 2xx ([`Archive::outbox_sent`]). A
+//! package received from another node is delivered the same way as a local one, as an
+//! `inbound` row whose statuses go back to the sender's node through the outbox.
 
 use kyso_model::{AgencyId, AgencyIdFormat};
 use kyso_office::{DocumentRecord, NewDocument, StoreError};
@@ -47,6 +51,9 @@ pub struct AgencyRow {
     pub hosted: bool,
     /// The node hosting it, when it is elsewhere.
     pub node_url: Option<String>,
+    /// The SHA-256 (hex) of that node's TLS client certificate: what it proves
+    /// itself with when it delivers packages and statuses here.
+    pub node_certificate: Option<String>,
 }
 
 /// A stored package.
@@ -115,9 +122,10 @@ pub struct DeliveryRow {
     pub sender_document: Option<i64>,
     /// The receiving agency.
     pub recipient: AgencyId,
-    /// `local` (hosted here) or `remote`.
+    /// `local` (both agencies hosted here), `remote` (to another node) or `inbound`
+    /// (from another node).
     pub route: String,
-    /// `delivered` or `queued` (waiting for network delivery).
+    /// `delivered` or `queued` (waiting for the outbox worker).
     pub state: String,
     /// The recipient's incoming document (local deliveries).
     pub received_document: Option<i64>,
@@ -167,6 +175,38 @@ pub struct OutboxRow {
     pub payload: String,
     /// `queued`, `sent` or `failed`.
     pub state: String,
+    /// How urgent (the header's Priority: 0 thường … 4 hỏa tốc hẹn giờ).
+    pub priority: i64,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// `SELECT <every outbox column> FROM exchange_outbox <tail>`, a static string.
+macro_rules! select_outbox {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, delivery_id, kind, destination, node_url, payload, state, priority, attempts, \
+             last_error FROM exchange_outbox ",
+            $tail
+        )
+    };
+}
+
+fn outbox_from(row: &AnyRow) -> Result<OutboxRow, StoreError> {
+    Ok(OutboxRow {
+        id: row.try_get("id").map_err(backend_error)?,
+        delivery_id: row.try_get("delivery_id").map_err(backend_error)?,
+        kind: row.try_get("kind").map_err(backend_error)?,
+        destination: row.try_get("destination").map_err(backend_error)?,
+        node_url: row.try_get("node_url").map_err(backend_error)?,
+        payload: row.try_get("payload").map_err(backend_error)?,
+        state: row.try_get("state").map_err(backend_error)?,
+        priority: row.try_get("priority").map_err(backend_error)?,
+        attempts: row.try_get("attempts").map_err(backend_error)?,
+        last_error: row.try_get("last_error").map_err(backend_error)?,
+    })
 }
 
 /// `SELECT <every delivery column> FROM exchange_delivery <tail>`, a static string.
@@ -205,6 +245,7 @@ fn agency_from(row: &AnyRow) -> Result<AgencyRow, StoreError> {
         name: row.try_get("name").map_err(backend_error)?,
         hosted: hosted != 0,
         node_url: row.try_get("node_url").map_err(backend_error)?,
+        node_certificate: row.try_get("node_certificate").map_err(backend_error)?,
     })
 }
 
@@ -215,7 +256,7 @@ impl Archive {
 
     /// Every agency of the directory, by identifier.
     pub async fn agencies(&self) -> Result<Vec<AgencyRow>, StoreError> {
-        sqlx::query("SELECT id, name, hosted, node_url FROM agency ORDER BY id")
+        sqlx::query("SELECT id, name, hosted, node_url, node_certificate FROM agency ORDER BY id")
             .fetch_all(&self.pool)
             .await
             .map_err(backend_error)?
@@ -226,7 +267,7 @@ impl Archive {
 
     /// One agency of the directory.
     pub async fn agency(&self, id: &AgencyId) -> Result<Option<AgencyRow>, StoreError> {
-        sqlx::query("SELECT id, name, hosted, node_url FROM agency WHERE id = $1")
+        sqlx::query("SELECT id, name, hosted, node_url, node_certificate FROM agency WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -243,13 +284,15 @@ impl Archive {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO agency (id, name, created_at, hosted, node_url) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO agency (id, name, created_at, hosted, node_url, node_certificate) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(agency.id.to_string())
         .bind(agency.name.clone())
         .bind(text(at))
         .bind(i64::from(agency.hosted))
         .bind(agency.node_url.clone())
+        .bind(agency.node_certificate.clone())
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
@@ -362,6 +405,7 @@ impl Archive {
         row.try_get(0).map_err(backend_error)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn insert_outbox(
         tx: &mut Transaction<'static, Any>,
         delivery_id: i64,
@@ -369,11 +413,13 @@ impl Archive {
         destination: &AgencyId,
         node_url: Option<&str>,
         payload: &str,
+        priority: i64,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO exchange_outbox (delivery_id, kind, destination, node_url, payload, state, attempts, \
-             last_error, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, NULL, $6, $6)",
+             last_error, created_at, updated_at, priority, next_attempt) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', 0, NULL, $6, $6, $7, 0)",
         )
         .bind(delivery_id)
         .bind(kind.to_string())
@@ -381,6 +427,7 @@ impl Archive {
         .bind(node_url.map(str::to_string))
         .bind(payload.to_string())
         .bind(text(at))
+        .bind(priority)
         .execute(&mut **tx)
         .await
         .map_err(backend_error)?;
@@ -389,14 +436,18 @@ impl Archive {
 
     /// Delivers a package to an agency hosted here, in one transaction: the incoming
     /// `document` (its original staged, its verification report kept), the delivery row
-    /// and its first status (`01`). `None` when the same `DocumentId` was delivered to
-    /// this recipient before: nothing is added and the staged files are removed.
+    /// and its first status (`01`). `inbound` (the package came from another node): the
+    /// delivery's route is `inbound` and the status goes into the outbox, back to the
+    /// sender's node, in the same transaction. `None` when the same `DocumentId` was
+    /// delivered to this recipient before: nothing is added and the staged files are
+    /// removed.
     pub async fn deliver_local(
         &self,
         document: NewDocument,
         mut staged: Staged,
         delivery: &NewDelivery,
         status: &NewStatus,
+        inbound: Option<i64>,
     ) -> Result<Option<(DocumentRecord, i64)>, StoreError> {
         let mut tx = self.begin_write().await?;
         self.lock(
@@ -417,13 +468,30 @@ impl Archive {
         let delivery_id = Self::insert_delivery(
             &mut tx,
             delivery,
-            "local",
+            if inbound.is_some() {
+                "inbound"
+            } else {
+                "local"
+            },
             "delivered",
             Some(document_id),
             Some(&status.code),
         )
         .await?;
-        Self::insert_status(&mut tx, delivery_id, status).await?;
+        let status_id = Self::insert_status(&mut tx, delivery_id, status).await?;
+        if let Some(priority) = inbound {
+            Self::insert_outbox(
+                &mut tx,
+                delivery_id,
+                "status",
+                &delivery.sender,
+                None,
+                &status_id.to_string(),
+                priority,
+                status.at,
+            )
+            .await?;
+        }
         tx.commit().await.map_err(backend_error)?;
         // The row owns the staged files now; recovery finishes them after a crash.
         staged.consumed = true;
@@ -431,12 +499,14 @@ impl Archive {
         Ok(Some((record, delivery_id)))
     }
 
-    /// Records a delivery to an agency on another node, queued in the outbox (network
-    /// delivery is a later step). `None` when it was recorded before.
+    /// Records a delivery to an agency on another node, queued in the outbox with the
+    /// package's `priority` (the outbox worker of `kyso serve` sends it). `None` when it
+    /// was recorded before.
     pub async fn queue_remote(
         &self,
         delivery: &NewDelivery,
         node_url: Option<&str>,
+        priority: i64,
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         self.lock(
@@ -458,6 +528,7 @@ impl Archive {
             &delivery.recipient,
             node_url,
             &delivery.package_digest,
+            priority,
             delivery.at,
         )
         .await?;
@@ -538,33 +609,22 @@ impl Archive {
 
     /// What is waiting in the outbox for a delivery.
     pub async fn outbox(&self, delivery_id: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        sqlx::query(
-            "SELECT id, delivery_id, kind, destination, node_url, payload, state FROM exchange_outbox \
-             WHERE delivery_id = $1 ORDER BY id",
-        )
-        .bind(delivery_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend_error)?
-        .iter()
-        .map(|row| {
-            Ok(OutboxRow {
-                id: row.try_get("id").map_err(backend_error)?,
-                delivery_id: row.try_get("delivery_id").map_err(backend_error)?,
-                kind: row.try_get("kind").map_err(backend_error)?,
-                destination: row.try_get("destination").map_err(backend_error)?,
-                node_url: row.try_get("node_url").map_err(backend_error)?,
-                payload: row.try_get("payload").map_err(backend_error)?,
-                state: row.try_get("state").map_err(backend_error)?,
-            })
-        })
-        .collect()
+        sqlx::query(select_outbox!("WHERE delivery_id = $1 ORDER BY id"))
+            .bind(delivery_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .iter()
+            .map(outbox_from)
+            .collect()
     }
 
     /// Adds a status to a delivery's timeline, in one transaction with the delivery's
     /// latest code and, when `recall` is given as `(allowed current values, new value)`,
     /// a compare-and-set of its recall state (`Conflict` if it is not one of them).
-    /// A status of a delivery to another node also goes into the outbox.
+    /// A status of a delivery to another node (`remote`: to the recipient's node) or of
+    /// one that came from another node (`inbound`: back to the sender's) also goes into
+    /// the outbox.
     pub async fn add_status(
         &self,
         delivery_id: i64,
@@ -572,13 +632,14 @@ impl Archive {
         recall: Option<(&[&str], &str)>,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row =
-            sqlx::query("SELECT recall, route, recipient FROM exchange_delivery WHERE id = $1")
-                .bind(delivery_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend_error)?
-                .ok_or_else(|| StoreError::NotFound(format!("delivery {delivery_id}")))?;
+        let row = sqlx::query(
+            "SELECT recall, route, sender, recipient FROM exchange_delivery WHERE id = $1",
+        )
+        .bind(delivery_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?
+        .ok_or_else(|| StoreError::NotFound(format!("delivery {delivery_id}")))?;
         let current: String = row.try_get("recall").map_err(backend_error)?;
         let route: String = row.try_get("route").map_err(backend_error)?;
         let recipient = agency_of(&row, "recipient")?;
@@ -611,19 +672,223 @@ impl Archive {
             )));
         }
         let id = Self::insert_status(&mut tx, delivery_id, status).await?;
-        if route == "remote" {
+        let destination = match route.as_str() {
+            "remote" => Some(recipient),
+            "inbound" => Some(agency_of(&row, "sender")?),
+            _ => None,
+        };
+        if let Some(destination) = destination {
             Self::insert_outbox(
                 &mut tx,
                 delivery_id,
                 "status",
-                &recipient,
+                &destination,
                 None,
                 &id.to_string(),
+                0,
                 status.at,
             )
             .await?;
         }
         tx.commit().await.map_err(backend_error)?;
         Ok(id)
+    }
+
+    // ------------------------------------------------------------------------------
+    // The outbox worker and statuses from other nodes
+    // ------------------------------------------------------------------------------
+
+    /// Claims the most urgent due row of the outbox (`next_attempt <= now_ms`): in one
+    /// write transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers
+    /// take different rows) its attempt count goes up and its next attempt moves
+    /// `lease_ms` ahead, so a worker that dies with it leaves it to be retried then.
+    pub async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let select = match self.backend {
+            crate::Backend::Postgres => select_outbox!(
+                "WHERE state = 'queued' AND next_attempt <= $1 \
+                 ORDER BY priority DESC, next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ),
+            crate::Backend::Sqlite => select_outbox!(
+                "WHERE state = 'queued' AND next_attempt <= $1 \
+                 ORDER BY priority DESC, next_attempt, id LIMIT 1"
+            ),
+        };
+        let Some(row) = sqlx::query(select)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        let mut job = outbox_from(&row)?;
+        sqlx::query(
+            "UPDATE exchange_outbox SET attempts = attempts + 1, next_attempt = $1 WHERE id = $2",
+        )
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        tx.commit().await.map_err(backend_error)?;
+        job.attempts += 1;
+        Ok(Some(job))
+    }
+
+    /// When a worker starts: every queued row becomes due now (`next_attempt` no later
+    /// than `now_ms`), so rows claimed by a worker that died, and rows waiting out a
+    /// backoff, are tried at once. A row still in flight elsewhere (several processes on
+    /// one PostgreSQL database) may then be sent twice, which receivers absorb
+    /// (idempotent by `DocumentId` × recipient, statuses by message). How many rows.
+    pub async fn resume_outbox(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE exchange_outbox SET next_attempt = $1 WHERE state = 'queued' AND next_attempt > $1",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(done.rows_affected())
+    }
+
+    /// The receiving node answered 2xx: the row is done and, for a package, the
+    /// delivery is `delivered` (one transaction).
+    pub async fn outbox_sent(&self, job: &OutboxRow, at: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE exchange_outbox SET state = 'sent', last_error = NULL, updated_at = $1 WHERE id = $2",
+        )
+        .bind(text(at))
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if job.kind == "package" {
+            sqlx::query(
+                "UPDATE exchange_delivery SET state = 'delivered', updated_at = $1 \
+                 WHERE id = $2 AND state = 'queued'",
+            )
+            .bind(text(at))
+            .bind(job.delivery_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(())
+    }
+
+    /// An attempt failed: `error` recorded; tried again from `next_attempt_ms`, or never
+    /// again when `permanent` (the receiving node refused it: state `failed`).
+    pub async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_ms: i64,
+        permanent: bool,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE exchange_outbox SET state = $1, last_error = $2, next_attempt = $3, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(if permanent { "failed" } else { "queued" })
+        .bind(error.chars().take(1000).collect::<String>())
+        .bind(next_attempt_ms)
+        .bind(text(at))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(())
+    }
+
+    /// The status message (canonical JSON) of a status of a timeline.
+    pub async fn status_message(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT message_json FROM exchange_status WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        row.map(|r| {
+            r.try_get::<String, _>("message_json")
+                .map_err(backend_error)
+        })
+        .transpose()
+    }
+
+    /// Appends a status reported by another node to a delivery's timeline, in one
+    /// transaction with its latest code, its recall state (`recall`: set to the new
+    /// value when the current one is among the allowed) and, for `01`, the delivery's
+    /// state `delivered`. The same message received again (a retried delivery) adds
+    /// nothing: `false`.
+    pub async fn add_remote_status(
+        &self,
+        delivery_id: i64,
+        status: &NewStatus,
+        recall: Option<(&[&str], &str)>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let seen = sqlx::query(
+            "SELECT id FROM exchange_status WHERE delivery_id = $1 AND message_json = $2",
+        )
+        .bind(delivery_id)
+        .bind(status.message_json.clone())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT recall FROM exchange_delivery WHERE id = $1")
+            .bind(delivery_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend_error)?
+            .ok_or_else(|| StoreError::NotFound(format!("delivery {delivery_id}")))?;
+        let current: String = row.try_get("recall").map_err(backend_error)?;
+        let next = match recall {
+            Some((allowed, next)) if allowed.contains(&current.as_str()) => next.to_string(),
+            _ => current,
+        };
+        sqlx::query(
+            "UPDATE exchange_delivery SET last_status = $1, recall = $2, updated_at = $3, \
+             state = CASE WHEN $4 = 1 THEN 'delivered' ELSE state END WHERE id = $5",
+        )
+        .bind(status.code.clone())
+        .bind(next)
+        .bind(text(status.at))
+        .bind(i64::from(status.code == "01"))
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        Self::insert_status(&mut tx, delivery_id, status).await?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(true)
+    }
+
+    /// The deliveries of `document_id` from `sender` that arrived here from its node.
+    pub async fn inbound_deliveries(
+        &self,
+        document_id: &str,
+        sender: &AgencyId,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        sqlx::query(select_delivery!(
+            "WHERE document_id = $1 AND sender = $2 AND route = 'inbound' ORDER BY id"
+        ))
+        .bind(document_id.to_string())
+        .bind(sender.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(delivery_from)
+        .collect()
     }
 }

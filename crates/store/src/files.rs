@@ -91,13 +91,68 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Every file and folder under the data directory `data` (itself included) that group or
+/// others may read, write or enter, as one bilingual problem line each with its path:
+/// kyso's data is for the account running it (folders 0700, files 0600). Symbolic links
+/// are reported, never followed. Empty on platforms without Unix modes.
+pub fn check_permissions(data: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut pending = vec![data.to_path_buf()];
+        while let Some(path) = pending.pop() {
+            let meta = match fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    problems.push(format!(
+                        "không đọc được / cannot inspect {}: {e}",
+                        path.display()
+                    ));
+                    continue;
+                }
+            };
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                let wanted = if meta.is_dir() { "0700" } else { "0600" };
+                problems.push(format!(
+                    "{}: quyền {mode:04o} cho nhóm/người khác truy cập, cần {wanted} / mode {mode:04o} lets group/others access it, should be {wanted}",
+                    path.display()
+                ));
+            }
+            if meta.is_dir() {
+                match fs::read_dir(&path) {
+                    Ok(entries) => pending.extend(entries.flatten().map(|e| e.path())),
+                    Err(e) => problems.push(format!(
+                        "không đọc được / cannot list {}: {e}",
+                        path.display()
+                    )),
+                }
+            }
+        }
+        problems.sort();
+    }
+    #[cfg(not(unix))]
+    let _ = data;
+    problems
+}
+
 /// Copies `source` into `dir/name`, hashing on the way, and syncs it.
 fn copy_synced(source: &Path, dir: &Path, name: &str) -> Result<StoredFile, StoreError> {
     let mut input = fs::File::open(source).map_err(|e| io_error("cannot read", source, e))?;
     let target = dir.join(name);
-    let mut output = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // An archived original is for kyso alone (not the source file's mode, as fs::copy).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut output = options
         .open(&target)
         .map_err(|e| io_error("cannot write", &target, e))?;
     let mut hasher = Sha256::new();
@@ -143,6 +198,39 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), StoreError> {
         size += n as u64;
     }
     Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Writes an output file a person named (`--out PATH`) like [`write_atomic`], but never
+/// creates folders: a missing folder is refused (a typing mistake must not leave a new
+/// directory tree behind), and so is a folder at `path` itself. The error says why in
+/// Vietnamese, then English.
+pub fn write_out(path: &Path, bytes: &[u8], private: bool) -> Result<(), StoreError> {
+    check_out(path)?;
+    write_atomic(path, bytes, private)
+}
+
+/// What [`write_out`] checks before writing, for a caller that wants to refuse a bad
+/// `--out` before doing the work (signing, say).
+pub fn check_out(path: &Path) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(StoreError::Io(format!(
+            "thư mục {} không tồn tại (kyso không tự tạo thư mục cho --out) / folder {} does not exist (kyso does not create folders for --out)",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(StoreError::Io(format!(
+            "{} là một thư mục, không phải tệp / {} is a folder, not a file",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically: a hidden temporary file in the same folder
@@ -569,6 +657,7 @@ impl Archive {
             }
         }
         problems.extend(self.check_numbers().await?);
+        problems.extend(self.check_duplicate_numbers().await?);
         Ok(problems)
     }
 
@@ -601,6 +690,49 @@ impl Archive {
             }
         }
         Ok(problems)
+    }
+}
+
+impl Archive {
+    /// Archived documents (with an original) of one agency sharing a number, notation,
+    /// issuer and year (a number reserved with `register number` and then filed once is
+    /// one document, not a duplicate).
+    async fn check_duplicate_numbers(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT duplicate_key, id FROM document \
+             WHERE duplicate_key IS NOT NULL AND sha256 IS NOT NULL \
+             AND state NOT IN ('incoming:recalled', 'outgoing:recalled') \
+             ORDER BY duplicate_key, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        let mut groups: Vec<(String, Vec<i64>)> = Vec::new();
+        for row in rows {
+            let key: String = row.try_get(0).map_err(backend_error)?;
+            let id: i64 = row.try_get(1).map_err(backend_error)?;
+            match groups.last_mut() {
+                Some((k, ids)) if *k == key => ids.push(id),
+                _ => groups.push((key, vec![id])),
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .filter(|(_, ids)| ids.len() > 1)
+            .map(|(key, ids)| {
+                // agency|year|issuer|number|notation
+                let parts: Vec<&str> = key.split('|').collect();
+                let shown = match parts.as_slice() {
+                    [_, year, _, number, ""] => format!("{number} ({year})"),
+                    [_, year, _, number, notation] => format!("{number}/{notation} ({year})"),
+                    _ => key.clone(),
+                };
+                format!(
+                    "number {shown}: documents {} share it (a number is given once per register and year)",
+                    summarize(&ids)
+                )
+            })
+            .collect())
     }
 }
 

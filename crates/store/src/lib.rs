@@ -29,7 +29,10 @@ pub use audit::{AuditDraft, AuditHeadRow, AuditRow, audit_time};
 pub use exchange::{
     AgencyRow, DeliveryRow, NewDelivery, NewStatus, OutboxRow, PackageRow, StatusRow,
 };
-pub use files::{Recovery, Staged, metadata_json, sha256_file, write_atomic};
+pub use files::{
+    Recovery, Staged, check_out, check_permissions, metadata_json, sha256_file, write_atomic,
+    write_out,
+};
 pub use kyso_office::StoreError;
 pub use sessions::{ApiTokenRow, SessionRow};
 /// The sqlx of [`Archive::pool`], for tools and tests that query the database directly.
@@ -85,6 +88,57 @@ pub fn sqlite_url(path: &Path) -> String {
     out
 }
 
+/// Creates the data directory (and missing parents) for this account alone: 0700.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| io_error("cannot create", dir, e))?;
+    // An existing, empty directory given as the data directory (`mktemp -d`, a fresh
+    // `mkdir`) is made private too; one already holding data is left as it is, for
+    // `kyso archive check` to report.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir).map_err(|e| io_error("cannot inspect", dir, e))?;
+        let empty = std::fs::read_dir(dir)
+            .map_err(|e| io_error("cannot list", dir, e))?
+            .next()
+            .is_none();
+        if empty && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error("cannot make private", dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates an empty file readable by this account alone (0600) unless it exists: the
+/// SQLite database, before SQLite creates it with the default mode (its `-wal` and `-shm`
+/// files take the database's mode).
+fn create_private_file(file: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(file)
+        .map(drop)
+        .map_err(|e| io_error("cannot create", file, e))
+}
+
+/// How long a PostgreSQL connection is waited for (an unreachable server included).
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Archive {
     /// Opens the default store of a data directory: `<data>/kyso.db` (created on first
     /// use) and the archive tree `<data>/archive`; or, when `database_url` is given
@@ -93,10 +147,14 @@ impl Archive {
         data: &Path,
         database_url: Option<&str>,
     ) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data).map_err(|e| io_error("cannot create", data, e))?;
+        create_private_dir(data)?;
         let url = match database_url {
             Some(url) => url.to_string(),
-            None => sqlite_url(&data.join(SQLITE_FILE)),
+            None => {
+                let file = data.join(SQLITE_FILE);
+                create_private_file(&file)?;
+                sqlite_url(&file)
+            }
         };
         Self::open(&url, &data.join("archive")).await
     }
@@ -116,8 +174,14 @@ impl Archive {
                 url.split(':').next().unwrap_or_default()
             )));
         };
+        // PostgreSQL: an unreachable server fails within seconds, not after a minute of
+        // retries. SQLite: writers queue behind `BEGIN IMMEDIATE`, so waiting is normal.
+        let acquire = match backend {
+            Backend::Sqlite => Duration::from_secs(60),
+            Backend::Postgres => POSTGRES_ACQUIRE_TIMEOUT,
+        };
         let mut options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(acquire)
             .max_connections(match backend {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 8,
@@ -137,7 +201,16 @@ impl Archive {
                 })
             });
         }
-        let pool = options.connect(url).await.map_err(backend_error)?;
+        let pool = options.connect(url).await.map_err(|e| match (backend, e) {
+            (Backend::Postgres, e @ (sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))) => {
+                StoreError::Backend(format!(
+                    "không kết nối được cơ sở dữ liệu PostgreSQL sau {} giây / cannot reach the PostgreSQL database within {} s: {e}",
+                    POSTGRES_ACQUIRE_TIMEOUT.as_secs(),
+                    POSTGRES_ACQUIRE_TIMEOUT.as_secs()
+                ))
+            }
+            (_, e) => backend_error(e),
+        })?;
         let migrator = match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),

@@ -343,12 +343,19 @@ async fn originals_live_byte_exact_in_the_tree() {
                 .count(),
             0
         );
-        assert_eq!(env.archive.check().await.unwrap(), Vec::<String>::new());
+        // Two archived documents under one number: `check` names the number and both.
+        let problems = env.archive.check().await.unwrap();
+        let both = format!("[{}, {}]", record.id.unwrap(), second.record.id.unwrap());
+        assert_eq!(problems.len(), 1, "{}: {problems:?}", env.name);
+        assert!(
+            problems[0].contains("number 15/QĐ-UBND (2025)") && problems[0].contains(&both),
+            "{problems:?}"
+        );
 
         // Tampering is detected.
         std::fs::write(&path, b"%PDF-1.7 changed").unwrap();
         let problems = env.archive.check().await.unwrap();
-        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("SHA-256"), "{problems:?}");
         env.archive.close().await;
     }
@@ -624,4 +631,55 @@ async fn an_original_can_follow_its_number() {
         ));
         assert_eq!(env.archive.check().await.unwrap(), Vec::<String>::new());
     }
+}
+
+/// An unreachable PostgreSQL server is reported within seconds (not after a minute of
+/// retries), in Vietnamese and English.
+#[tokio::test]
+async fn unreachable_postgres_fails_fast() {
+    let tmp = TempDir::new().unwrap();
+    let started = std::time::Instant::now();
+    // Port 1 on loopback: nothing listens, every connection attempt is refused.
+    let Err(err) = Archive::open(
+        "postgres://kyso@127.0.0.1:1/kyso",
+        &tmp.path().join("archive"),
+    )
+    .await
+    else {
+        panic!("no server there");
+    };
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("không kết nối được cơ sở dữ liệu PostgreSQL")
+            && text.contains("cannot reach the PostgreSQL database"),
+        "{text}"
+    );
+}
+
+/// The data directory is created 0700 and the SQLite database 0600 whatever the umask;
+/// an archived original is 0600 even when its source was 0644;
+/// `check_permissions` names what group or others can read.
+#[cfg(unix)]
+#[tokio::test]
+async fn data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let archive = Archive::open_data_dir(&data, None).await.unwrap();
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join(kyso_store::SQLITE_FILE)), 0o600);
+    archive.close().await;
+    assert!(kyso_store::check_permissions(&data).is_empty());
+    let open = data.join("report.csv");
+    std::fs::write(&open, "x").unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let problems = kyso_store::check_permissions(&data);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains(&open.display().to_string()) && problems[0].contains("0644"),
+        "{problems:?}"
+    );
 }

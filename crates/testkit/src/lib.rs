@@ -7,7 +7,9 @@
 //! - [`postgres`]: a fresh PostgreSQL database per test on the server `scripts/test.sh`
 //!   starts (required, not skipped, under CI);
 //! - [`http`]: a small client for kyso's JSON API (cookies, CSRF header, multipart);
-//! - [`serve`]: `kyso serve` as a child process (URL and setup link from its output).
+//! - [`serve`]: `kyso serve` as a child process (URL and setup link from its output);
+//! - `node` (feature `node`): a node in the test process, kyso-server on a loopback
+//!   socket over kyso-app (SQLite or PostgreSQL), its users and their logins.
 //!
 //! Peers are never optional: a missing one fails the test with a message saying how to
 //! get it.
@@ -15,6 +17,9 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod http;
+pub mod mtls;
+#[cfg(feature = "node")]
+pub mod node;
 pub mod pki;
 pub mod postgres;
 pub mod serve;

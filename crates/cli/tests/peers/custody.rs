@@ -9,18 +9,14 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::office::{ADD_ADMIN, AGENCY, images, in_agency, issue_personal, seal_device};
 use crate::support::{describe, run, success};
 use crate::token::{MODULE, PIN, SoftHsm};
 
-const AGENCY: &str = "000.00.12.H13";
 const DEVICE: &str = "thiet-bi-co-quan";
 const PERSONAL: &str = "ca-nhan-binh";
 const PERSONAL_PIN: &str = "135790";
 const NEW_PIN: &str = "97531864";
-
-fn images() -> PathBuf {
-    crate::support::workspace().join("testdata/images")
-}
 
 struct Office {
     hsm: SoftHsm,
@@ -29,12 +25,7 @@ struct Office {
 impl Office {
     /// `kyso …` acting as `user` (password `<user>-mat-khau`), in the agency.
     fn as_user(&self, user: &str) -> Command {
-        let mut c = self.hsm.kyso();
-        c.env("KYSO_AGENCY_ID", AGENCY)
-            .env("KYSO_AGENCY_NAME", "Sở Thông tin và Truyền thông")
-            .env("KYSO_PASSWORD", format!("{user}-mat-khau"))
-            .env_remove("KYSO_DATABASE_URL");
-        c
+        in_agency(&self.hsm, user)
     }
 
     fn user_arg(&self, user: &str, args: &[&str]) -> Command {
@@ -103,16 +94,7 @@ fn refused(cmd: &mut Command, code: &str) -> String {
 /// agency device with an RSA-2048 seal key, custodian an.
 fn office() -> (Office, String) {
     let hsm = SoftHsm::new();
-    hsm.init_token(DEVICE, PIN);
-    hsm.token_key(
-        DEVICE,
-        PIN,
-        "02",
-        "con-dau",
-        "rsa:2048",
-        "seal",
-        "Sở Thông tin và Truyền thông thành phố Cần Thơ",
-    );
+    seal_device(&hsm, DEVICE, PIN);
     hsm.init_token(PERSONAL, PERSONAL_PIN);
     let binh_chain = hsm.token_key(
         PERSONAL,
@@ -124,37 +106,15 @@ fn office() -> (Office, String) {
         "Trần Thị Bình",
     );
     // The giver's personal key lives in kyso's keystore.
-    let export = hsm.data.join("export");
-    success(
-        hsm.kyso()
-            .args([
-                "ca",
-                "issue",
-                "--profile",
-                "person",
-                "--name",
-                "an",
-                "--cn",
-                "Nguyễn Văn An",
-                "--export-plain",
-            ])
-            .arg(&export),
-    );
+    let export = issue_personal(&hsm, "an", "Nguyễn Văn An");
     // The office trusts the CA root: certificate logins must chain to it, unrevoked.
     success(hsm.kyso().args(["trust", "add"]).arg(&hsm.root));
     let office = Office { hsm };
 
     let mut admin = office.as_user("admin");
-    admin.env("KYSO_NEW_PASSWORD", "admin-mat-khau").args([
-        "user",
-        "add",
-        "admin",
-        "--full-name",
-        "Quản Trị Viên",
-        "--role",
-        "administrator",
-        "--password",
-    ]);
+    admin
+        .env("KYSO_NEW_PASSWORD", "admin-mat-khau")
+        .args(ADD_ADMIN);
     success(&mut admin);
     for (name, full, roles, cert, image) in [
         (
@@ -227,7 +187,7 @@ fn sign_with_device(office: &Office, user: &str, file: &Path, pin: &str) -> Comm
 fn device_handover_end_to_end() {
     let (office, serial) = office();
     let data = office.hsm.data.clone();
-    let doc = data.join("cong-van.txt");
+    let doc = office.hsm.work.join("cong-van.txt");
     std::fs::write(&doc, "Công văn số 15/STTTT-VP".as_bytes()).unwrap();
 
     // The custodian signs with the device; nobody else can, not even a leader.

@@ -10,15 +10,13 @@
 
 use std::process::Command;
 
-use base64::Engine as _;
-use kyso_signer::{Signer, SoftKey};
 use kyso_testkit::http::{Answer, Client};
 use serde_json::{Value, json};
 
-use crate::support::{run, success, verify_with};
-use crate::token::{MODULE, SoftHsm};
+use crate::office::{Office, Personal, login, on_both_backends, refused, sign_two_step, signature};
+use crate::support::run;
+use crate::token::MODULE;
 
-const AGENCY: &str = "000.00.12.H13";
 const DEVICE: &str = "thiet-bi-ban-giao";
 /// The giver's PIN (distinctive, so that a leak cannot hide among digits).
 const OLD_PIN: &str = "Giao-PIN-5174";
@@ -27,39 +25,16 @@ const NEW_PIN: &str = "Nhan-PIN-8326";
 const GIVER: &str = "giaothietbi";
 const RECEIVER: &str = "nhanthietbi";
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// A personal key held by the test (never sent to the server) and its chain (PEM).
-struct Personal {
-    key: SoftKey,
-    chain: Vec<String>,
-}
-
 struct Node {
-    hsm: SoftHsm,
-    database_url: Option<String>,
+    office: Office,
     giver: Personal,
     receiver: Personal,
 }
 
 impl Node {
-    /// `kyso …` as `user` on this node's data and database.
-    fn as_user(&self, user: &str, args: &[&str]) -> Command {
-        let mut c = self.hsm.kyso();
-        c.env("KYSO_AGENCY_ID", AGENCY)
-            .env("KYSO_AGENCY_NAME", "Sở Thông tin và Truyền thông")
-            .env("KYSO_PASSWORD", format!("{user}-mat-khau"))
-            .env_remove("KYSO_DATABASE_URL");
-        if let Some(url) = &self.database_url {
-            c.env("KYSO_DATABASE_URL", url);
-        }
-        c.args(args).args(["--user", user]);
-        c
-    }
-
     /// Whether `pin` opens the device (listing its keys logs in).
     fn pin_opens_device(&self, pin: &str) -> bool {
-        run(self.hsm.kyso().env("KYSO_PIN", pin).args([
+        run(self.office.hsm.kyso().env("KYSO_PIN", pin).args([
             "token",
             "list",
             "--pkcs11",
@@ -73,117 +48,25 @@ impl Node {
     }
 }
 
-fn images() -> std::path::PathBuf {
-    crate::support::workspace().join("testdata/images")
-}
-
-fn personal(hsm: &SoftHsm, name: &str, cn: &str) -> Personal {
-    let export = hsm.data.join("export");
-    std::fs::create_dir_all(&export).unwrap();
-    success(
-        hsm.kyso()
-            .args([
-                "ca",
-                "issue",
-                "--profile",
-                "person",
-                "--name",
-                name,
-                "--cn",
-                cn,
-                "--export-plain",
-            ])
-            .arg(&export),
-    );
-    let key_pem = std::fs::read_to_string(export.join(format!("{name}.key.pem"))).unwrap();
-    let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes()).unwrap();
-    let chain_pem = std::fs::read_to_string(export.join(format!("{name}.crt.pem"))).unwrap();
-    Personal {
-        key: SoftKey::from_pkcs8_der(&key_der, None).unwrap(),
-        chain: crate::support::pem_certificates(&chain_pem),
-    }
-}
-
 fn set_up(database_url: Option<String>) -> Node {
-    let hsm = SoftHsm::new();
-    hsm.init_token(DEVICE, OLD_PIN);
-    hsm.token_key(
-        DEVICE,
-        OLD_PIN,
-        "02",
-        "con-dau",
-        "rsa:2048",
-        "seal",
-        "Sở Thông tin và Truyền thông thành phố Cần Thơ",
+    let office = Office::new(DEVICE, OLD_PIN, database_url);
+    let giver = office.personal("giao", "Lê Văn Giao");
+    let receiver = office.personal("nhan", "Phạm Thị Nhận");
+    office.add_user("lanhdao", "Nguyễn Văn Hùng", &["leader"], None);
+    office.add_user(GIVER, "Lê Văn Giao", &["custodian", "clerk"], Some(&giver));
+    office.add_user(
+        RECEIVER,
+        "Phạm Thị Nhận",
+        &["custodian", "clerk"],
+        Some(&receiver),
     );
-    let giver = personal(&hsm, "giao", "Lê Văn Giao");
-    let receiver = personal(&hsm, "nhan", "Phạm Thị Nhận");
-    success(hsm.kyso().args(["trust", "add"]).arg(&hsm.root));
-    let node = Node {
-        hsm,
-        database_url,
+    office.add_user("chuyenvien", "Lê Văn Chuyên", &["officer"], None);
+    office.register_device(DEVICE, OLD_PIN, GIVER);
+    Node {
+        office,
         giver,
         receiver,
-    };
-    let mut admin = node.as_user(
-        "admin",
-        &[
-            "user",
-            "add",
-            "admin",
-            "--full-name",
-            "Quản Trị Viên",
-            "--role",
-            "administrator",
-            "--password",
-        ],
-    );
-    admin.env("KYSO_NEW_PASSWORD", "admin-mat-khau");
-    success(&mut admin);
-    let export = node.hsm.data.join("export");
-    for (name, full, roles, cert) in [
-        ("lanhdao", "Nguyễn Văn Hùng", &["leader"][..], None),
-        (
-            GIVER,
-            "Lê Văn Giao",
-            &["custodian", "clerk"][..],
-            Some("giao"),
-        ),
-        (
-            RECEIVER,
-            "Phạm Thị Nhận",
-            &["custodian", "clerk"][..],
-            Some("nhan"),
-        ),
-        ("chuyenvien", "Lê Văn Chuyên", &["officer"][..], None),
-    ] {
-        let mut c = node.as_user("admin", &["user", "add", name, "--full-name", full]);
-        c.env("KYSO_NEW_PASSWORD", format!("{name}-mat-khau"))
-            .arg("--password");
-        for r in roles {
-            c.args(["--role", r]);
-        }
-        if let Some(cert) = cert {
-            c.arg("--certificate")
-                .arg(export.join(format!("{cert}.crt.pem")))
-                .arg("--signature-image")
-                .arg(images().join("signature-blue.png"));
-        }
-        success(&mut c);
     }
-    let mut register = node.as_user("admin", &["device", "register", "--pkcs11", MODULE]);
-    register
-        .env("KYSO_PIN", OLD_PIN)
-        .args([
-            "--token-label",
-            DEVICE,
-            "--custodian",
-            GIVER,
-            "--seal-image",
-        ])
-        .arg(images().join("seal-red.png"));
-    success(&mut register);
-    node
 }
 
 /// Every answer the test got, to check that no PIN is ever echoed.
@@ -195,24 +78,6 @@ impl Seen {
         self.0.borrow_mut().push(a.text.clone());
         a
     }
-}
-
-fn login(url: &str, user: &str) -> Client {
-    let mut c = Client::new(url);
-    let a = c.login(user, &format!("{user}-mat-khau"));
-    assert_eq!(a.status, 201, "login {user}: {}", a.text);
-    c
-}
-
-fn refused(a: &Answer, status: u16, code: &str, what: &str) {
-    assert_eq!(a.status, status, "{what}: {}", a.text);
-    assert_eq!(a.json["code"], code, "{what}: {}", a.text);
-    assert!(
-        a.json["vi"].as_str().is_some_and(|t| !t.is_empty())
-            && a.json["en"].as_str().is_some_and(|t| !t.is_empty()),
-        "{what}: {}",
-        a.text
-    );
 }
 
 fn handover(c: &Client, id: i64) -> Value {
@@ -237,41 +102,21 @@ fn custodian(c: &Client) -> String {
 
 /// A party signs the minutes two-step with a key only the test holds.
 fn sign_minutes(seen: &Seen, party: &Client, id: i64, key: &Personal, who: &str) -> Answer {
-    let ticket = seen.keep(party.post_json(
-        &format!("/api/v1/handovers/{id}/minutes/signing-sessions"),
+    let (ticket, signed) = sign_two_step(
+        party,
+        &format!("/api/v1/handovers/{id}/minutes"),
         &json!({"certificates": key.chain}),
-    ));
-    assert_eq!(ticket.status, 201, "{}", ticket.text);
+        &key.key,
+    );
+    let ticket = seen.keep(ticket);
     assert_eq!(ticket.json["party"], who, "{}", ticket.text);
     assert_eq!(ticket.json["format"], "pades", "{}", ticket.text);
-    let tbs = B64
-        .decode(ticket.json["to_be_signed"].as_str().unwrap())
-        .unwrap();
-    seen.keep(party.post_json(
-        &format!("/api/v1/handovers/{id}/minutes/signature"),
-        &json!({
-            "session": ticket.json["session"],
-            "signature": B64.encode(key.key.sign(&tbs).unwrap()),
-        }),
-    ))
+    seen.keep(signed)
 }
 
 fn handover_flow(node: &Node) {
-    let log = node.hsm.data.join("serve.log");
-    let mut serve = crate::support::kyso();
-    serve
-        .env("SOFTHSM2_CONF", &node.hsm.conf)
-        .env_remove("KYSO_PIN")
-        .env_remove("KYSO_DATABASE_URL")
-        // As much as the server logs: no PIN may be in it.
-        .env("RUST_LOG", "debug,hyper=info,hyper_util=info,h2=info")
-        .arg("--data")
-        .arg(&node.hsm.data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--pkcs11", MODULE]);
-    if let Some(url) = &node.database_url {
-        serve.args(["--database-url", url]);
-    }
-    let served = kyso_testkit::serve::spawn_logged(&mut serve, &log);
+    let log = node.office.hsm.data.join("serve.log");
+    let served = node.office.serve(Some(&log));
     let url = served.url.as_str();
     let seen = Seen::default();
     let giver = login(url, GIVER);
@@ -395,16 +240,10 @@ fn handover_flow(node: &Node) {
         &json!({"certificates": node.giver.chain}),
     ));
     assert_eq!(ticket.status, 201, "{}", ticket.text);
-    let tbs = B64
-        .decode(ticket.json["to_be_signed"].as_str().unwrap())
-        .unwrap();
     refused(
         &seen.keep(giver.post_json(
             &format!("/api/v1/handovers/{id}/minutes/signature"),
-            &json!({
-                "session": ticket.json["session"],
-                "signature": B64.encode(node.receiver.key.sign(&tbs).unwrap()),
-            }),
+            &signature(&ticket, &node.receiver.key),
         )),
         400,
         "signature_mismatch",
@@ -458,17 +297,13 @@ fn handover_flow(node: &Node) {
 
     // 5. The final minutes: three signatures (giver, receiver, the agency's seal),
     // valid in kyso and listed by pdfsig; byte-exact the archived original.
-    let (status, minutes) = giver.get_bytes(&format!("/api/v1/handovers/{id}/minutes"));
-    assert_eq!(status, 200);
-    assert!(
-        minutes.starts_with(&drawn),
-        "signatures are incremental updates"
+    let (file, minutes) = node.office.signed_pdf(
+        &giver,
+        &format!("/api/v1/handovers/{id}/minutes"),
+        &drawn,
+        3,
+        &format!("bien-ban-{id}.pdf"),
     );
-    let file = node.hsm.data.join(format!("bien-ban-{id}.pdf"));
-    std::fs::write(&file, &minutes).unwrap();
-    let report = verify_with(&file, None, &node.hsm.root);
-    assert_eq!(report.verdict(), "valid", "{:?}", report.json);
-    assert_eq!(report.json["signatures"].as_array().unwrap().len(), 3);
     let pdfsig = run(Command::new("pdfsig").arg(&file));
     let listing = String::from_utf8_lossy(&pdfsig.stdout).to_string();
     for n in 1..=3 {
@@ -504,12 +339,5 @@ fn handover_flow(node: &Node) {
 
 #[test]
 fn handover_over_http_with_the_device_on_softhsm() {
-    handover_flow(&set_up(None));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    if let Some(url) = rt.block_on(kyso_testkit::postgres::database()) {
-        handover_flow(&set_up(Some(url)));
-    }
+    on_both_backends(|database_url| handover_flow(&set_up(database_url)));
 }

@@ -8,158 +8,34 @@
 //! as CAdES (the leader's detached signature and the seal as a second signer of the same
 //! `.p7s`). On SQLite and PostgreSQL.
 
-use std::path::Path;
-use std::process::Command;
-
-use base64::Engine as _;
-use kyso_signer::{Signer, SoftKey};
+use kyso_signer::SoftKey;
 use kyso_testkit::http::{Client, Multipart};
 use serde_json::json;
 
-use crate::support::{kyso, pyhanko, success, verify_with};
-use crate::token::{MODULE, PIN, SoftHsm};
+use crate::office::{Office, Personal, login, on_both_backends, refused, sign_two_step, signature};
+use crate::support::{success, verify_with};
+use crate::token::{PIN, assert_pyhanko_valid};
 
-const AGENCY: &str = "000.00.12.H13";
 const DEVICE: &str = "thiet-bi-so-tttt";
 /// The signer named on testdata/documents/cong-van.pdf: the leader's certificate
 /// carries this name, and the appearance is placed by it.
 const LEADER: &str = "Nguyễn Văn Hùng";
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
 struct Node {
-    hsm: SoftHsm,
-    database_url: Option<String>,
-    leader_key: SoftKey,
-    leader_chain: Vec<String>,
-}
-
-impl Node {
-    /// `kyso …` as `user` on this node's data and database.
-    fn as_user(&self, user: &str, args: &[&str]) -> Command {
-        let mut c = self.hsm.kyso();
-        c.env("KYSO_AGENCY_ID", AGENCY)
-            .env("KYSO_AGENCY_NAME", "Sở Thông tin và Truyền thông")
-            .env("KYSO_PASSWORD", format!("{user}-mat-khau"))
-            .env_remove("KYSO_DATABASE_URL");
-        if let Some(url) = &self.database_url {
-            c.env("KYSO_DATABASE_URL", url);
-        }
-        c.args(args).args(["--user", user]);
-        c
-    }
-}
-
-fn images() -> std::path::PathBuf {
-    crate::support::workspace().join("testdata/images")
+    office: Office,
+    /// The leader's key is the test's own (an external signer); only its certificate
+    /// is ever sent to the server.
+    leader: Personal,
 }
 
 fn set_up(database_url: Option<String>) -> Node {
-    let hsm = SoftHsm::new();
-    hsm.init_token(DEVICE, PIN);
-    hsm.token_key(
-        DEVICE,
-        PIN,
-        "02",
-        "con-dau",
-        "rsa:2048",
-        "seal",
-        "Sở Thông tin và Truyền thông thành phố Cần Thơ",
-    );
-    // The leader's key is the test's own (an external signer); only its certificate is
-    // ever sent to the server.
-    let export = hsm.data.join("export");
-    std::fs::create_dir_all(&export).unwrap();
-    success(
-        hsm.kyso()
-            .args([
-                "ca",
-                "issue",
-                "--profile",
-                "person",
-                "--name",
-                "lanhdao",
-                "--cn",
-                LEADER,
-                "--export-plain",
-            ])
-            .arg(&export),
-    );
-    success(hsm.kyso().args(["trust", "add"]).arg(&hsm.root));
-    let key_pem = std::fs::read_to_string(export.join("lanhdao.key.pem")).unwrap();
-    let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes()).unwrap();
-    let leader_key = SoftKey::from_pkcs8_der(&key_der, None).unwrap();
-    let chain_pem = std::fs::read_to_string(export.join("lanhdao.crt.pem")).unwrap();
-    let leader_chain = crate::support::pem_certificates(&chain_pem);
-    let node = Node {
-        hsm,
-        database_url,
-        leader_key,
-        leader_chain,
-    };
-    let mut admin = node.as_user(
-        "admin",
-        &[
-            "user",
-            "add",
-            "admin",
-            "--full-name",
-            "Quản Trị Viên",
-            "--role",
-            "administrator",
-            "--password",
-        ],
-    );
-    admin.env("KYSO_NEW_PASSWORD", "admin-mat-khau");
-    success(&mut admin);
-    for (name, full, roles) in [
-        ("lanhdao", LEADER, &["leader"][..]),
-        ("vanthu", "Trần Thị Văn", &["clerk", "custodian"][..]),
-        ("chuyenvien", "Lê Văn Chuyên", &["officer"][..]),
-    ] {
-        let mut c = node.as_user("admin", &["user", "add", name, "--full-name", full]);
-        c.env("KYSO_NEW_PASSWORD", format!("{name}-mat-khau"))
-            .arg("--password");
-        for r in roles {
-            c.args(["--role", r]);
-        }
-        if name == "lanhdao" {
-            c.arg("--signature-image")
-                .arg(images().join("signature-blue.png"))
-                .arg("--certificate")
-                .arg(export.join("lanhdao.crt.pem"));
-        }
-        success(&mut c);
-    }
-    let mut register = node.as_user("admin", &["device", "register", "--pkcs11", MODULE]);
-    register
-        .args([
-            "--token-label",
-            DEVICE,
-            "--custodian",
-            "vanthu",
-            "--seal-image",
-        ])
-        .arg(images().join("seal-red.png"));
-    success(&mut register);
-    node
-}
-
-fn login(url: &str, user: &str) -> Client {
-    let mut c = Client::new(url);
-    let a = c.login(user, &format!("{user}-mat-khau"));
-    assert_eq!(a.status, 201, "login {user}: {}", a.text);
-    c
-}
-
-fn refused(a: &kyso_testkit::http::Answer, status: u16, code: &str, what: &str) {
-    assert_eq!(a.status, status, "{what}: {}", a.text);
-    assert_eq!(a.json["code"], code, "{what}: {}", a.text);
-    assert!(
-        a.json["vi"].as_str().is_some_and(|t| !t.is_empty()),
-        "{what}: {}",
-        a.text
-    );
+    let office = Office::new(DEVICE, PIN, database_url);
+    let leader = office.personal("lanhdao", LEADER);
+    office.add_user("lanhdao", LEADER, &["leader"], Some(&leader));
+    office.add_user("vanthu", "Trần Thị Văn", &["clerk", "custodian"], None);
+    office.add_user("chuyenvien", "Lê Văn Chuyên", &["officer"], None);
+    office.register_device(DEVICE, PIN, "vanthu");
+    Node { office, leader }
 }
 
 fn state(a: &kyso_testkit::http::Answer) -> &str {
@@ -170,19 +46,7 @@ fn state(a: &kyso_testkit::http::Answer) -> &str {
 }
 
 fn outgoing_flow(node: &Node) {
-    let mut serve = kyso();
-    serve
-        .env("SOFTHSM2_CONF", &node.hsm.conf)
-        .env_remove("KYSO_PIN")
-        .env_remove("KYSO_DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .arg("--data")
-        .arg(&node.hsm.data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--pkcs11", MODULE]);
-    if let Some(url) = &node.database_url {
-        serve.args(["--database-url", url]);
-    }
-    let served = kyso_testkit::serve::spawn(&mut serve);
+    let served = node.office.serve(None);
     let url = served.url.as_str();
     let officer = login(url, "chuyenvien");
     let leader = login(url, "lanhdao");
@@ -217,7 +81,7 @@ fn outgoing_flow(node: &Node) {
 
     // 2. The leader signs in two steps. Nobody else may start the leader's signature,
     // and a signature step cannot be claimed without signing.
-    let start = json!({"role": "leader", "certificates": node.leader_chain});
+    let start = json!({"role": "leader", "certificates": node.leader.chain});
     let sessions = format!("/api/v1/documents/{id}/signing-sessions");
     refused(
         &clerk.post_json(&sessions, &start),
@@ -237,44 +101,29 @@ fn outgoing_flow(node: &Node) {
     let ticket = leader.post_json(&sessions, &start);
     assert_eq!(ticket.status, 201, "{}", ticket.text);
     assert_eq!(ticket.json["signature_algorithm"], "ECDSA-P256-SHA256");
-    let tbs = B64
-        .decode(ticket.json["to_be_signed"].as_str().unwrap())
-        .unwrap();
-    let session = ticket.json["session"].as_str().unwrap();
     let signature_url = format!("/api/v1/documents/{id}/signature");
     // A signature by another key is refused, and the session survives it.
     let other = SoftKey::generate(kyso_signer::KeyKind::P256).unwrap();
     refused(
-        &leader.post_json(
-            &signature_url,
-            &json!({"session": session, "signature": B64.encode(other.sign(&tbs).unwrap())}),
-        ),
+        &leader.post_json(&signature_url, &signature(&ticket, &other)),
         400,
         "signature_mismatch",
         "a signature by another key",
     );
     // The session belongs to the leader who started it.
+    let signed_by_leader = signature(&ticket, &node.leader.key);
     refused(
-        &clerk.post_json(
-            &signature_url,
-            &json!({"session": session, "signature": B64.encode(node.leader_key.sign(&tbs).unwrap())}),
-        ),
+        &clerk.post_json(&signature_url, &signed_by_leader),
         404,
         "not_found",
         "someone else's session",
     );
-    let signed = leader.post_json(
-        &signature_url,
-        &json!({"session": session, "signature": B64.encode(node.leader_key.sign(&tbs).unwrap())}),
-    );
+    let signed = leader.post_json(&signature_url, &signed_by_leader);
     assert_eq!(signed.status, 200, "{}", signed.text);
     assert_eq!(state(&signed), "leader_signed", "{}", signed.text);
     // Used once.
     refused(
-        &leader.post_json(
-            &signature_url,
-            &json!({"session": session, "signature": B64.encode(node.leader_key.sign(&tbs).unwrap())}),
-        ),
+        &leader.post_json(&signature_url, &signed_by_leader),
         404,
         "not_found",
         "a session used twice",
@@ -321,7 +170,13 @@ fn outgoing_flow(node: &Node) {
     assert_eq!(issued.status, 200, "{}", issued.text);
     assert_eq!(state(&issued), "issued", "{}", issued.text);
     assert!(
-        !node.hsm.data.join("drafts").join(id.to_string()).exists(),
+        !node
+            .office
+            .hsm
+            .data
+            .join("drafts")
+            .join(id.to_string())
+            .exists(),
         "working copies removed once issued"
     );
     let shown = clerk.get(&format!("/api/v1/documents/{id}"));
@@ -334,18 +189,14 @@ fn outgoing_flow(node: &Node) {
 
     // 6. The original verifies as plainly valid with both signatures, in kyso and in
     // pyHanko, on any computer that trusts the root.
-    let (status, original) = clerk.get_bytes(&format!("/api/v1/documents/{id}/original"));
-    assert_eq!(status, 200);
-    assert!(
-        original.starts_with(&pdf),
-        "signatures are incremental updates"
+    let (file, _) = node.office.signed_pdf(
+        &clerk,
+        &format!("/api/v1/documents/{id}/original"),
+        &pdf,
+        2,
+        &format!("issued-{id}.pdf"),
     );
-    let file = node.hsm.data.join(format!("issued-{id}.pdf"));
-    std::fs::write(&file, &original).unwrap();
-    let report = verify_with(&file, None, &node.hsm.root);
-    assert_eq!(report.verdict(), "valid", "{:?}", report.json);
-    assert_eq!(report.json["signatures"].as_array().unwrap().len(), 2);
-    pyhanko_valid(&file, &node.hsm.root, 2);
+    assert_pyhanko_valid(&file, &node.office.hsm.root, 2);
 
     // 7. In the archive tree and found by accent-less search.
     let tree = clerk.get("/api/v1/archive");
@@ -373,9 +224,9 @@ fn outgoing_flow(node: &Node) {
 
     // 9. Every step is in the audit log, the device's use under the clerk's name.
     drop(served);
-    let mut list = node.hsm.kyso();
+    let mut list = node.office.hsm.kyso();
     list.env_remove("KYSO_DATABASE_URL").args(["audit", "list"]);
-    if let Some(url) = &node.database_url {
+    if let Some(url) = &node.office.database_url {
         list.env("KYSO_DATABASE_URL", url);
     }
     let listing = success(&mut list);
@@ -402,23 +253,14 @@ fn cades_flow(node: &Node, officer: &Client, leader: &Client, clerk: &Client) {
     );
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.json["id"].as_i64().unwrap();
-    let ticket = leader.post_json(
-        &format!("/api/v1/documents/{id}/signing-sessions"),
-        &json!({"role": "leader", "certificates": node.leader_chain}),
+    let (ticket, signed) = sign_two_step(
+        leader,
+        &format!("/api/v1/documents/{id}"),
+        &json!({"role": "leader", "certificates": node.leader.chain}),
+        &node.leader.key,
     );
-    assert_eq!(ticket.status, 201, "{}", ticket.text);
     assert_eq!(ticket.json["format"], "cades", "{}", ticket.text);
     assert!(ticket.json["page"].is_null(), "{}", ticket.text);
-    let tbs = B64
-        .decode(ticket.json["to_be_signed"].as_str().unwrap())
-        .unwrap();
-    let signed = leader.post_json(
-        &format!("/api/v1/documents/{id}/signature"),
-        &json!({
-            "session": ticket.json["session"],
-            "signature": B64.encode(node.leader_key.sign(&tbs).unwrap()),
-        }),
-    );
     assert_eq!(signed.status, 200, "{}", signed.text);
     let steps = format!("/api/v1/documents/{id}/steps");
     let numbered = clerk.post_json(
@@ -455,6 +297,7 @@ fn cades_flow(node: &Node, officer: &Client, leader: &Client, clerk: &Client) {
     );
     // The archived pair verifies on any computer that trusts the root.
     let folder = node
+        .office
         .hsm
         .data
         .join("archive")
@@ -466,36 +309,13 @@ fn cades_flow(node: &Node, officer: &Client, leader: &Client, clerk: &Client) {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "p7s"))
         .expect("the archived .p7s");
-    let document = node.hsm.data.join(format!("issued-{id}.xlsx"));
+    let document = node.office.hsm.data.join(format!("issued-{id}.xlsx"));
     std::fs::write(&document, &content).unwrap();
-    let report = verify_with(&document, Some(&p7s), &node.hsm.root);
+    let report = verify_with(&document, Some(&p7s), &node.office.hsm.root);
     assert_eq!(report.verdict(), "valid", "{:?}", report.json);
-}
-
-/// pyHanko's summary: one `FIELD:INTACT:TRUSTED,…` line per valid signature.
-fn pyhanko_valid(file: &Path, root: &Path, signatures: usize) {
-    let out = success(
-        pyhanko()
-            .args(["sign", "validate", "--trust"])
-            .arg(root)
-            .args(["--trust-replace", "--no-revocation-check"])
-            .arg(file),
-    );
-    let valid = out
-        .lines()
-        .filter(|l| l.contains(":INTACT:TRUSTED"))
-        .count();
-    assert_eq!(valid, signatures, "{out}");
 }
 
 #[test]
 fn outgoing_flow_over_http_with_the_device_on_softhsm() {
-    outgoing_flow(&set_up(None));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    if let Some(url) = rt.block_on(kyso_testkit::postgres::database()) {
-        outgoing_flow(&set_up(Some(url)));
-    }
+    on_both_backends(|database_url| outgoing_flow(&set_up(database_url)));
 }

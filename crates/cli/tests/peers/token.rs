@@ -17,6 +17,9 @@ pub(crate) struct SoftHsm {
     pub(crate) root: PathBuf,
     pub(crate) conf: PathBuf,
     pub(crate) data: PathBuf,
+    /// Beside the data directory: the tests' own files (keys read off the token,
+    /// documents), which `kyso archive check` would rightly call strangers in `data`.
+    pub(crate) work: PathBuf,
 }
 
 impl SoftHsm {
@@ -38,10 +41,13 @@ impl SoftHsm {
         )
         .unwrap();
         let data = dir.path().join("data");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
         let hsm = SoftHsm {
             root: data.join("ca/root.crt.pem"),
             conf,
             data,
+            work,
             _dir: dir,
         };
         success(
@@ -112,7 +118,7 @@ impl SoftHsm {
             label,
             "--usage-sign",
         ]));
-        let public = self.data.join(format!("{label}.pub.der"));
+        let public = self.work.join(format!("{label}.pub.der"));
         success(
             pkcs11(&["--read-object", "--type", "pubkey", "--id", id])
                 .arg("--output-file")
@@ -136,7 +142,7 @@ impl SoftHsm {
                 .arg("--cert-out")
                 .arg(&chain),
         );
-        let leaf_der = self.data.join(format!("{label}.crt.der"));
+        let leaf_der = self.work.join(format!("{label}.crt.der"));
         success(
             Command::new("openssl")
                 .args(["x509", "-outform", "DER", "-in"])
