@@ -658,6 +658,14 @@ impl App {
         }
         metadata.page_amount = pages;
         metadata.issued_date = date;
+        if !job.incoming
+            && job.allocate.is_none()
+            && let Some(taken) = self
+                .number_taken(agency, &metadata, date, number.as_deref())
+                .await?
+        {
+            return Ok(Err(taken));
+        }
         let staged: Staged = self
             .archive()
             .stage(&job.file, job.signature.as_deref(), Some(report))
@@ -671,6 +679,46 @@ impl App {
             number,
             date,
             metadata,
+        }))
+    }
+
+    /// Why an outgoing original with `number` cannot be filed: its number, notation,
+    /// issuer and year already belong to an archived document (a number is given once per
+    /// register and year; the same file again is caught earlier by its SHA-256). A
+    /// number only reserved (`register number`, no original yet) does not count.
+    async fn number_taken(
+        &self,
+        agency: &AgencyId,
+        metadata: &Metadata,
+        date: Option<Date>,
+        number: Option<&str>,
+    ) -> AppResult<Option<String>> {
+        let Some(text) = number.filter(|n| !n.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let (code, notation) = kyso_office::split_number(text);
+        let year = date.unwrap_or_else(|| self.now_and_today().1).year();
+        let key = kyso_office::DuplicateKey::new(
+            agency,
+            &metadata.organ_name,
+            u16::try_from(year).unwrap_or_default(),
+            &code,
+            notation.as_deref(),
+        );
+        let archived = self
+            .archive()
+            .duplicates(&key)
+            .await?
+            .into_iter()
+            .find(|d| {
+                d.original.is_some() && d.state != DocState::Outgoing(OutgoingState::Recalled)
+            });
+        Ok(archived.map(|d| {
+            let id = d.id.unwrap_or_default();
+            let dir = d.archive_dir.unwrap_or_default();
+            format!(
+                "số {text} năm {year} đã thuộc văn bản [{id}] {dir}: mỗi số chỉ cấp một lần trong sổ của năm / number {text} ({year}) already belongs to document [{id}] {dir}: a number is given once per register and year"
+            )
         }))
     }
 

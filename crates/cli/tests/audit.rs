@@ -580,10 +580,11 @@ fn concurrent_first_use_shares_one_key() {
 }
 
 /// Every `archive add` is an audit entry — a stored document with its verdict, a refused
-/// file with the reason — and two archived documents under one number are named by
-/// `archive check` (before, both were silent: "Kho lưu trữ nhất quán").
+/// file with the reason — and a second document under a number already archived is
+/// refused (before, it was stored beside the first with a warning, and `archive check`
+/// said "Kho lưu trữ nhất quán").
 #[test]
-fn archive_add_is_audited_and_duplicate_numbers_are_found() {
+fn archive_add_is_audited_and_a_number_is_archived_once() {
     let tmp = TempDir::new().unwrap();
     let data = tmp.path().join("data");
     let write = |name: &str, bytes: &[u8]| {
@@ -591,18 +592,19 @@ fn archive_add_is_audited_and_duplicate_numbers_are_found() {
         std::fs::write(&path, bytes).unwrap();
         path
     };
-    let lines = |subject: &str| {
+    let letter = |number: &str, subject: &str| {
         kyso_office::text_pdf(&[
             "ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ",
-            "Số: 05/UBND-VP",
+            number,
             "Cần Thơ, ngày 05 tháng 01 năm 2025",
             "CÔNG VĂN",
             subject,
         ])
         .unwrap()
     };
-    let first = write("a.pdf", &lines("Về việc thứ nhất"));
-    let second = write("b.pdf", &lines("Về việc thứ hai"));
+    let first = write("a.pdf", &letter("Số: 05/UBND-VP", "Về việc thứ nhất"));
+    let second = write("b.pdf", &letter("Số: 05/UBND-VP", "Về việc thứ hai"));
+    let third = write("c.pdf", &letter("Số: 06/UBND-VP", "Về việc thứ ba"));
     let note = write("ghi-chu.txt", b"not a PDF and no .p7s");
     let add = |file: &Path| {
         run(
@@ -619,6 +621,12 @@ fn archive_add_is_audited_and_duplicate_numbers_are_found() {
     assert!(add(&first).status.success());
     let out = text(&add(&note));
     assert!(out.contains(".p7s"), "{out}");
+    let refused = add(&second);
+    let out = text(&refused);
+    assert!(!refused.status.success(), "{out}");
+    assert!(out.contains("05/UBND-VP") && out.contains("[1]"), "{out}");
+    assert!(add(&third).status.success());
+
     let listed: Value = serde_json::from_str(&ok(&data, &["audit", "list", "--json"])).unwrap();
     let files: Vec<&Value> = listed
         .as_array()
@@ -626,11 +634,18 @@ fn archive_add_is_audited_and_duplicate_numbers_are_found() {
         .iter()
         .filter(|e| e["action"] == "file")
         .collect();
-    assert_eq!(files.len(), 2, "{listed:#}");
-    assert_eq!(files[0]["outcome"], "succeeded", "{listed:#}");
+    assert_eq!(files.len(), 4, "{listed:#}");
+    let outcomes: Vec<&str> = files
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["succeeded", "refused", "refused", "succeeded"],
+        "{listed:#}"
+    );
     assert_eq!(files[0]["details"]["notation"], "05/UBND-VP", "{listed:#}");
     assert_eq!(files[0]["details"]["verdict"], "unsigned", "{listed:#}");
-    assert_eq!(files[1]["outcome"], "refused", "{listed:#}");
     assert!(
         files[1]["details"]["reason"]
             .as_str()
@@ -638,15 +653,13 @@ fn archive_add_is_audited_and_duplicate_numbers_are_found() {
             .contains(".p7s"),
         "{listed:#}"
     );
-
+    assert!(
+        files[2]["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("once per register and year"),
+        "{listed:#}"
+    );
     let check = ["archive", "check", "--agency-id", "000.00.00.H13"];
     assert!(ok(&data, &check).contains("nhất quán"));
-    assert!(add(&second).status.success());
-    let check = run(&data, &check);
-    let out = text(&check);
-    assert_ne!(check.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("number 5/UBND-VP (2025): documents [1, 2]"),
-        "{out}"
-    );
 }

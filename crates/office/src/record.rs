@@ -194,22 +194,16 @@ impl DocumentRecord {
     /// The key used to find duplicate (number, notation, issuer) triples within a year.
     pub fn duplicate_key(&self) -> Option<DuplicateKey> {
         let number = self.metadata.code_number.as_ref()?;
-        let issuer = if self.metadata.organ_name.trim().is_empty() {
-            self.agency.to_string()
-        } else {
-            self.metadata.organ_name.clone()
-        };
-        Some(DuplicateKey {
-            agency: self.agency.clone(),
-            issuer: fold(&issuer),
-            year: self
-                .metadata
+        Some(DuplicateKey::new(
+            &self.agency,
+            &self.metadata.organ_name,
+            self.metadata
                 .issued_date
                 .and_then(|d| u16::try_from(d.year()).ok())
                 .unwrap_or(self.year),
-            number: number.trim_start_matches('0').to_string(),
-            notation: self.metadata.code_notation.clone().unwrap_or_default(),
-        })
+            number,
+            self.metadata.code_notation.as_deref(),
+        ))
     }
 }
 
@@ -230,6 +224,29 @@ pub struct DuplicateKey {
 }
 
 impl DuplicateKey {
+    /// The key of number `number` with `notation`, issued by `issuer` (the agency's
+    /// own id when empty) in `year`, in `agency`'s archive.
+    pub fn new(
+        agency: &AgencyId,
+        issuer: &str,
+        year: u16,
+        number: &str,
+        notation: Option<&str>,
+    ) -> Self {
+        let issuer = if issuer.trim().is_empty() {
+            agency.to_string()
+        } else {
+            issuer.to_string()
+        };
+        DuplicateKey {
+            agency: agency.clone(),
+            issuer: fold(&issuer),
+            year,
+            number: number.trim_start_matches('0').to_string(),
+            notation: notation.unwrap_or_default().to_string(),
+        }
+    }
+
     /// One text form, for an index column.
     pub fn text(&self) -> String {
         format!(
