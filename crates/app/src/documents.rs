@@ -128,6 +128,15 @@ pub struct FileRequest {
     pub allocate: Option<Allocate>,
 }
 
+impl FileRequest {
+    /// The original's name in messages: the upload's name, else its path.
+    fn shown(&self) -> String {
+        self.shown_name
+            .clone()
+            .unwrap_or_else(|| self.file.display().to_string())
+    }
+}
+
 /// What filing did.
 #[derive(Debug, Clone)]
 pub enum Filed {
@@ -539,10 +548,7 @@ impl App {
         agency: &AgencyId,
         job: &FileRequest,
     ) -> AppResult<Result<Prepared, String>> {
-        let shown = job
-            .shown_name
-            .clone()
-            .unwrap_or_else(|| job.file.display().to_string());
+        let shown = job.shown();
         let mut notes = Vec::new();
         if job.fields.secrecy.is_secret() {
             // Refuse before touching anything: secret originals never enter the system.
@@ -749,10 +755,7 @@ impl App {
             Ok(prepared) => prepared,
             Err(reason) => {
                 // Every filing is an audit entry, the ones not stored too.
-                let shown = job
-                    .shown_name
-                    .clone()
-                    .unwrap_or_else(|| job.file.display().to_string());
+                let shown = job.shown();
                 self.record(
                     AuditEvent::new(
                         actor.audit_name(),

@@ -110,6 +110,20 @@ pub struct SendOutcome {
     pub note: Option<String>,
 }
 
+impl SendOutcome {
+    /// `already_sent` to `target`, until the delivery says otherwise.
+    fn to(target: &AgencyRow) -> Self {
+        SendOutcome {
+            recipient: target.id.to_string(),
+            name: target.name.clone(),
+            outcome: "already_sent",
+            delivery: None,
+            verdict: None,
+            note: None,
+        }
+    }
+}
+
 /// The result of [`App::send`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Sent {
@@ -417,19 +431,6 @@ impl App {
         let now = self.now();
         let mut outcomes = Vec::new();
         for target in &targets {
-            let mut outcome = SendOutcome {
-                recipient: target.id.to_string(),
-                name: target.name.clone(),
-                outcome: "already_sent",
-                delivery: None,
-                verdict: None,
-                note: None,
-            };
-            if let Some(existing) = self.archive().delivery_to(&document_id, &target.id).await? {
-                outcome.delivery = Some(existing.id);
-                outcomes.push(outcome);
-                continue;
-            }
             let delivery = NewDelivery {
                 document_id: document_id.clone(),
                 package_digest: digest.clone(),
@@ -438,36 +439,27 @@ impl App {
                 recipient: target.id.clone(),
                 at: now,
             };
-            if target.hosted {
-                match self
-                    .receive_local(&actor.audit_name(), &bytes, target, &delivery, None)
+            let outcome = if target.hosted {
+                self.deliver_here(&actor.audit_name(), &bytes, target, delivery, None)
+                    .await?
+            } else {
+                let mut outcome = SendOutcome::to(target);
+                if let Some(existing) = self.earlier_delivery(&delivery).await? {
+                    outcome.delivery = Some(existing);
+                } else if let Some(queued) = self
+                    .archive()
+                    .queue_remote(
+                        &delivery,
+                        target.node_url.as_deref(),
+                        i64::from(header.priority.priority()),
+                    )
                     .await?
                 {
-                    Received::Delivered {
-                        delivery, verdict, ..
-                    } => {
-                        outcome.outcome = "delivered";
-                        outcome.delivery = Some(delivery);
-                        outcome.verdict = Some(verdict);
-                    }
-                    Received::Again => {}
-                    Received::Skipped(reason) => {
-                        outcome.outcome = "not_delivered";
-                        outcome.note = Some(reason);
-                    }
+                    outcome.outcome = "queued";
+                    outcome.delivery = Some(queued);
                 }
-            } else if let Some(delivery) = self
-                .archive()
-                .queue_remote(
-                    &delivery,
-                    target.node_url.as_deref(),
-                    i64::from(header.priority.priority()),
-                )
-                .await?
-            {
-                outcome.outcome = "queued";
-                outcome.delivery = Some(delivery);
-            }
+                outcome
+            };
             outcomes.push(outcome);
         }
         let summary = outcomes
@@ -492,6 +484,50 @@ impl App {
             package: digest,
             recipients: outcomes,
         })
+    }
+
+    /// The delivery of the same document to the same recipient made earlier, if any
+    /// (sending is idempotent by DocumentId × recipient).
+    async fn earlier_delivery(&self, delivery: &NewDelivery) -> AppResult<Option<i64>> {
+        Ok(self
+            .archive()
+            .delivery_to(&delivery.document_id, &delivery.recipient)
+            .await?
+            .map(|d| d.id))
+    }
+
+    /// Delivers a package to an agency hosted on this node — sent from here or received
+    /// from another node — unless it already was: verified on receipt and filed
+    /// ([`Self::receive_local`]).
+    async fn deliver_here(
+        &self,
+        who: &str,
+        bytes: &[u8],
+        target: &AgencyRow,
+        delivery: NewDelivery,
+        inbound: Option<i64>,
+    ) -> AppResult<SendOutcome> {
+        let mut outcome = SendOutcome::to(target);
+        if let Some(existing) = self.earlier_delivery(&delivery).await? {
+            outcome.delivery = Some(existing);
+            return Ok(outcome);
+        }
+        match self
+            .receive_local(who, bytes, target, &delivery, inbound)
+            .await?
+        {
+            Received::Delivered { delivery, verdict } => {
+                outcome.outcome = "delivered";
+                outcome.delivery = Some(delivery);
+                outcome.verdict = Some(verdict);
+            }
+            Received::Again => {}
+            Received::Skipped(reason) => {
+                outcome.outcome = "not_delivered";
+                outcome.note = Some(reason);
+            }
+        }
+        Ok(outcome)
     }
 
     async fn refused(
@@ -1343,19 +1379,6 @@ impl App {
         let digest = package.digest().to_hex();
         let mut outcomes = Vec::new();
         for target in &targets {
-            let mut outcome = SendOutcome {
-                recipient: target.id.to_string(),
-                name: target.name.clone(),
-                outcome: "already_sent",
-                delivery: None,
-                verdict: None,
-                note: None,
-            };
-            if let Some(existing) = self.archive().delivery_to(&document_id, &target.id).await? {
-                outcome.delivery = Some(existing.id);
-                outcomes.push(outcome);
-                continue;
-            }
             let delivery = NewDelivery {
                 document_id: document_id.clone(),
                 package_digest: digest.clone(),
@@ -1365,22 +1388,10 @@ impl App {
                 at: self.now(),
             };
             let inbound = Some(i64::from(header.priority.priority()));
-            match self
-                .receive_local(&who, bytes, target, &delivery, inbound)
-                .await?
-            {
-                Received::Delivered { delivery, verdict } => {
-                    outcome.outcome = "delivered";
-                    outcome.delivery = Some(delivery);
-                    outcome.verdict = Some(verdict);
-                }
-                Received::Again => {}
-                Received::Skipped(reason) => {
-                    outcome.outcome = "not_delivered";
-                    outcome.note = Some(reason);
-                }
-            }
-            outcomes.push(outcome);
+            outcomes.push(
+                self.deliver_here(&who, bytes, target, delivery, inbound)
+                    .await?,
+            );
         }
         Ok(outcomes)
     }

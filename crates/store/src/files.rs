@@ -727,9 +727,9 @@ impl Archive {
                     [_, year, _, number, notation] => format!("{number}/{notation} ({year})"),
                     _ => key.clone(),
                 };
+                let ids = summarize(&ids);
                 format!(
-                    "number {shown}: documents {} share it (a number is given once per register and year)",
-                    summarize(&ids)
+                    "số {shown}: các văn bản {ids} cùng mang số này (mỗi số chỉ cấp một lần trong sổ của năm) / number {shown}: documents {ids} share it (a number is given once per register and year)"
                 )
             })
             .collect())
