@@ -350,6 +350,155 @@ fn is_pdf_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
 }
 
+/// `valid` / `valid_with_changes`: the only verdicts an original is kept as valid on.
+pub(crate) fn is_valid_verdict(verdict: &str) -> bool {
+    matches!(verdict, "valid" | "valid_with_changes")
+}
+
+/// `invalid` / `modified`: a signature that does not verify.
+pub(crate) fn is_invalid_verdict(verdict: &str) -> bool {
+    matches!(verdict, "invalid" | "modified")
+}
+
+/// A verdict in Vietnamese words.
+fn verdict_vi(verdict: &str) -> &'static str {
+    match verdict {
+        "valid" | "valid_with_changes" => "hợp lệ",
+        "invalid" | "modified" => "không hợp lệ",
+        "unsigned" => "không có chữ ký số",
+        _ => "không xác định được",
+    }
+}
+
+/// The refusal of an original whose signatures are not verified, without the clerk's
+/// decision: what, which verdict, what to do.
+fn unverified_error(shown: &str, verdict: &str, reasons: &str) -> AppError {
+    let (why_vi, why_en) = if reasons.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (format!(": {reasons}"), format!(": {reasons}"))
+    };
+    AppError::new(
+        Kind::Conflict,
+        "unverified",
+        format!(
+            "chưa lưu {shown}: chữ ký số chưa được xác minh là hợp lệ (kết quả: {}, `{verdict}`{why_vi}). Văn bản chỉ được lưu như văn bản hợp lệ khi chữ ký hợp lệ. Hãy kiểm tra chứng thư số của người ký (thêm CA tin cậy bằng `kyso trust add`), hoặc nếu vẫn lưu thì ghi rõ lý do: `--accept-unverified \"lý do\"` (API: trường `accept_unverified`)",
+            verdict_vi(verdict)
+        ),
+        format!(
+            "{shown} not archived: its signature is not verified as valid (verdict `{verdict}`{why_en}). A document is archived as valid only on a valid signature. Check the signer's certificate (trust its CA with `kyso trust add`), or, to keep it anyway, give the reason: `--accept-unverified \"reason\"` (API: field `accept_unverified`)"
+        ),
+    )
+}
+
+/// An office over the archive whose new documents get `note` as their first history
+/// line (the clerk's decision on an unverified original, with who made it):
+/// `kyso_office::Office` records an empty one.
+mod noted {
+    use kyso_model::AgencyId;
+    use kyso_office::{
+        DocumentQuery, DocumentRecord, DuplicateKey, ElectronicPolicy, FileCode, HistoryEntry,
+        NewDocument, Office, RecordFile, Store, StoreError, Transition,
+    };
+    use kyso_store::{Archive, Staged};
+    use time::OffsetDateTime;
+
+    pub(super) struct Noted {
+        archive: Archive,
+        note: String,
+    }
+
+    pub(super) fn office(archive: &Archive, note: &str) -> Office<Noted> {
+        Office::new(Noted {
+            archive: archive.clone(),
+            note: note.to_string(),
+        })
+    }
+
+    impl Store for Noted {
+        type Staged = Staged;
+
+        async fn insert(
+            &self,
+            mut document: NewDocument,
+            original: Option<Staged>,
+        ) -> Result<DocumentRecord, StoreError> {
+            if document.note.is_empty() {
+                document.note.clone_from(&self.note);
+            }
+            self.archive.insert(document, original).await
+        }
+
+        async fn transition(&self, transition: Transition) -> Result<DocumentRecord, StoreError> {
+            self.archive.transition(transition).await
+        }
+
+        async fn document(&self, id: i64) -> Result<Option<DocumentRecord>, StoreError> {
+            self.archive.document(id).await
+        }
+
+        async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+            self.archive.history(id).await
+        }
+
+        async fn documents(
+            &self,
+            query: &DocumentQuery,
+        ) -> Result<Vec<DocumentRecord>, StoreError> {
+            self.archive.documents(query).await
+        }
+
+        async fn duplicates(&self, key: &DuplicateKey) -> Result<Vec<DocumentRecord>, StoreError> {
+            self.archive.duplicates(key).await
+        }
+
+        async fn by_sha256(
+            &self,
+            agency: &AgencyId,
+            sha256: &str,
+        ) -> Result<Option<DocumentRecord>, StoreError> {
+            self.archive.by_sha256(agency, sha256).await
+        }
+
+        async fn policy(&self, agency: &AgencyId) -> Result<Option<ElectronicPolicy>, StoreError> {
+            self.archive.policy(agency).await
+        }
+
+        async fn set_policy(
+            &self,
+            agency: &AgencyId,
+            policy: &ElectronicPolicy,
+            at: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            self.archive.set_policy(agency, policy, at).await
+        }
+
+        async fn create_file(&self, file: &RecordFile) -> Result<(), StoreError> {
+            self.archive.create_file(file).await
+        }
+
+        async fn record_file(&self, code: &FileCode) -> Result<Option<RecordFile>, StoreError> {
+            self.archive.record_file(code).await
+        }
+
+        async fn record_files(
+            &self,
+            agency: &AgencyId,
+            year: u16,
+        ) -> Result<Vec<RecordFile>, StoreError> {
+            self.archive.record_files(agency, year).await
+        }
+
+        async fn file_document(&self, code: &FileCode, id: i64) -> Result<u32, StoreError> {
+            self.archive.file_document(code, id).await
+        }
+
+        async fn file_documents(&self, code: &FileCode) -> Result<Vec<DocumentRecord>, StoreError> {
+            self.archive.file_documents(code).await
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------------
 // First-page reading
 // ----------------------------------------------------------------------------------
@@ -365,6 +514,12 @@ pub(crate) struct Prepared {
     pub(crate) number: Option<String>,
     pub(crate) date: Option<Date>,
     pub(crate) metadata: Metadata,
+    /// Outgoing: the record of the number reserved with `register number` (no original
+    /// yet) this original carries: the original is attached to it.
+    pub(crate) reserved: Option<DocumentRecord>,
+    /// The clerk's decision to keep an original whose signatures are not verified
+    /// (`indeterminate`, `unsigned`), when it was needed: the verdict and the reason.
+    pub(crate) unverified: Option<(String, String)>,
 }
 
 /// What the first page says.
@@ -514,13 +669,9 @@ impl App {
                 )
             }
             None if is_pdf => {
-                let pdf = fs::read(content).map_err(|e| {
-                    AppError::invalid(
-                        "unreadable_content",
-                        format!("không đọc được {}: {e}", content.display()),
-                        format!("cannot read {}: {e}", content.display()),
-                    )
-                })?;
+                // The size limit before anything is read (a huge file is refused, not
+                // loaded).
+                let pdf = crate::verify::read_pdf_file(content, settings.max_size, 0)?;
                 crate::verify::verify_pdf(self.fetcher(), &pdf, &settings)
             }
             None => crate::verify::verify_detached(
@@ -547,6 +698,23 @@ impl App {
         who: &str,
         agency: &AgencyId,
         job: &FileRequest,
+    ) -> AppResult<Result<Prepared, String>> {
+        self.prepare_decided(who, agency, job, None).await
+    }
+
+    /// [`App::prepare_filing`] with the clerk's decision on an original whose signatures
+    /// are not verified (`accept_unverified`: the reason). The archive's acceptance
+    /// policy: an original is kept as valid only on a `valid` / `valid_with_changes`
+    /// verdict; `invalid` / `modified` only with `accept_invalid` (and an incoming one is
+    /// then only received, never accepted: Decision 28); `indeterminate` / `unsigned`
+    /// only with the decision — or, incoming and not accepted at once, received for the
+    /// clerk to decide. Without it: `unverified`, audited as refused.
+    async fn prepare_decided(
+        &self,
+        who: &str,
+        agency: &AgencyId,
+        job: &FileRequest,
+        accept_unverified: Option<&str>,
     ) -> AppResult<Result<Prepared, String>> {
         let shown = job.shown();
         let mut notes = Vec::new();
@@ -601,17 +769,49 @@ impl App {
                 "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
             )));
         }
-        if verdict != "valid" && verdict != "valid_with_changes" {
+        let unverified = !is_valid_verdict(&verdict) && !is_invalid_verdict(&verdict);
+        // Only received (incoming, not accepted at once): the clerk decides later.
+        let decision_needed = unverified && (!job.incoming || job.accept);
+        let decision = match accept_unverified {
+            Some(reason) if decision_needed => Some((verdict.clone(), reason.trim().to_string())),
+            _ => None,
+        };
+        if decision_needed && decision.is_none() {
+            let reasons = Some(crate::verify::reason_summary(&verification))
+                .filter(|r| r != "-")
+                .unwrap_or_default();
+            let mut details = vec![
+                ("agency".to_string(), agency.to_string()),
+                ("verdict".to_string(), verdict.clone()),
+                ("sha256".to_string(), sha.clone()),
+                ("reason".to_string(), "unverified".to_string()),
+            ];
+            if !reasons.is_empty() {
+                details.push(("reasons".into(), reasons.clone()));
+            }
+            self.record(AuditEvent {
+                actor: who.to_string(),
+                action: AuditAction::File,
+                object: format!("file:{shown}"),
+                outcome: Outcome::Refused,
+                details,
+            })
+            .await?;
+            return Err(unverified_error(&shown, &verdict, &reasons));
+        }
+        if let Some((verdict, reason)) = &decision {
+            notes.push(format!(
+                "lưu dù chữ ký chưa được xác minh ({verdict}), lý do: {reason} / kept although its signature is not verified ({verdict}); reason: {reason}"
+            ));
+        } else if !is_valid_verdict(&verdict) {
             notes.push(format!("chữ ký / signature: {verdict}"));
         }
+        if job.incoming && job.accept && is_invalid_verdict(&verdict) {
+            notes.push("chữ ký không hợp lệ: văn bản chỉ được tiếp nhận, không vào sổ văn bản đến; hãy trả lại (từ chối) kèm lý do / invalid signature: received only, not registered; return it (refuse) with a reason".into());
+        }
         let (page, pages) = if is_pdf {
-            let bytes = fs::read(&job.file).map_err(|e| {
-                AppError::invalid(
-                    "unreadable_content",
-                    format!("không đọc được {shown}: {e}"),
-                    format!("cannot read {shown}: {e}"),
-                )
-            })?;
+            let bytes =
+                crate::verify::read_pdf_file(&job.file, crate::verify::DEFAULT_MAX_PDF_SIZE, 0)?;
             (
                 first_page_lines(&bytes)
                     .map(|l| read_first_page(&l))
@@ -664,13 +864,17 @@ impl App {
         }
         metadata.page_amount = pages;
         metadata.issued_date = date;
-        if !job.incoming
-            && job.allocate.is_none()
-            && let Some(taken) = self
+        let mut reserved = None;
+        if !job.incoming && job.allocate.is_none() {
+            if let Some(taken) = self
                 .number_taken(agency, &metadata, date, number.as_deref())
                 .await?
-        {
-            return Ok(Err(taken));
+            {
+                return Ok(Err(taken));
+            }
+            reserved = self
+                .reserved_number(agency, &metadata, date, number.as_deref())
+                .await?;
         }
         let staged: Staged = self
             .archive()
@@ -685,6 +889,51 @@ impl App {
             number,
             date,
             metadata,
+            reserved,
+            unverified: decision,
+        }))
+    }
+
+    /// The records holding `number` (issuer and year of `metadata`, `date`) in the
+    /// agency's registers.
+    async fn same_number(
+        &self,
+        agency: &AgencyId,
+        metadata: &Metadata,
+        date: Option<Date>,
+        text: &str,
+    ) -> AppResult<(i32, Vec<DocumentRecord>)> {
+        let (code, notation) = kyso_office::split_number(text);
+        let year = date.unwrap_or_else(|| self.now_and_today().1).year();
+        let key = kyso_office::DuplicateKey::new(
+            agency,
+            &metadata.organ_name,
+            u16::try_from(year).unwrap_or_default(),
+            &code,
+            notation.as_deref(),
+        );
+        Ok((year, self.archive().duplicates(&key).await?))
+    }
+
+    /// The record of a number reserved with `register number` (same number, notation,
+    /// issuer and year; outgoing, numbered, no original yet) that an original filed with
+    /// that number completes.
+    async fn reserved_number(
+        &self,
+        agency: &AgencyId,
+        metadata: &Metadata,
+        date: Option<Date>,
+        number: Option<&str>,
+    ) -> AppResult<Option<DocumentRecord>> {
+        let Some(text) = number.filter(|n| !n.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let (_, same) = self.same_number(agency, metadata, date, text).await?;
+        Ok(same.into_iter().find(|d| {
+            d.original.is_none()
+                && d.archive_dir.is_none()
+                && d.agency == *agency
+                && d.state == DocState::Outgoing(OutgoingState::Numbered)
         }))
     }
 
@@ -702,23 +951,10 @@ impl App {
         let Some(text) = number.filter(|n| !n.trim().is_empty()) else {
             return Ok(None);
         };
-        let (code, notation) = kyso_office::split_number(text);
-        let year = date.unwrap_or_else(|| self.now_and_today().1).year();
-        let key = kyso_office::DuplicateKey::new(
-            agency,
-            &metadata.organ_name,
-            u16::try_from(year).unwrap_or_default(),
-            &code,
-            notation.as_deref(),
-        );
-        let archived = self
-            .archive()
-            .duplicates(&key)
-            .await?
-            .into_iter()
-            .find(|d| {
-                d.original.is_some() && d.state != DocState::Outgoing(OutgoingState::Recalled)
-            });
+        let (year, same) = self.same_number(agency, metadata, date, text).await?;
+        let archived = same.into_iter().find(|d| {
+            d.original.is_some() && d.state != DocState::Outgoing(OutgoingState::Recalled)
+        });
         Ok(archived.map(|d| {
             let id = d.id.unwrap_or_default();
             let dir = d.archive_dir.unwrap_or_default();
@@ -729,14 +965,36 @@ impl App {
     }
 
     /// Files an original into the archive: outgoing (issued with its number, or a
-    /// draft), or incoming (verified on receipt, accepted with its arrival number).
+    /// draft; an original carrying a number reserved with `register number` completes
+    /// that record), or incoming (verified on receipt, accepted with its arrival number).
     /// Refuses secret documents before touching anything; skips what is already
     /// archived, unsigned files that are not PDFs, and invalid signatures unless
-    /// `accept_invalid`.
+    /// `accept_invalid`. An original whose signatures are not verified (`indeterminate`,
+    /// `unsigned`) is refused (`unverified`) unless `accept_unverified` gives the
+    /// clerk's reason — recorded in its history and the audit log — or it is only
+    /// received (incoming, `accept` false).
     pub async fn file_document(&self, actor: &Actor, job: FileRequest) -> AppResult<Filed> {
+        self.file_document_decided(actor, job, None).await
+    }
+
+    /// [`App::file_document`] with the clerk's decision to keep an original whose
+    /// signatures are not verified: `accept_unverified` = the reason (not empty).
+    pub async fn file_document_decided(
+        &self,
+        actor: &Actor,
+        job: FileRequest,
+        accept_unverified: Option<&str>,
+    ) -> AppResult<Filed> {
         self.allow(actor, Action::FileDocument, "archive").await?;
         if let Some(number) = job.number.as_deref().filter(|n| !n.trim().is_empty()) {
             kyso_office::check_number(number)?;
+        }
+        if accept_unverified.is_some_and(|r| r.trim().is_empty()) {
+            return Err(AppError::invalid(
+                "unverified_reason",
+                "quyết định lưu văn bản có chữ ký chưa được xác minh phải nêu lý do (--accept-unverified \"lý do\")",
+                "keeping a document whose signature is not verified needs a reason (--accept-unverified \"reason\")",
+            ));
         }
         let agency = actor.agency().clone();
         let Prepared {
@@ -748,8 +1006,10 @@ impl App {
             number,
             date,
             metadata,
+            reserved,
+            unverified,
         } = match self
-            .prepare_filing(&actor.audit_name(), &agency, &job)
+            .prepare_decided(&actor.audit_name(), &agency, &job, accept_unverified)
             .await?
         {
             Ok(prepared) => prepared,
@@ -770,10 +1030,47 @@ impl App {
                 return Ok(Filed::Skipped(reason));
             }
         };
+        // The decision goes into the document's history with who made it.
+        let history_note = unverified
+            .as_ref()
+            .map(|(verdict, reason)| {
+                format!(
+                    "lưu dù chữ ký chưa được xác minh ({verdict}); {} quyết định, lý do: {reason} / kept although its signature is not verified ({verdict}); decided by {}: {reason}",
+                    actor.audit_name(),
+                    actor.audit_name()
+                )
+            })
+            .unwrap_or_default();
         let (now, today) = self.now_and_today();
         let original = Some(staged.original());
-        let registered = if job.incoming {
-            self.office()
+        let valid = is_valid_verdict(&verdict);
+        let attached = reserved.is_some();
+        let registered = if let Some(reserved) = reserved {
+            // The number was reserved (`register number`): this is its original.
+            let id = reserved.id.unwrap_or_default();
+            let note = if history_note.is_empty() {
+                format!("bản gốc của số đã giữ / original of the reserved number (sha256 {sha})")
+            } else {
+                history_note.clone()
+            };
+            let record = self
+                .archive()
+                .attach_original(id, staged, &note, now)
+                .await?;
+            let duplicates = match record.duplicate_key() {
+                Some(key) => self
+                    .archive()
+                    .duplicates(&key)
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.id != record.id)
+                    .collect(),
+                None => Vec::new(),
+            };
+            Registered { record, duplicates }
+        } else if job.incoming {
+            let office = noted::office(self.archive(), &history_note);
+            office
                 .register_incoming(
                     IncomingRequest {
                         agency: agency.clone(),
@@ -782,9 +1079,12 @@ impl App {
                         secrecy: job.fields.secrecy,
                         urgency: job.fields.urgency,
                         sender_number: number,
-                        state: if job.accept {
+                        // Accepted (registered with số đến) only when its signatures are
+                        // valid or the clerk decided to keep it unverified; an invalid one
+                        // is only received, to be returned (Decision 28).
+                        state: if job.accept && (valid || unverified.is_some()) {
                             IncomingState::Accepted
-                        } else if verdict == "valid" || verdict == "valid_with_changes" {
+                        } else if valid {
                             IncomingState::Verified
                         } else {
                             IncomingState::Received
@@ -795,7 +1095,7 @@ impl App {
                     Some(staged),
                     now,
                 )
-                .await
+                .await?
         } else {
             let (number, electronic) = match (&job.allocate, number) {
                 (Some(a), _) => (
@@ -814,7 +1114,8 @@ impl App {
             } else {
                 OutgoingState::Issued
             };
-            self.office()
+            let office = noted::office(self.archive(), &history_note);
+            office
                 .register_outgoing(
                     OutgoingRequest {
                         agency: agency.clone(),
@@ -831,12 +1132,15 @@ impl App {
                     Some(staged),
                     now,
                 )
-                .await
-        }?;
+                .await?
+        };
         let record = &registered.record;
         let mut details = document_details(record);
         details.push(("verdict".into(), verdict.clone()));
         details.push(("sha256".into(), sha.clone()));
+        if let Some((_, reason)) = &unverified {
+            details.push(("accept_unverified".into(), reason.clone()));
+        }
         if !registered.duplicates.is_empty() {
             let ids: Vec<String> = registered
                 .duplicates
@@ -854,7 +1158,7 @@ impl App {
         })
         .await?;
         if job.incoming {
-            let outcome = if verdict == "valid" || verdict == "valid_with_changes" {
+            let outcome = if valid {
                 Outcome::Succeeded
             } else {
                 Outcome::Failed
@@ -871,7 +1175,8 @@ impl App {
             })
             .await?;
         }
-        if record.series_number.is_some() {
+        // A reserved number was audited when it was taken.
+        if record.series_number.is_some() && !attached {
             self.record(AuditEvent {
                 actor: actor.audit_name(),
                 action: AuditAction::Number,
@@ -932,6 +1237,14 @@ impl App {
                 "a signing step is done by signing: use a signing session (two-step) or the agency device on the server",
             ));
         }
+        // Accepting is possible only from `verified` (the lifecycle says so otherwise).
+        let unverified_accept = if event == Event::Accept
+            && record.state == DocState::Incoming(IncomingState::Verified)
+        {
+            self.check_accept(actor, &record, &request).await?
+        } else {
+            None
+        };
         let issuing = event == Event::Issue
             && record.electronic
             && record.state == DocState::Outgoing(OutgoingState::SealSigned);
@@ -970,12 +1283,17 @@ impl App {
                 return Err(e.into());
             }
         };
+        let mut extra = vec![("note", request.note.clone())];
+        if let Some(verdict) = unverified_accept {
+            extra.push(("verdict", verdict));
+            extra.push(("accept_unverified", request.note.trim().to_string()));
+        }
         self.record_on(
             actor,
             AuditAction::Document(event),
             &updated,
             Outcome::Succeeded,
-            vec![("note", request.note.clone())],
+            extra,
         )
         .await?;
         // A document received from another agency reports the step to its sender.
@@ -986,6 +1304,72 @@ impl App {
         }
         self.index_documents(std::slice::from_ref(&updated));
         Ok(updated)
+    }
+
+    /// Whether an incoming document may be accepted (registered with its arrival
+    /// number) given the verification made on receipt: an invalid signature never
+    /// (Decision 28: return it), a signature not verified (`indeterminate`, `unsigned`)
+    /// only with the clerk's reason in the note. Refusals are audited. `Some(verdict)`:
+    /// accepted on the clerk's decision.
+    async fn check_accept(
+        &self,
+        actor: &Actor,
+        record: &DocumentRecord,
+        request: &StepRequest,
+    ) -> AppResult<Option<String>> {
+        let id = record.id.unwrap_or_default();
+        if record.original.is_none() && record.archive_dir.is_none() {
+            return Ok(None);
+        }
+        let verdict = self
+            .archive()
+            .verification(id)
+            .await?
+            .and_then(|v| v.get("verdict").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| "indeterminate".into());
+        if is_valid_verdict(&verdict) {
+            return Ok(None);
+        }
+        let refusal = if is_invalid_verdict(&verdict) {
+            Some(AppError::new(
+                Kind::Conflict,
+                "invalid_signature",
+                format!(
+                    "không thể tiếp nhận văn bản {id} vào sổ: chữ ký số không hợp lệ (`{verdict}`). Văn bản đến có chữ ký không hợp lệ phải được trả lại: dùng bước `refuse` kèm lý do"
+                ),
+                format!(
+                    "document {id} cannot be accepted: its signature is invalid (`{verdict}`). An incoming document with an invalid signature is returned: use the `refuse` step with a reason"
+                ),
+            ))
+        } else if request.note.trim().is_empty() {
+            Some(AppError::new(
+                Kind::Conflict,
+                "unverified",
+                format!(
+                    "chưa tiếp nhận văn bản {id}: chữ ký số chưa được xác minh là hợp lệ (kết quả: {}, `{verdict}`). Muốn vẫn tiếp nhận thì ghi rõ lý do vào ghi chú (`--note \"lý do\"`; API: trường `note`), hoặc trả lại bằng bước `refuse`",
+                    verdict_vi(&verdict)
+                ),
+                format!(
+                    "document {id} not accepted: its signature is not verified as valid (verdict `{verdict}`). To accept it anyway, give the reason in the note (`--note \"reason\"`; API: field `note`), or return it with the `refuse` step"
+                ),
+            ))
+        } else {
+            None
+        };
+        match refusal {
+            Some(e) => {
+                self.record_on(
+                    actor,
+                    AuditAction::Document(Event::Accept),
+                    record,
+                    Outcome::Refused,
+                    vec![("reason", e.code.to_string()), ("verdict", verdict)],
+                )
+                .await?;
+                Err(e)
+            }
+            None => Ok(Some(verdict)),
+        }
     }
 
     /// Takes the next number of a register for a document kyso does not hold

@@ -46,6 +46,7 @@ use crate::actor::Actor;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::documents::{DocFields, FileRequest, Prepared, object};
 use crate::error::{AppError, AppResult, Kind};
+use crate::origin::{Origin, Subject};
 
 /// The folder of the exchange under the data directory.
 pub const EXCHANGE_DIR: &str = "exchange";
@@ -191,7 +192,7 @@ pub struct DeliveryView {
     pub statuses: Vec<StatusView>,
 }
 
-fn exchange_error(e: &ExchangeError) -> AppError {
+pub(crate) fn exchange_error(e: &ExchangeError) -> AppError {
     let kind = if matches!(e, ExchangeError::SecretDocument { .. }) {
         Kind::Forbidden
     } else {
@@ -214,6 +215,52 @@ fn parse_agency(text: &str) -> AppResult<AgencyId> {
             format!("invalid agency identifier {text:?}: {e}"),
         )
     })
+}
+
+/// A directory entry from what an administrator gave, checked.
+fn agency_row(id: AgencyId, agency: NewAgency) -> AppResult<AgencyRow> {
+    let name = agency.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "agency_name",
+            "tên cơ quan bắt buộc, tối đa 200 ký tự",
+            "the agency's name is required, at most 200 characters",
+        ));
+    }
+    let node_url = agency
+        .node_url
+        .map(|u| u.trim().trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &node_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(AppError::invalid(
+            "node_url",
+            format!("địa chỉ nút phải là http(s)://…: {url}"),
+            format!("the node URL must be http(s)://…: {url}"),
+        ));
+    }
+    let node_certificate = agency
+        .node_certificate
+        .map(|f| f.trim().replace(':', "").to_ascii_lowercase())
+        .filter(|f| !f.is_empty());
+    if let Some(fingerprint) = &node_certificate
+        && (fingerprint.len() != 64 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(AppError::invalid(
+            "node_certificate",
+            "dấu vân tay chứng thư của nút phải là SHA-256 (64 chữ số hex)",
+            "the node certificate fingerprint must be a SHA-256 (64 hex digits)",
+        ));
+    }
+    let row = AgencyRow {
+        id: id.clone(),
+        name,
+        hosted: node_url.is_none(),
+        node_url,
+        node_certificate,
+    };
+    Ok(row)
 }
 
 fn delivery_missing(id: i64) -> AppError {
@@ -268,47 +315,7 @@ impl App {
         let id = parse_agency(&agency.id)?;
         self.allow(actor, Action::ManageAgencies, &format!("agency:{id}"))
             .await?;
-        let name = agency.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AppError::invalid(
-                "agency_name",
-                "tên cơ quan bắt buộc, tối đa 200 ký tự",
-                "the agency's name is required, at most 200 characters",
-            ));
-        }
-        let node_url = agency
-            .node_url
-            .map(|u| u.trim().trim_end_matches('/').to_string())
-            .filter(|u| !u.is_empty());
-        if let Some(url) = &node_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(AppError::invalid(
-                "node_url",
-                format!("địa chỉ nút phải là http(s)://…: {url}"),
-                format!("the node URL must be http(s)://…: {url}"),
-            ));
-        }
-        let node_certificate = agency
-            .node_certificate
-            .map(|f| f.trim().replace(':', "").to_ascii_lowercase())
-            .filter(|f| !f.is_empty());
-        if let Some(fingerprint) = &node_certificate
-            && (fingerprint.len() != 64 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()))
-        {
-            return Err(AppError::invalid(
-                "node_certificate",
-                "dấu vân tay chứng thư của nút phải là SHA-256 (64 chữ số hex)",
-                "the node certificate fingerprint must be a SHA-256 (64 hex digits)",
-            ));
-        }
-        let row = AgencyRow {
-            id: id.clone(),
-            name,
-            hosted: node_url.is_none(),
-            node_url,
-            node_certificate,
-        };
+        let row = agency_row(id.clone(), agency)?;
         self.archive()
             .add_agency(&row, self.now())
             .await
@@ -330,6 +337,39 @@ impl App {
             )
             .with("hosted", row.hosted.to_string())
             .with("node_url", row.node_url.clone().unwrap_or_default()),
+        )
+        .await?;
+        Ok(row.into())
+    }
+
+    /// Changes the directory entry of an agency on another node (administrator): its
+    /// name, the node that speaks for it and that node's certificate — a node moved, its
+    /// certificate was renewed, or it was revoked and replaced (what arrives with the
+    /// old certificate is refused from then on). Agencies hosted here are not moved.
+    pub async fn update_agency(&self, actor: &Actor, agency: NewAgency) -> AppResult<AgencyView> {
+        let id = parse_agency(&agency.id)?;
+        let target = format!("agency:{id}");
+        self.allow(actor, Action::ManageAgencies, &target).await?;
+        let row = agency_row(id.clone(), agency)?;
+        if row.hosted || !self.archive().update_agency(&row).await? {
+            return Err(AppError::not_found(
+                format!("không có cơ quan {id} trên nút khác trong danh bạ (cần địa chỉ nút)"),
+                format!("no agency {id} on another node in the directory (a node URL is needed)"),
+            ));
+        }
+        self.record(
+            AuditEvent::new(
+                actor.audit_name(),
+                AuditAction::AgencyDirectory,
+                target,
+                Outcome::Succeeded,
+            )
+            .with("change", "update")
+            .with("node_url", row.node_url.clone().unwrap_or_default())
+            .with(
+                "node_certificate",
+                row.node_certificate.clone().unwrap_or_default(),
+            ),
         )
         .await?;
         Ok(row.into())
@@ -440,8 +480,19 @@ impl App {
                 at: now,
             };
             let outcome = if target.hosted {
-                self.deliver_here(&actor.audit_name(), &bytes, target, delivery, None)
-                    .await?
+                // One recipient's failure does not stop the others.
+                match self
+                    .deliver_here(&actor.audit_name(), &bytes, target, delivery, None)
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        let mut outcome = SendOutcome::to(target);
+                        outcome.outcome = "not_delivered";
+                        outcome.note = Some(format!("{} / {}", e.vi, e.en));
+                        outcome
+                    }
+                }
             } else {
                 let mut outcome = SendOutcome::to(target);
                 if let Some(existing) = self.earlier_delivery(&delivery).await? {
@@ -499,7 +550,7 @@ impl App {
     /// Delivers a package to an agency hosted on this node — sent from here or received
     /// from another node — unless it already was: verified on receipt and filed
     /// ([`Self::receive_local`]).
-    async fn deliver_here(
+    pub(crate) async fn deliver_here(
         &self,
         who: &str,
         bytes: &[u8],
@@ -523,11 +574,66 @@ impl App {
             }
             Received::Again => {}
             Received::Skipped(reason) => {
+                // Answered all the same (QĐ28: the receiver always answers): refused on
+                // receipt, 02 with the reason in the sender's timeline.
                 outcome.outcome = "not_delivered";
+                outcome.delivery = self
+                    .refuse_on_receipt(who, bytes, target, &delivery, inbound, &reason)
+                    .await?;
                 outcome.note = Some(reason);
             }
         }
         Ok(outcome)
+    }
+
+    /// Records `delivery` as refused on receipt (`02`, `reason`), its status going back
+    /// to the sender's node when it came from one; the delivery, unless it existed.
+    async fn refuse_on_receipt(
+        &self,
+        who: &str,
+        bytes: &[u8],
+        target: &AgencyRow,
+        delivery: &NewDelivery,
+        inbound: Option<i64>,
+        reason: &str,
+    ) -> AppResult<Option<i64>> {
+        let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
+        let now = self.now();
+        let mut message = StatusMessage::new(
+            response_for(package.header()),
+            Organization::new(target.id.clone(), target.name.clone()),
+            StatusCode::Refused,
+            VnDateTime::from_offset(now),
+        );
+        message.description = reason.chars().take(500).collect();
+        message.normalize().map_err(|e| exchange_error(&e))?;
+        let status = NewStatus {
+            code: StatusCode::Refused.code().to_string(),
+            description: message.description.clone(),
+            actor: "system".into(),
+            message_json: status_json(&message)?,
+            at: now,
+        };
+        let id = self
+            .archive()
+            .refuse_on_receipt(delivery, &status, inbound)
+            .await?;
+        if let Some(id) = id {
+            self.record(
+                AuditEvent::new(
+                    who,
+                    AuditAction::ExchangeReceive,
+                    format!("delivery:{id}"),
+                    Outcome::Refused,
+                )
+                .with("document_id", delivery.document_id.clone())
+                .with("recipient", target.id.to_string())
+                .with("status", "02")
+                .with("reason", status.description.clone()),
+            )
+            .await?;
+        }
+        Ok(id)
     }
 
     async fn refused(
@@ -661,9 +767,22 @@ impl App {
         Ok((package, bytes))
     }
 
+    /// The package `digest` (hex) as stored here.
+    pub(crate) async fn stored_package(&self, digest: &str) -> AppResult<Package> {
+        let file = self
+            .archive()
+            .package_file(digest)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("package {digest} missing")))?;
+        let path = self.exchange_dir().join(&file);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| AppError::internal(format!("cannot read {}: {e}", path.display())))?;
+        Package::parse(&bytes, &Limits::default()).map_err(|e| exchange_error(&e))
+    }
+
     /// Writes the package under `<data>/exchange/packages/` (synced) and records it,
     /// before any recipient is told.
-    async fn store_package(&self, package: &Package, bytes: &[u8]) -> AppResult<()> {
+    pub(crate) async fn store_package(&self, package: &Package, bytes: &[u8]) -> AppResult<()> {
         let digest = package.digest().to_hex();
         let relative = format!("packages/{digest}.kyso");
         let path = self.exchange_dir().join(&relative);
@@ -936,6 +1055,68 @@ impl App {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Recovers statuses lost between a step and its status. A step of a received
+    /// document (accept, refuse, assign, processing, complete) and the status it sends
+    /// back are two transactions: a crash between them leaves the step done and the
+    /// sender without its status. This walks the deliveries received here that are still
+    /// open, and adds — in the order of the document's history, described as
+    /// [`App::report_step`] would have — every status whose step is in the history but
+    /// not in the timeline. Run when `kyso serve` starts; how many statuses were added.
+    pub async fn recover_statuses(&self) -> AppResult<usize> {
+        let mut added = 0;
+        for delivery in self.archive().open_received_deliveries().await? {
+            let Some(id) = delivery.received_document else {
+                continue;
+            };
+            let Some(record) = self.archive().document(id).await? else {
+                continue;
+            };
+            let DocState::Incoming(state) = record.state else {
+                continue;
+            };
+            if state.status_code().map(|c| c.code()) == delivery.last_status.as_deref() {
+                continue;
+            }
+            let mut present: Vec<String> = self
+                .archive()
+                .statuses(delivery.id)
+                .await?
+                .into_iter()
+                .map(|s| s.code)
+                .collect();
+            let actor = Actor::operator(delivery.recipient.clone());
+            for entry in &self.archive().history(id).await? {
+                let code = match entry.event.as_str() {
+                    "accept" => StatusCode::Accepted,
+                    "refuse" => StatusCode::Refused,
+                    "assign" => StatusCode::Assigned,
+                    "start_processing" => StatusCode::Processing,
+                    "complete" => StatusCode::Completed,
+                    _ => continue,
+                };
+                if present.iter().any(|c| c == code.code()) {
+                    continue;
+                }
+                let note = entry.note.trim();
+                let description = match (code, record.metadata.arrival_number) {
+                    (StatusCode::Accepted, Some(n)) if note.is_empty() => format!("Số đến: {n}"),
+                    (StatusCode::Accepted, Some(n)) => format!("Số đến: {n}. {note}"),
+                    _ => note.to_string(),
+                };
+                let current = self
+                    .archive()
+                    .delivery(delivery.id)
+                    .await?
+                    .ok_or_else(|| delivery_missing(delivery.id))?;
+                self.add_status(&actor, &current, code, &description, None)
+                    .await?;
+                present.push(code.code().to_string());
+                added += 1;
+            }
+        }
+        Ok(added)
     }
 
     /// Adds a status to a delivery (with a recall compare-and-set) and logs it.
@@ -1255,6 +1436,10 @@ pub struct OutboxJob {
     pub content_type: &'static str,
     /// The package bytes or the status message.
     pub body: Vec<u8>,
+    /// Its origin (sent as [`crate::origin::CERTIFICATE_HEADER`] and
+    /// [`crate::origin::SIGNATURE_HEADER`]): the origin received with it when this node
+    /// relays it, else this node's own (none when no node identity is configured).
+    pub origin: Option<Origin>,
 }
 
 /// What the receiving node answered to one attempt.
@@ -1301,7 +1486,18 @@ impl App {
     /// The directory entry of `agency` as the sender of something that arrived over a
     /// connection authenticated with the client certificate `peer` (DER): an agency of
     /// another node whose recorded certificate fingerprint is `peer`'s.
-    async fn peer_agency(&self, agency: &AgencyId, peer: Option<&[u8]>) -> AppResult<AgencyRow> {
+    ///
+    /// With an `origin` (the node that created the message signed `subject`, see
+    /// [`crate::origin`]): the origin's certificate must be the one the directory records
+    /// for the agency and its signature must verify — whichever node (a hub) delivered it
+    /// over TLS. Without one, the connection's certificate must be that one.
+    async fn peer_agency(
+        &self,
+        agency: &AgencyId,
+        peer: Option<&[u8]>,
+        origin: Option<&Origin>,
+        subject: Subject<'_>,
+    ) -> AppResult<AgencyRow> {
         let refused = || {
             AppError::new(
                 Kind::Forbidden,
@@ -1314,15 +1510,32 @@ impl App {
                 ),
             )
         };
-        let fingerprint = peer
-            .map(|der| hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(der)))
-            .unwrap_or_default();
+        let fingerprint = match (origin, peer) {
+            (Some(origin), Some(_)) => origin.fingerprint(),
+            (None, Some(der)) => hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(der)),
+            (_, None) => String::new(),
+        };
         match self.archive().agency(agency).await? {
             Some(row)
                 if !row.hosted
                     && !fingerprint.is_empty()
                     && row.node_certificate.as_deref() == Some(fingerprint.as_str()) =>
             {
+                if let Some(origin) = origin
+                    && let Err(refusal) = origin.verify(subject)
+                {
+                    self.record(
+                        AuditEvent::new(
+                            format!("node-certificate:{fingerprint}"),
+                            AuditAction::ExchangeReceive,
+                            format!("agency:{agency}"),
+                            Outcome::Refused,
+                        )
+                        .with("reason", refusal.code.clone()),
+                    )
+                    .await?;
+                    return Err(refusal);
+                }
                 Ok(row)
             }
             _ => {
@@ -1350,34 +1563,110 @@ impl App {
     /// each addressee hosted here through the receiving path of [`App::send`] (verified on
     /// receipt, status `01` queued back to the sender's node). Idempotent by
     /// `DocumentId` and recipient: a package delivered again answers what exists.
+    ///
+    /// `origin`: the origin signature that came with it (see [`crate::origin`]). In hub
+    /// mode ([`crate::origin::NodeIdentity::relays`]) the addressees this node does not
+    /// host but whose node the directory knows are passed on: the package (with this
+    /// node's hop in its trace — outside the digest) and its origin are kept, and a
+    /// `relay` delivery is queued in the outbox; the statuses about it are passed back
+    /// the same way ([`App::receive_status`]). A package without an origin signature is
+    /// not relayed: the next node could not tell who made it.
     pub async fn receive_package(
         &self,
         peer: Option<&[u8]>,
+        origin: Option<Origin>,
         bytes: &[u8],
     ) -> AppResult<Vec<SendOutcome>> {
         let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
         let header = package.header().clone();
-        let sender = self.peer_agency(&header.from.organ_id, peer).await?;
+        let digest = package.digest().to_hex();
+        let sender = self
+            .peer_agency(
+                &header.from.organ_id,
+                peer,
+                origin.as_ref(),
+                Subject::Package(&digest),
+            )
+            .await?;
+        let relays = self.node().is_some_and(|n| n.relays());
         let mut targets = Vec::new();
+        let mut onward = Vec::new();
         for to in &header.to {
-            if let Some(row) = self.archive().agency(&to.organ_id).await?
-                && row.hosted
-            {
-                targets.push(row);
+            match self.archive().agency(&to.organ_id).await? {
+                Some(row) if row.hosted => targets.push(row),
+                Some(row) if relays && row.node_url.is_some() && row.id != sender.id => {
+                    onward.push(row);
+                }
+                _ => {}
             }
         }
-        if targets.is_empty() {
+        if targets.is_empty() && onward.is_empty() {
             return Err(AppError::invalid(
                 "not_addressed_here",
                 "gói tin không gửi cho cơ quan nào trên nút này",
                 "the package is addressed to no agency hosted on this node",
             ));
         }
-        self.store_package(&package, bytes).await?;
         let who = format!("node:{}", sender.id);
         let document_id = header.document_id.to_string();
-        let digest = package.digest().to_hex();
         let mut outcomes = Vec::new();
+        if onward.is_empty() {
+            self.store_package(&package, bytes).await?;
+        } else {
+            let relayed = match self.hosted_agency().await? {
+                Some(here) => package.with_hop(Hop {
+                    organ_id: here,
+                    timestamp: VnDateTime::from_offset(self.now()),
+                }),
+                None => package.clone(),
+            };
+            self.store_package(&relayed, &relayed.to_bytes()).await?;
+            let priority = i64::from(header.priority.priority());
+            for target in &onward {
+                let mut outcome = SendOutcome::to(target);
+                let Some(origin) = &origin else {
+                    outcome.outcome = "not_delivered";
+                    outcome.note = Some(
+                        "không chuyển tiếp gói tin thiếu chữ ký nguồn gốc / a package without an origin signature is not relayed"
+                            .into(),
+                    );
+                    outcomes.push(outcome);
+                    continue;
+                };
+                self.keep_origin(Subject::Package(&digest), origin)?;
+                let delivery = NewDelivery {
+                    document_id: document_id.clone(),
+                    package_digest: digest.clone(),
+                    sender: sender.id.clone(),
+                    sender_document: None,
+                    recipient: target.id.clone(),
+                    at: self.now(),
+                };
+                if let Some(existing) = self.earlier_delivery(&delivery).await? {
+                    outcome.delivery = Some(existing);
+                } else if let Some(queued) = self
+                    .archive()
+                    .queue_relay(&delivery, target.node_url.as_deref(), priority)
+                    .await?
+                {
+                    outcome.outcome = "queued";
+                    outcome.delivery = Some(queued);
+                    self.record(
+                        AuditEvent::new(
+                            who.clone(),
+                            AuditAction::ExchangeReceive,
+                            format!("delivery:{queued}"),
+                            Outcome::Succeeded,
+                        )
+                        .with("document_id", document_id.clone())
+                        .with("relay_to", target.id.to_string())
+                        .with("package", digest.clone()),
+                    )
+                    .await?;
+                }
+                outcomes.push(outcome);
+            }
+        }
         for target in &targets {
             let delivery = NewDelivery {
                 document_id: document_id.clone(),
@@ -1402,10 +1691,26 @@ impl App {
     /// delivery this node sent it, a sender's recall request (`13`) to the deliveries
     /// that came from it. The same message again adds nothing. Returns how many
     /// timelines changed.
-    pub async fn receive_status(&self, peer: Option<&[u8]>, json: &[u8]) -> AppResult<usize> {
+    ///
+    /// A status about a delivery this node relays (hub mode) is kept in that delivery's
+    /// timeline and passed on — to the recipient's node for a recall request, to the
+    /// sender's otherwise — with the origin it came with.
+    pub async fn receive_status(
+        &self,
+        peer: Option<&[u8]>,
+        origin: Option<Origin>,
+        json: &[u8],
+    ) -> AppResult<usize> {
         let message =
             StatusMessage::from_json(json, &Limits::default()).map_err(|e| exchange_error(&e))?;
-        let reporter = self.peer_agency(&message.from.organ_id, peer).await?;
+        let reporter = self
+            .peer_agency(
+                &message.from.organ_id,
+                peer,
+                origin.as_ref(),
+                Subject::Status(json),
+            )
+            .await?;
         let document_id = message.response_for.document_id.to_string();
         let code = message.status_code;
         let (deliveries, recall): (Vec<DeliveryRow>, Option<(&[&str], &str)>) = match code {
@@ -1419,7 +1724,7 @@ impl App {
                 self.archive()
                     .delivery_to(&document_id, &reporter.id)
                     .await?
-                    .filter(|d| d.route == "remote")
+                    .filter(|d| d.route == "remote" || d.route == "relay")
                     .into_iter()
                     .collect(),
                 match code {
@@ -1450,9 +1755,22 @@ impl App {
         };
         let mut changed = 0;
         for delivery in deliveries {
+            let forward = if delivery.route == "relay" {
+                let Some(origin) = &origin else {
+                    return Err(crate::origin::Origin::missing());
+                };
+                self.keep_origin(Subject::Status(status.message_json.as_bytes()), origin)?;
+                Some(if code == StatusCode::RecallRequested {
+                    delivery.recipient.clone()
+                } else {
+                    delivery.sender.clone()
+                })
+            } else {
+                None
+            };
             if self
                 .archive()
-                .add_remote_status(delivery.id, &status, recall)
+                .add_remote_status(delivery.id, &status, recall, forward.as_ref())
                 .await?
             {
                 changed += 1;
@@ -1493,11 +1811,17 @@ impl App {
             };
             match self.outbox_payload(&row).await {
                 Ok(Some((url, content_type, body))) => {
+                    let origin = if row.kind == "package" {
+                        self.origin_of(Subject::Package(&row.payload))?
+                    } else {
+                        self.origin_of(Subject::Status(&body))?
+                    };
                     return Ok(Some(OutboxJob {
                         row,
                         url,
                         content_type,
                         body,
+                        origin,
                     }));
                 }
                 Ok(None) => {
@@ -1512,6 +1836,56 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Keeps the origin of something this node relays, under
+    /// `<data>/exchange/origins/` (synced), before the outbox row that passes it on.
+    fn keep_origin(&self, subject: Subject<'_>, origin: &Origin) -> AppResult<()> {
+        let path = self
+            .exchange_dir()
+            .join("origins")
+            .join(format!("{}.json", subject.key()));
+        if path.exists() {
+            return Ok(());
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let json = serde_json::to_vec(origin).map_err(AppError::internal)?;
+        kyso_store::write_atomic(&path, &json, false)?;
+        Ok(())
+    }
+
+    /// The origin to send with `subject`: the one kept when this node relays it, else
+    /// this node's own signature (none without a node identity).
+    fn origin_of(&self, subject: Subject<'_>) -> AppResult<Option<Origin>> {
+        let path = self
+            .exchange_dir()
+            .join("origins")
+            .join(format!("{}.json", subject.key()));
+        match std::fs::read(&path) {
+            Ok(json) => {
+                let origin = serde_json::from_slice(&json)
+                    .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?;
+                Ok(Some(origin))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.node().map(|n| n.sign(subject)).transpose()
+            }
+            Err(e) => Err(AppError::internal(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// The first agency hosted here (the organisation of this node's hop when it relays).
+    async fn hosted_agency(&self) -> AppResult<Option<AgencyId>> {
+        Ok(self
+            .archive()
+            .agencies()
+            .await?
+            .into_iter()
+            .find(|a| a.hosted)
+            .map(|a| a.id))
     }
 
     /// The URL, content type and body of an outbox row; `None` when its destination

@@ -15,9 +15,12 @@ pub mod actor;
 pub mod audit;
 pub mod ca;
 pub mod custody;
+pub mod demo;
 pub mod documents;
 mod error;
 pub mod exchange;
+pub mod interop;
+pub mod origin;
 pub mod outgoing;
 pub mod ports;
 pub mod records;
@@ -52,6 +55,7 @@ pub struct App {
     clock: Arc<dyn Clock>,
     fetcher: Arc<dyn Fetcher>,
     pkcs11_module: Option<PathBuf>,
+    node: Option<Arc<origin::NodeIdentity>>,
 }
 
 impl App {
@@ -90,6 +94,7 @@ impl App {
             clock,
             fetcher,
             pkcs11_module: None,
+            node: None,
         }
     }
 
@@ -98,6 +103,19 @@ impl App {
     pub fn with_pkcs11_module(mut self, module: Option<PathBuf>) -> Self {
         self.pkcs11_module = module;
         self
+    }
+
+    /// The same application speaking to other nodes as `node` (the exchange: this
+    /// node's certificate and key sign the origin of what it sends; in hub mode it
+    /// also relays packages and statuses between other nodes).
+    pub fn with_node(mut self, node: origin::NodeIdentity) -> Self {
+        self.node = Some(Arc::new(node));
+        self
+    }
+
+    /// This node's identity towards other nodes, when the exchange is configured.
+    pub fn node(&self) -> Option<&origin::NodeIdentity> {
+        self.node.as_deref()
     }
 
     /// The PKCS#11 module of the devices attached to this machine.

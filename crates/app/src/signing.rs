@@ -437,7 +437,10 @@ pub fn sign_detached(
     };
     let (mut cms, signature) = match request.cosign {
         Some(existing) => {
-            let bytes = fs::read(existing).map_err(|e| read_error(existing, e))?;
+            // Size checked before it is read (a signature file is held in memory).
+            let bytes =
+                crate::verify::read_signature_file(existing, crate::verify::DEFAULT_MAX_PDF_SIZE)?
+                    .ok_or_else(|| read_error(existing, "no such file"))?;
             cosign(&bytes, signer, &sign_request).map_err(cades_error)?
         }
         None => {
@@ -468,7 +471,9 @@ pub fn sign_detached(
 // PAdES
 // ----------------------------------------------------------------------------------
 
-/// Whether `path` is a PDF: by extension, else by its `%PDF-` header.
+/// Whether `path` is to be signed as a PDF: by extension, else by its `%PDF-` header
+/// within the first 1024 bytes (only those are read). A file named `.pdf` that is not
+/// a PDF is then refused by [`sign_pdf`] before it is read.
 pub fn is_pdf(path: &Path) -> bool {
     if path
         .extension()
@@ -477,11 +482,7 @@ pub fn is_pdf(path: &Path) -> bool {
     {
         return true;
     }
-    let mut head = [0u8; 5];
-    fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && &head == b"%PDF-"
+    crate::verify::sniff_pdf(path).unwrap_or(false)
 }
 
 /// PAdES baseline levels.
@@ -535,6 +536,9 @@ pub struct PdfRequest<'a> {
     pub location: Option<String>,
     /// Replace an existing output.
     pub force: bool,
+    /// The largest PDF read, in bytes (a PDF is held in memory; default
+    /// [`crate::verify::DEFAULT_MAX_PDF_SIZE`]).
+    pub max_size: u64,
 }
 
 /// What a PDF signing produced.
@@ -552,14 +556,11 @@ pub struct PdfSigned {
     pub notes: Vec<String>,
 }
 
-/// Read a file into a buffer with room for the updates appended (no reallocation, so a
-/// large PDF is held once).
-fn read_pdf(path: &Path) -> AppResult<Vec<u8>> {
-    let mut f = fs::File::open(path).map_err(|e| read_error(path, e))?;
-    let len = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut buf = Vec::with_capacity(len + (4 << 20));
-    f.read_to_end(&mut buf).map_err(|e| read_error(path, e))?;
-    Ok(buf)
+/// Read a PDF of at most `max` bytes into a buffer with room for the updates appended
+/// (no reallocation, so a large PDF is held once). The `%PDF-` header and the size are
+/// checked before the file is read ([`crate::verify::read_pdf_file`]).
+fn read_pdf(path: &Path, max: u64) -> AppResult<Vec<u8>> {
+    crate::verify::read_pdf_file(path, max, 4 << 20)
 }
 
 /// `doc.pdf` → `doc.signed.pdf`.
@@ -612,7 +613,7 @@ pub fn sign_pdf(
             format!("{} exists; use --force to replace it", out.display()),
         ));
     }
-    let mut pdf = read_pdf(request.file)?;
+    let mut pdf = read_pdf(request.file, request.max_size)?;
     let image = match request.image {
         Some(p) => Some(fs::read(p).map_err(|e| read_error(p, e))?),
         None => None,
@@ -687,6 +688,9 @@ pub struct ExtendRequest<'a> {
     pub tsa: Option<&'a str>,
     /// Replace an existing output other than the input.
     pub force: bool,
+    /// The largest PDF read, in bytes (default
+    /// [`crate::verify::DEFAULT_MAX_PDF_SIZE`]).
+    pub max_size: u64,
 }
 
 /// What an extension produced.
@@ -721,7 +725,7 @@ pub fn extend_pdf(request: &ExtendRequest<'_>, fetcher: &dyn Fetcher) -> AppResu
             format!("{} exists; use --force to replace it", out.display()),
         ));
     }
-    let mut pdf = read_pdf(request.file)?;
+    let mut pdf = read_pdf(request.file, request.max_size)?;
     let signatures = pades::embedded_signatures(&pdf).map_err(pades_error)?;
     if signatures.iter().all(|s| s.is_document_timestamp) {
         return Err(AppError::invalid(

@@ -48,6 +48,10 @@ pub struct Settings {
     pub policy: Policy,
     /// The password of an encrypted PDF.
     pub password: Option<Zeroizing<String>>,
+    /// The largest PDF or signature file a front end reads whole into memory, in bytes
+    /// (default [`DEFAULT_MAX_PDF_SIZE`]; content under a detached signature is
+    /// streamed and not limited).
+    pub max_size: u64,
 }
 
 impl Settings {
@@ -69,6 +73,7 @@ impl Settings {
             algorithms: AlgorithmPolicy::default(),
             policy: Policy::standard(),
             password: None,
+            max_size: DEFAULT_MAX_PDF_SIZE,
         }
     }
 
@@ -182,6 +187,175 @@ pub fn reason_summary(verification: &Verification) -> String {
 /// Whether bytes start like a PDF.
 pub fn looks_like_pdf(head: &[u8]) -> bool {
     head.starts_with(b"%PDF-")
+}
+
+/// How far into a file the `%PDF-` header is looked for: readers (Acrobat among them)
+/// accept up to 1024 bytes of junk before it.
+pub const PDF_HEADER_WINDOW: usize = 1024;
+
+/// The default largest PDF that signing and verification read (256 MiB). A PDF is
+/// read whole into memory (the verifier's object parser needs random access, and
+/// signing appends to it), so the limit bounds the memory a careless or hostile file
+/// can take: about twice the file at its peak. 256 MiB is far above any ND30 document
+/// (a 200-page scan at 300 dpi is some 60 MiB) and well within an office PC's memory;
+/// raise it with `--max-size` (or `KYSO_MAX_PDF_SIZE`). A detached signature of any
+/// other file streams its content and has no such limit.
+pub const DEFAULT_MAX_PDF_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Whether `head` (a file's first bytes) holds the `%PDF-` header within its first
+/// [`PDF_HEADER_WINDOW`] bytes.
+pub fn has_pdf_header(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(PDF_HEADER_WINDOW)];
+    head.windows(5).any(|w| w == b"%PDF-")
+}
+
+/// Whether the file at `path` has a `%PDF-` header within its first
+/// [`PDF_HEADER_WINDOW`] bytes (only those are read).
+pub fn sniff_pdf(path: &Path) -> std::io::Result<bool> {
+    let f = fs::File::open(path)?;
+    let mut head = Vec::with_capacity(PDF_HEADER_WINDOW);
+    f.take(PDF_HEADER_WINDOW as u64).read_to_end(&mut head)?;
+    Ok(has_pdf_header(&head))
+}
+
+/// A size for people: `1,0 GiB`, `256 MiB`, `900 KiB`, `12 byte`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if n >= size {
+            return if n.is_multiple_of(size) {
+                format!("{} {unit}", n / size)
+            } else {
+                format!("{:.1} {unit}", n as f64 / size as f64)
+            };
+        }
+    }
+    format!("{n} byte")
+}
+
+/// The refusal of a file larger than the limit `max`: what, which file, its size, the
+/// limit and how to raise it.
+pub fn too_large(path: &Path, what_vi: &str, what_en: &str, size: u64, max: u64) -> AppError {
+    AppError::new(
+        Kind::TooLarge,
+        "file_too_large",
+        format!(
+            "tệp {} quá lớn: {} ({size} byte), giới hạn {} cho {what_vi}, vì tệp được đọc toàn bộ vào bộ nhớ; để nâng giới hạn, dùng --max-size (ví dụ --max-size {}) hoặc biến môi trường KYSO_MAX_PDF_SIZE",
+            path.display(),
+            human_size(size),
+            human_size(max),
+            suggest(size),
+        ),
+        format!(
+            "{} is too large: {} ({size} bytes), the limit for {what_en} is {} because the file is read whole into memory; raise it with --max-size (e.g. --max-size {}) or the KYSO_MAX_PDF_SIZE environment variable",
+            path.display(),
+            human_size(size),
+            human_size(max),
+            suggest(size),
+        ),
+    )
+}
+
+/// A `--max-size` value that admits `size`: whole MiB (or GiB) rounded up.
+fn suggest(size: u64) -> String {
+    let mib = size.div_ceil(1 << 20);
+    if mib >= 1024 {
+        format!("{}G", mib.div_ceil(1024))
+    } else {
+        format!("{mib}M")
+    }
+}
+
+/// Reads a PDF for signing or verification: its `%PDF-` header is looked for in the
+/// first [`PDF_HEADER_WINDOW`] bytes and its size checked against `max` **before** the
+/// rest is read, so a huge or mislabelled file costs no memory. `spare` bytes of
+/// capacity are reserved for updates appended later (no reallocation: a large PDF is
+/// held once). A file that grows while being read is cut at `max + 1` bytes and
+/// refused.
+pub fn read_pdf_file(path: &Path, max: u64, spare: usize) -> AppResult<Vec<u8>> {
+    let cannot = |e: std::io::Error| {
+        AppError::new(
+            Kind::NotFound,
+            "cannot_read",
+            format!("không đọc được {}: {e}", path.display()),
+            format!("cannot read {}: {e}", path.display()),
+        )
+    };
+    let mut f = fs::File::open(path).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(AppError::invalid(
+            "not_a_file",
+            format!("{} không phải một tệp", path.display()),
+            format!("{} is not a file", path.display()),
+        ));
+    }
+    let mut head = Vec::with_capacity(PDF_HEADER_WINDOW);
+    (&mut f)
+        .take(PDF_HEADER_WINDOW as u64)
+        .read_to_end(&mut head)
+        .map_err(cannot)?;
+    if !has_pdf_header(&head) {
+        return Err(AppError::invalid(
+            "not_a_pdf",
+            format!(
+                "{} không phải tệp PDF: không có phần đầu %PDF- trong {PDF_HEADER_WINDOW} byte đầu tiên",
+                path.display()
+            ),
+            format!(
+                "{} is not a PDF: no %PDF- header in its first {PDF_HEADER_WINDOW} bytes",
+                path.display()
+            ),
+        ));
+    }
+    let size = meta.len();
+    if size > max {
+        return Err(too_large(path, "tệp PDF", "PDFs", size, max));
+    }
+    let mut buf = Vec::with_capacity(size as usize + spare);
+    buf.extend_from_slice(&head);
+    (&mut f)
+        .take((max + 1).saturating_sub(head.len() as u64))
+        .read_to_end(&mut buf)
+        .map_err(cannot)?;
+    if buf.len() as u64 > max {
+        return Err(too_large(path, "tệp PDF", "PDFs", buf.len() as u64, max));
+    }
+    Ok(buf)
+}
+
+/// Reads a signature file (`.p7s`, DER or PEM) of at most `max` bytes: its size is
+/// checked before it is read. `Ok(None)` when there is no such file.
+pub fn read_signature_file(path: &Path, max: u64) -> AppResult<Option<Vec<u8>>> {
+    let cannot = |e: std::io::Error| {
+        AppError::new(
+            Kind::NotFound,
+            "cannot_read",
+            format!("không đọc được {}: {e}", path.display()),
+            format!("cannot read {}: {e}", path.display()),
+        )
+    };
+    let f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
+    };
+    let size = f.metadata().map_err(cannot)?.len();
+    if size > max {
+        return Err(too_large(path, "tệp chữ ký", "signature files", size, max));
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    f.take(max + 1).read_to_end(&mut buf).map_err(cannot)?;
+    if buf.len() as u64 > max {
+        return Err(too_large(
+            path,
+            "tệp chữ ký",
+            "signature files",
+            buf.len() as u64,
+            max,
+        ));
+    }
+    Ok(Some(buf))
 }
 
 /// Fetches what the verifier asked for; failures become notes in both languages (the
@@ -511,4 +685,61 @@ pub fn locate(file: &Path, sig: Option<&Path>) -> (PathBuf, PathBuf) {
         return (PathBuf::from(content), file.to_path_buf());
     }
     (file.to_path_buf(), PathBuf::from(format!("{name}.p7s")))
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn header_within_the_first_kilobyte() {
+        assert!(has_pdf_header(b"%PDF-1.7\n"));
+        let mut junk = vec![b' '; 1000];
+        junk.extend_from_slice(b"%PDF-2.0");
+        assert!(has_pdf_header(&junk));
+        let mut late = vec![0u8; PDF_HEADER_WINDOW];
+        late.extend_from_slice(b"%PDF-1.7");
+        assert!(!has_pdf_header(&late));
+        assert!(!has_pdf_header(b"%PDF"));
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(human_size(1 << 30), "1 GiB");
+        assert_eq!(human_size(256 << 20), "256 MiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(12), "12 byte");
+        assert_eq!(suggest((1 << 30) + 1), "2G");
+        assert_eq!(suggest(300 << 20), "300M");
+    }
+
+    #[test]
+    fn a_pdf_is_checked_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("a.pdf");
+        fs::write(&pdf, b"%PDF-1.7\nbody").unwrap();
+        assert_eq!(read_pdf_file(&pdf, 13, 0).unwrap(), b"%PDF-1.7\nbody");
+        let e = read_pdf_file(&pdf, 12, 0).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.kind),
+            ("file_too_large", Kind::TooLarge)
+        );
+        assert!(
+            e.vi.contains("a.pdf") && e.vi.contains("--max-size"),
+            "{}",
+            e.vi
+        );
+        fs::write(&pdf, b"PK\x03\x04 not a pdf").unwrap();
+        assert_eq!(
+            read_pdf_file(&pdf, 1 << 20, 0).unwrap_err().code,
+            "not_a_pdf"
+        );
+        let sig = dir.path().join("a.p7s");
+        assert!(read_signature_file(&sig, 10).unwrap().is_none());
+        fs::write(&sig, [0u8; 11]).unwrap();
+        assert_eq!(
+            read_signature_file(&sig, 10).unwrap_err().code,
+            "file_too_large"
+        );
+    }
 }

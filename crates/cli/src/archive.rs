@@ -56,6 +56,9 @@ pub(crate) enum ArchiveCommand {
     Check {
         #[command(flatten)]
         office: OfficeArgs,
+        /// Language of the findings (Vietnamese by default).
+        #[arg(long, value_enum, default_value_t = Lang::Vi)]
+        lang: Lang,
     },
     /// Rebuild the full-text search index from the archive.
     Reindex {
@@ -178,6 +181,11 @@ pub(crate) struct AddArgs {
     /// Archive even when the signature is invalid (the report is kept).
     #[arg(long)]
     pub(crate) accept_invalid: bool,
+    /// Archive even when the signature cannot be verified (indeterminate: e.g. a CA not
+    /// trusted here; or unsigned), for this reason, recorded with your name in the
+    /// document's history and the audit log (the report is kept).
+    #[arg(long, value_name = "REASON")]
+    pub(crate) accept_unverified: Option<String>,
     /// Print the stored record as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -201,6 +209,10 @@ pub(crate) struct ImportArgs {
     /// Archive even documents whose signature is invalid (the report is kept).
     #[arg(long)]
     pub(crate) accept_invalid: bool,
+    /// Archive even documents whose signature cannot be verified (indeterminate, or
+    /// unsigned PDFs), for this reason, recorded in each one's history and the audit log.
+    #[arg(long, value_name = "REASON")]
+    pub(crate) accept_unverified: Option<String>,
     /// Follow symbolic links, only to files and folders inside DIR (by default links are
     /// skipped).
     #[arg(long)]
@@ -243,7 +255,8 @@ pub(crate) struct StepArgs {
     /// Event: leader-sign, number, seal-sign, issue, recall, verify, accept, refuse,
     /// assign, start-processing, complete.
     pub(crate) event: String,
-    /// Reason (refuse), instruction or note.
+    /// Reason (refuse; accepting an incoming document whose signature is not
+    /// verified), instruction or note.
     #[arg(long, default_value = "")]
     pub(crate) note: String,
     /// Issuer abbreviation, for `number`.
@@ -502,6 +515,7 @@ struct Ingest<'a> {
     incoming: bool,
     offline: bool,
     accept_invalid: bool,
+    accept_unverified: Option<String>,
     fields: DocFields,
     from: Option<String>,
     allocate: Option<Allocate>,
@@ -525,7 +539,11 @@ fn ingest(ctx: &Ctx, job: Ingest<'_>) -> Result<Filed> {
         agency_name: ctx.agency_name.clone(),
         allocate: job.allocate,
     };
-    Ok(ctx.block(ctx.app.file_document(&ctx.operator(), request))?)
+    Ok(ctx.block(ctx.app.file_document_decided(
+        &ctx.operator(),
+        request,
+        job.accept_unverified.as_deref(),
+    ))?)
 }
 
 fn signature_for(file: &Path, given: Option<&Path>) -> Option<PathBuf> {
@@ -553,6 +571,7 @@ fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
             incoming: a.incoming,
             offline: a.offline,
             accept_invalid: a.accept_invalid,
+            accept_unverified: a.accept_unverified.clone(),
             fields: a.doc.fields(),
             from: a.from.clone(),
             allocate: a.allocate.then(|| Allocate {
@@ -620,6 +639,78 @@ impl Said {
     fn json(&self) -> Value {
         json!({"vi": self.vi, "en": self.en})
     }
+}
+
+/// A finding of `kyso archive check` in both languages. kyso-store writes some as
+/// `vi / en` and the others in English only; those are put into Vietnamese here.
+fn check_finding(text: &str) -> Said {
+    // `không đọc được / cannot inspect PATH: ERROR` (the permissions walk).
+    if let Some(rest) = text.strip_prefix("không đọc được / ") {
+        let what = rest
+            .strip_prefix("cannot inspect ")
+            .or_else(|| rest.strip_prefix("cannot list "))
+            .unwrap_or(rest);
+        return Said::new(&format!("không đọc được {what}"), rest);
+    }
+    // `PATH: quyền … / mode …` (the permissions walk): the path goes with both.
+    if let Some((vi, en)) = text.split_once(" / mode ")
+        && let Some((path, _)) = vi.split_once(": quyền ")
+    {
+        return Said::new(vi, &format!("{path}: mode {en}"));
+    }
+    if let Some(rest) = text.strip_prefix("document ")
+        && let Some((id, what)) = rest.split_once(": ")
+        && id.bytes().all(|b| b.is_ascii_digit())
+    {
+        let vi = if what == "files still pending" {
+            "các tệp vẫn đang chờ đưa vào kho (chưa hoàn tất)".to_string()
+        } else if let Some(e) = what.strip_prefix("unreadable record: ") {
+            format!("không đọc được bản ghi: {e}")
+        } else if let Some(dir) = what
+            .strip_prefix("folder ")
+            .and_then(|w| w.strip_suffix(" but no original recorded"))
+        {
+            format!("có thư mục {dir} nhưng không ghi nhận bản gốc")
+        } else if let Some(file) = what.strip_prefix("stray file ") {
+            format!("tệp lạ {file}")
+        } else if let Some(dir) = what.strip_suffix("/metadata.json missing") {
+            format!("thiếu {dir}/metadata.json")
+        } else if let Some((path, tail)) = what.split_once(" has SHA-256 ") {
+            let tail = tail
+                .replace(" bytes)", " byte)")
+                .replace(", expected ", ", lẽ ra là ");
+            format!("{path} có SHA-256 {tail}")
+        } else {
+            format!("sự cố khi đọc: {what}")
+        };
+        return Said::new(&format!("văn bản {id}: {vi}"), text);
+    }
+    if let Some(dir) = text
+        .strip_prefix("folder ")
+        .and_then(|t| t.strip_suffix(" is not a known document"))
+    {
+        return Said::new(
+            &format!("thư mục {dir} không thuộc văn bản nào đã đăng ký"),
+            text,
+        );
+    }
+    if let Some(rest) = text.strip_prefix("series ")
+        && let Some((series, tail)) = rest.split_once(": numbers ")
+        && let Some((numbers, last)) = tail
+            .strip_suffix(" without gap or duplicate")
+            .and_then(|t| t.rsplit_once(" are not 1.."))
+    {
+        let numbers = numbers
+            .replace(" numbers from ", " số, từ ")
+            .replace(" to ", " đến ");
+        return Said::new(
+            &format!(
+                "sổ {series}: các số {numbers} không liền mạch từ 1 đến {last} (có số bị thiếu hoặc trùng)"
+            ),
+            text,
+        );
+    }
+    Said::split(text)
 }
 
 /// One entry of a folder to import.
@@ -873,6 +964,7 @@ fn import_one(
         incoming: a.incoming,
         offline: a.offline,
         accept_invalid: a.accept_invalid,
+        accept_unverified: a.accept_unverified.clone(),
         fields: DocFields::default(),
         from: None,
         allocate: None,
@@ -1211,16 +1303,19 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
             );
             Ok(true)
         }
-        ArchiveCommand::Check { office } => {
+        ArchiveCommand::Check { office, lang } => {
             let ctx = Ctx::open(data, &office)?;
             let mut problems = ctx.block(ctx.archive().check())?;
             problems.extend(kyso_store::check_permissions(data));
             if problems.is_empty() {
-                println!("Kho lưu trữ nhất quán / archive consistent");
+                println!(
+                    "{}",
+                    Said::new("Kho lưu trữ nhất quán", "The archive is consistent").pick(lang)
+                );
                 Ok(true)
             } else {
                 for p in &problems {
-                    println!("✗ {p}");
+                    println!("✗ {}", check_finding(p).pick(lang));
                 }
                 Ok(false)
             }

@@ -190,6 +190,9 @@ pub(crate) struct SignArgs {
     /// PDF: location (nơi ký).
     #[arg(long)]
     pub(crate) location: Option<String>,
+    /// The largest PDF read (held in memory).
+    #[command(flatten)]
+    pub(crate) limit: crate::pdf_verify::MaxSize,
 }
 
 /// PAdES baseline levels.
@@ -257,6 +260,9 @@ pub(crate) struct ExtendArgs {
     /// Overwrite an existing --out file.
     #[arg(long)]
     pub(crate) force: bool,
+    /// The largest PDF read (held in memory).
+    #[command(flatten)]
+    pub(crate) limit: crate::pdf_verify::MaxSize,
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +333,9 @@ pub(crate) struct VerifyArgs {
         hide_env_values = true
     )]
     pub(crate) password: Option<String>,
+    /// The largest PDF read (held in memory).
+    #[command(flatten)]
+    pub(crate) limit: crate::pdf_verify::MaxSize,
 }
 
 /// `kyso verify --policy`.
@@ -516,6 +525,13 @@ pub(crate) enum TrustCommand {
 /// `kyso serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
+    /// A demo city on this machine: a new data directory (DATA/demo-<time>, or --data
+    /// given, which must be new or empty) with a CA whose CRL/OCSP/time-stamp services
+    /// run on loopback, three agencies with a user per role (random passwords printed
+    /// once), a software key standing in for each agency's token, and documents sent
+    /// between them; then serve it.
+    #[arg(long, conflicts_with = "config")]
+    pub(crate) demo: bool,
     /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: Option<std::net::SocketAddr>,
@@ -535,7 +551,8 @@ pub(crate) struct ServeArgs {
     pub(crate) tls_key: Option<PathBuf>,
     /// A TOML configuration file (keys: listen, data, database_url, tls_cert, tls_key,
     /// upload_limit, verify_limit, verify_rate_per_minute, verify_concurrency,
-    /// pkcs11_module, exchange_listen, exchange_cert, exchange_key, exchange_ca); flags
+    /// pkcs11_module, exchange_listen, exchange_cert, exchange_key, exchange_ca,
+    /// exchange_relay, exchange_crl); flags
     /// override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -566,6 +583,15 @@ pub(crate) struct ServeArgs {
     /// The CA certificates (PEM) issuing node certificates.
     #[arg(long, value_name = "PEM", requires = "exchange_listen")]
     pub(crate) exchange_ca: Option<PathBuf>,
+    /// Hub mode: pass on packages and statuses for agencies hosted on other nodes that
+    /// this node's directory knows (store and forward); receivers check the origin
+    /// node's signature, so the hub cannot alter what it relays.
+    #[arg(long, requires = "exchange_listen")]
+    pub(crate) exchange_relay: bool,
+    /// CRLs of the node CA (PEM or DER): nodes whose certificate is revoked are refused
+    /// at the handshake.
+    #[arg(long, value_name = "FILE", requires = "exchange_listen")]
+    pub(crate) exchange_crl: Option<PathBuf>,
 }
 
 /// Options every office command shares.

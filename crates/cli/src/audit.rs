@@ -3,9 +3,15 @@
 //! Every security event is appended to the installation's tamper-evident log
 //! (`kyso-audit`: a Merkle tree over the entries, RFC 9162 style) in the database, and
 //! each append stores a tree head signed with the installation's **log key**,
-//! `<data>/audit/log-key.pem` (P-256, unencrypted PKCS#8, mode 0600, created on first
-//! use; its public half is `<data>/audit/log-key.pub.pem`). With PostgreSQL, every kyso
-//! server writing to the same database must hold the same log key (copy the file).
+//! `<data>/audit/log-key.pem` (P-256 PKCS#8, mode 0600, created on first use; its
+//! public half is `<data>/audit/log-key.pub.pem`). With PostgreSQL, every kyso server
+//! writing to the same database must hold the same log key (copy the file).
+//!
+//! The key is protected by its file permissions, and optionally by a passphrase (kyso's
+//! keystore format, scrypt): `KYSO_AUDIT_KEY_PASSPHRASE`, or a file named by
+//! `KYSO_AUDIT_KEY_PASSPHRASE_FILE` (a systemd credential), set for every kyso process
+//! of the installation. `kyso audit protect-key` encrypts an existing plain key; a key
+//! created while a passphrase is set is encrypted from the start (kyso_app::audit).
 //!
 //! What this protects against: anyone who edits, deletes, reorders or truncates rows in
 //! the database without the log key is detected by `kyso audit verify`. What it does not:
@@ -83,6 +89,11 @@ pub(crate) enum AuditCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Encrypt the log key with a passphrase (kyso's keystore format, scrypt), in place:
+    /// from KYSO_AUDIT_KEY_PASSPHRASE, the file named by KYSO_AUDIT_KEY_PASSPHRASE_FILE,
+    /// else asked twice on the terminal. Afterwards every kyso process of the
+    /// installation needs one of those variables set to record events.
+    ProtectKey,
     /// Note a manual event in the log (operators; tests).
     #[command(hide = true)]
     Append(AppendArgs),
@@ -613,5 +624,47 @@ pub(crate) fn audit_command(data: &Path, command: AuditCommand) -> Result<bool> 
         AuditCommand::Prove(a) => prove(data, &a).map(|()| true),
         AuditCommand::Export { db, out } => export(data, &db, &out).map(|()| true),
         AuditCommand::Append(a) => append(data, &a).map(|()| true),
+        AuditCommand::ProtectKey => protect_key(data).map(|()| true),
     }
+}
+
+/// `kyso audit protect-key`.
+fn protect_key(data: &Path) -> Result<()> {
+    use kyso_app::audit::{PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, Protected};
+    let passphrase = match kyso_app::audit::configured_passphrase()? {
+        Some(p) => p,
+        None => {
+            let first = zeroize::Zeroizing::new(
+                rpassword::prompt_password(
+                    "Mật khẩu mới cho khóa nhật ký kiểm toán / new audit log key passphrase: ",
+                )
+                .with_context(|| {
+                    format!(
+                        "chưa đặt {PASSPHRASE_ENV} hoặc {PASSPHRASE_FILE_ENV} và không có terminal để hỏi mật khẩu / no {PASSPHRASE_ENV} or {PASSPHRASE_FILE_ENV} set and no terminal to ask for the passphrase"
+                    )
+                })?,
+            );
+            let again = zeroize::Zeroizing::new(rpassword::prompt_password("Nhập lại / again: ")?);
+            if first != again {
+                bail!("hai lần nhập mật khẩu khác nhau / the passphrases differ");
+            }
+            first
+        }
+    };
+    let done = kyso_app::audit::protect_log_key(data, &passphrase)?;
+    let path = audit_dir(data).join(kyso_app::audit::LOG_KEY);
+    match done {
+        Protected::Encrypted => out!(
+            "Đã mã hóa khóa nhật ký / log key encrypted: {}",
+            path.display()
+        ),
+        Protected::Created => out!(
+            "Đã tạo khóa nhật ký đã mã hóa / encrypted log key created: {}",
+            path.display()
+        ),
+    }
+    out!(
+        "Từ nay mọi tiến trình kyso của cài đặt này cần {PASSPHRASE_ENV} hoặc {PASSPHRASE_FILE_ENV} để ghi nhật ký / from now on every kyso process of this installation needs {PASSPHRASE_ENV} or {PASSPHRASE_FILE_ENV} to record events"
+    );
+    Ok(())
 }

@@ -86,6 +86,7 @@ pub(crate) fn sign(
         reason: a.reason.clone(),
         location: a.location.clone(),
         force: a.force,
+        max_size: a.limit.max_size,
     };
     let signed = app::sign_pdf(signer, chain, &request, net, OffsetDateTime::now_utc())?;
     note(&signed.notes);
@@ -129,6 +130,7 @@ pub(crate) fn extend(a: &ExtendArgs, net: &kyso_net::Client) -> Result<ExitCode>
             level,
             tsa: a.tsa.as_deref(),
             force: a.force,
+            max_size: a.limit.max_size,
         },
         net,
     )?;

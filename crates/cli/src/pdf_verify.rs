@@ -3,7 +3,7 @@
 //! (`--extract-signed N --out PATH`).
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -17,19 +17,51 @@ use kyso_pades::verify::{
 use crate::args::{Lang, VerifyArgs};
 use crate::verifying::{render_signature, render_verdict};
 
-/// Whether the file starts like a PDF.
+/// Whether the file has a `%PDF-` header within its first 1024 bytes (only those are
+/// read).
 pub(crate) fn is_pdf(path: &Path) -> Result<bool> {
-    let mut head = [0u8; 5];
-    let mut f = match fs::File::open(path) {
-        Ok(f) => f,
+    match kyso_app::verify::sniff_pdf(path) {
+        Ok(yes) => Ok(yes),
         // Let the CMS path report a missing file the way it always has.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// `--max-size SIZE` of `kyso sign`, `kyso extend` and `kyso verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct MaxSize {
+    /// The largest PDF (or .p7s signature file) read, which is held whole in memory:
+    /// bytes, or with K, M, G (KiB, MiB, GiB). A larger file is refused before it is
+    /// read. The content under a detached .p7s is streamed and has no limit.
+    #[arg(
+        long = "max-size",
+        value_name = "SIZE",
+        env = "KYSO_MAX_PDF_SIZE",
+        default_value = "256M",
+        value_parser = parse_size
+    )]
+    pub(crate) max_size: u64,
+}
+
+/// `1048576`, `900K`, `256M`, `2G` (binary units; `MiB`, `KB`… accepted too).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 256M, 2G or 1048576"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("{s:?}: the unit is K, M or G")),
     };
-    let n = f
-        .read(&mut head)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(n == 5 && &head == b"%PDF-")
+    n.checked_mul(1 << shift)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("{s:?}: out of range"))
 }
 
 /// Verify (or extract from) a PDF; the exit code follows the verdict.
@@ -37,7 +69,8 @@ pub(crate) fn run(a: &VerifyArgs, settings: Settings, net: &kyso_net::Client) ->
     if a.sig.is_some() {
         bail!("--sig is for detached .p7s signatures; a PDF carries its own signatures");
     }
-    let pdf = fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    // Header and size checked before the file is read (a PDF is held in memory).
+    let pdf = kyso_app::verify::read_pdf_file(&a.file, settings.max_size, 0)?;
     let limits = Limits::default();
     if let (Some(n), Some(out)) = (a.extract_signed, &a.out) {
         let index = n.checked_sub(1).context("signatures are numbered from 1")?;

@@ -1,10 +1,9 @@
 //! `kyso verify` for CMS: find the content and signature, gather trust anchors and
 //! revocation data, run the verifier, render the report.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use kyso_app::verify::{Content, RevocationMode, Settings, Verified};
 use kyso_cades::report::{
     Check, Reason, Report, RevocationCheck, SignatureReport, TimeSource, Verdict,
@@ -67,19 +66,15 @@ pub(crate) fn settings(a: &VerifyArgs, data: &Path) -> Result<Settings> {
         PdfPolicy::Strict => Policy::strict(),
     };
     s.password = a.password.clone().map(Zeroizing::new);
+    s.max_size = a.limit.max_size;
     Ok(s)
 }
 
 /// Verifies a detached signature (kyso-app's use case); a missing signature file is
 /// an unsigned report, an unreadable one an error.
 pub(crate) fn run(job: &VerifyJob, net: &kyso_net::Client) -> Result<(Report, Vec<Reason>)> {
-    let signature = match fs::read(&job.signature) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read {}", job.signature.display()));
-        }
-    };
+    // The signature is read whole (size checked first); the content is streamed.
+    let signature = kyso_app::verify::read_signature_file(&job.signature, job.settings.max_size)?;
     let verification = kyso_app::verify::verify_detached(
         net,
         Content::File(&job.content),

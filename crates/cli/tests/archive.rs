@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const AGENCY: &str = "000.00.00.H13";
+/// The clerk's reason for archiving the test's unsigned letters (`--accept-unverified`).
+const UNSIGNED: &str = "bản chưa ký số, đã đối chiếu với bản giấy";
 
 fn kyso(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
@@ -173,7 +175,17 @@ fn clerk_office_end_to_end() {
         ],
     );
     let before = std::fs::read(&qd).unwrap();
-    let out = ok(&data, &["archive", "add", qd.to_str().unwrap(), "--json"]);
+    let out = ok(
+        &data,
+        &[
+            "archive",
+            "add",
+            qd.to_str().unwrap(),
+            "--json",
+            "--accept-unverified",
+            UNSIGNED,
+        ],
+    );
     let record: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(record["metadata"]["CodeNumber"], "15");
     assert_eq!(record["metadata"]["CodeNotation"], "QĐ-UBND");
@@ -204,6 +216,8 @@ fn clerk_office_end_to_end() {
             "add",
             den.to_str().unwrap(),
             "--incoming",
+            "--accept-unverified",
+            UNSIGNED,
             "--from",
             "Sở Nội vụ",
             "--date",
@@ -343,7 +357,7 @@ fn clerk_office_end_to_end() {
         Some(2)
     );
 
-    assert!(ok(&data, &["archive", "check"]).contains("consistent"));
+    assert!(ok(&data, &["archive", "check"]).contains("nhất quán"));
     ok(&data, &["archive", "reindex"]);
 }
 
@@ -382,6 +396,8 @@ fn import_survives_sigkill_at_any_moment() {
             "import",
             inbox.to_str().unwrap(),
             "--incoming",
+            "--accept-unverified",
+            UNSIGNED,
             "--offline",
         ])
         .stdout(Stdio::null())
@@ -443,6 +459,8 @@ fn import_survives_sigkill_at_any_moment() {
             "import",
             inbox.to_str().unwrap(),
             "--incoming",
+            "--accept-unverified",
+            UNSIGNED,
             "--offline",
         ])
         .output()
@@ -450,7 +468,7 @@ fn import_survives_sigkill_at_any_moment() {
     let text = String::from_utf8_lossy(&again.stdout);
     assert!(text.contains("Đã lưu: 0;"), "{text}");
 
-    assert!(ok(&data, &["archive", "check"]).contains("consistent"));
+    assert!(ok(&data, &["archive", "check"]).contains("nhất quán"));
     let list: serde_json::Value =
         serde_json::from_str(&ok(&data, &["archive", "list", "--json"])).unwrap();
     let docs = list.as_array().unwrap();
@@ -520,6 +538,8 @@ fn import_reports_each_file_and_keeps_to_its_folder() {
             "import",
             inbox.to_str().unwrap(),
             "--incoming",
+            "--accept-unverified",
+            UNSIGNED,
             "--offline",
         ];
         args.extend_from_slice(extra);
@@ -622,6 +642,8 @@ fn import_reports_each_file_and_keeps_to_its_folder() {
             "import",
             clean.to_str().unwrap(),
             "--incoming",
+            "--accept-unverified",
+            UNSIGNED,
             "--offline",
             "--json",
         ],
@@ -653,7 +675,17 @@ fn data_is_private_and_check_reports_open_files() {
         ],
     );
     std::fs::set_permissions(&qd, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = ok(&data, &["archive", "add", qd.to_str().unwrap(), "--json"]);
+    let out = ok(
+        &data,
+        &[
+            "archive",
+            "add",
+            qd.to_str().unwrap(),
+            "--json",
+            "--accept-unverified",
+            UNSIGNED,
+        ],
+    );
     let record: serde_json::Value = serde_json::from_str(&out).unwrap();
     let folder = data
         .join("archive")
@@ -727,6 +759,8 @@ fn numbers_that_are_not_notations_are_refused() {
             "QĐ",
             "--number",
             "15/QĐ-UBND",
+            "--accept-unverified",
+            UNSIGNED,
         ],
     );
 }

@@ -615,6 +615,8 @@ fn archive_add_is_audited_and_a_number_is_archived_once() {
                 "--agency-id",
                 "000.00.00.H13",
                 file.to_str().unwrap(),
+                "--accept-unverified",
+                "bản chưa ký số, đã đối chiếu với bản giấy",
             ],
         )
     };

@@ -342,3 +342,401 @@ fn flow(database_a: Option<&str>, database_b: Option<&str>) {
     );
     assert_eq!(incoming(&clerk_b).len(), 1);
 }
+
+/// Node `data` with extra flags (`--exchange-relay`).
+fn serve_with(data: &Path, port: u16, cert: &NodeCert, ca: &Path, extra: &[&str]) -> Served {
+    kyso_testkit::serve::spawn(
+        Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--exchange-listen", &format!("127.0.0.1:{port}")])
+            .arg("--exchange-cert")
+            .arg(&cert.cert_pem)
+            .arg("--exchange-key")
+            .arg(&cert.key_pem)
+            .arg("--exchange-ca")
+            .arg(ca)
+            .args(extra)
+            .env_remove("KYSO_DATABASE_URL")
+            .env("RUST_LOG", "warn"),
+    )
+}
+
+/// Adds `id` to the directory as reached through the node on `port` (itself, or a hub
+/// relaying to it), whose own node certificate is `cert`.
+fn add_agency_via(admin: &Client, id: &str, name: &str, port: u16, cert: &NodeCert) {
+    add_agency(admin, id, name, port, cert);
+}
+
+/// The codes of the delivery to `recipient` in A's timeline of `sent_id`.
+fn codes_to(clerk: &Client, sent_id: i64, recipient: &str) -> Vec<String> {
+    let timeline = clerk.get(&format!("/api/v1/documents/{sent_id}/deliveries"));
+    assert_eq!(timeline.status, 200, "{}", timeline.text);
+    timeline
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == recipient)
+        .map(|d| {
+            d["statuses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Three nodes, each a `kyso serve` process with its own data directory: node A hosts
+/// agencies A and A2, node B hosts B and is a hub (`--exchange-relay`), node C hosts C
+/// and is reached from A only through B. A sends one document to B, C and A2 at once:
+/// A2 receives it inside node A, B over mutual TLS, C through the hub, which cannot
+/// alter it (the origin node signs the package digest and every status). C does not
+/// trust the test PKI: its copy is never accepted as valid, and its clerk refuses it
+/// with a reason; B accepts (arrival number, verification report, register) and later
+/// agrees to A's recall; A sees every status of every recipient. A hub that alters a
+/// package or makes up a status is refused; once the node CA revokes the hub's
+/// certificate, C refuses it at the handshake.
+#[test]
+fn three_nodes_one_hub_send_accept_refuse_recall() {
+    const A2: &str = "000.00.01.H13";
+    const C: &str = "000.00.00.H42";
+    let tmp = TempDir::new().unwrap();
+    let mut ca = NodeCa::new(&tmp.path().join("node-ca"));
+    let (cert_a, cert_b, cert_c) = (ca.node("a"), ca.node("b"), ca.node("c"));
+    let (port_a, port_b, port_c) = (free_port(), free_port(), free_port());
+    let (data_a, data_b) = (data_dir(tmp.path(), "a"), data_dir(tmp.path(), "b"));
+    // C trusts none of the test PKI.
+    let data_c = tmp.path().join("c");
+    std::fs::create_dir_all(&data_c).unwrap();
+
+    let node_a = serve_with(&data_a, port_a, &cert_a, &ca.ca_pem, &[]);
+    let node_b = serve_with(&data_b, port_b, &cert_b, &ca.ca_pem, &["--exchange-relay"]);
+    let node_c = serve_with(&data_c, port_c, &cert_c, &ca.ca_pem, &[]);
+    let admin_a = set_up(&node_a, A, "So%20Thong%20tin%20va%20Truyen%20thong");
+    let admin_b = set_up(&node_b, B, "Van%20phong%20UBND%20tinh");
+    let admin_c = set_up(&node_c, C, "So%20Tai%20chinh");
+    add_user(&admin_a, "vanthu_a", "clerk");
+    add_user(&admin_b, "vanthu_b", "clerk");
+    add_user(&admin_c, "vanthu_c", "clerk");
+    // A: B directly, C through the hub B (C's own node certificate), A2 hosted here.
+    add_agency(&admin_a, B, "Văn phòng UBND tỉnh", port_b, &cert_b);
+    add_agency_via(&admin_a, C, "Sở Tài chính", port_b, &cert_c);
+    let hosted = admin_a.post_json(
+        "/api/v1/agencies",
+        &json!({"id": A2, "name": "Trung tâm Công nghệ thông tin"}),
+    );
+    assert_eq!(hosted.status, 201, "{}", hosted.text);
+    // The hub knows both ends; C reaches A through the hub.
+    add_agency(&admin_b, A, "Sở Thông tin và Truyền thông", port_a, &cert_a);
+    add_agency(&admin_b, C, "Sở Tài chính", port_c, &cert_c);
+    add_agency_via(&admin_c, A, "Sở Thông tin và Truyền thông", port_b, &cert_a);
+    // A2's first user (administrator and clerk), made with the CLI on node A's data.
+    let added = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .arg("--data")
+        .arg(&data_a)
+        .args(["user", "add", "--agency-id", A2, "vanthu_a2"])
+        .args(["--full-name", "Lê Thị Hoa", "--role", "administrator"])
+        .args(["--role", "clerk", "--password"])
+        .env("KYSO_NEW_PASSWORD", PASSWORD)
+        .env_remove("KYSO_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    // A files the issued document and sends it to the three.
+    let clerk_a = login(&node_a, "vanthu_a");
+    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
+    let sealed = sign_bytes(
+        &sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]),
+        "SealSignature",
+        Who::Seal,
+        &[],
+    );
+    let filed = clerk_a.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "cong-van.pdf", &sealed)
+            .text("type", "CV")
+            .text("subject", "Về việc triển khai chữ ký số")
+            .text("urgency", "hoa_toc")
+            .text("allocate_issuer", "STTTT")
+            .text("allocate_units", "VP"),
+    );
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let sent_id = filed.json["record"]["id"].as_i64().unwrap();
+    let sent = clerk_a.post_json(
+        &format!("/api/v1/documents/{sent_id}/sendings"),
+        &json!({"recipients": [B, C, A2]}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let outcome = |r: &str| {
+        sent.json["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["recipient"] == r)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(
+        (outcome(B), outcome(C), outcome(A2)),
+        (json!("queued"), json!("queued"), json!("delivered")),
+        "{}",
+        sent.text
+    );
+
+    // B and C receive it; C's copy (untrusted CA) is never valid.
+    let clerk_b = login(&node_b, "vanthu_b");
+    let clerk_c = login(&node_c, "vanthu_c");
+    let at_b = wait_for("the document at B", || incoming(&clerk_b).pop());
+    let at_c = wait_for("the document at C, through the hub", || {
+        incoming(&clerk_c).pop()
+    });
+    assert_eq!(at_b["state"]["incoming"], "verified", "{at_b}");
+    assert_eq!(at_c["state"]["incoming"], "received", "{at_c}");
+    let c_id = at_c["id"].as_i64().unwrap();
+    let shown_c = clerk_c.get(&format!("/api/v1/documents/{c_id}"));
+    assert_eq!(
+        shown_c.json["verification"]["verdict"], "indeterminate",
+        "{}",
+        shown_c.text
+    );
+    // The hub's hop is in the trace C keeps (the package file of C).
+    let package_c = std::fs::read(&files_in(&data_c.join("exchange/packages"))[0]).unwrap();
+    let parsed =
+        kyso_exchange::Package::parse(&package_c, &kyso_exchange::Limits::default()).unwrap();
+    let route: Vec<String> = parsed
+        .trace()
+        .iter()
+        .map(|h| h.organ_id.to_string())
+        .collect();
+    assert_eq!(route, [A, B], "the trace of hops");
+
+    // B accepts (arrival number 1); C refuses with a reason; A2 accepts.
+    let b_id = at_b["id"].as_i64().unwrap();
+    let accepted = clerk_b.post_json(
+        &format!("/api/v1/documents/{b_id}/steps"),
+        &json!({"event": "accept"}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(
+        accepted.json["metadata"]["ArrivalNumber"], 1,
+        "{}",
+        accepted.text
+    );
+    let reason = "Chữ ký số chưa xác thực được: chứng thư không thuộc danh sách tin cậy";
+    let refused = clerk_c.post_json(
+        &format!("/api/v1/documents/{c_id}/steps"),
+        &json!({"event": "refuse", "note": reason}),
+    );
+    assert_eq!(refused.status, 200, "{}", refused.text);
+    let clerk_a2 = login(&node_a, "vanthu_a2");
+    let a2_id = incoming(&clerk_a2).pop().unwrap()["id"].as_i64().unwrap();
+    let accepted = clerk_a2.post_json(
+        &format!("/api/v1/documents/{a2_id}/steps"),
+        &json!({"event": "accept"}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+
+    // A sees every status of every recipient (C's through the hub).
+    wait_for("B's 03 and C's 02 at A", || {
+        (codes_to(&clerk_a, sent_id, B).len() >= 2 && codes_to(&clerk_a, sent_id, C).len() >= 2)
+            .then_some(())
+    });
+    assert_eq!(codes_to(&clerk_a, sent_id, B), ["01", "03"]);
+    assert_eq!(codes_to(&clerk_a, sent_id, C), ["01", "02"]);
+    assert_eq!(codes_to(&clerk_a, sent_id, A2), ["01", "03"]);
+    let timeline = clerk_a.get(&format!("/api/v1/documents/{sent_id}/deliveries"));
+    let to_c = timeline
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == C)
+        .unwrap()
+        .clone();
+    assert_eq!(to_c["statuses"][1]["description"], reason, "{to_c}");
+
+    // B's register and archive show it with its arrival number and report.
+    let register = clerk_b.get("/api/v1/registers/incoming");
+    assert_eq!(register.status, 200, "{}", register.text);
+    assert!(
+        register.text.contains("Về việc triển khai chữ ký số"),
+        "{}",
+        register.text
+    );
+    let shown_b = clerk_b.get(&format!("/api/v1/documents/{b_id}"));
+    assert_eq!(
+        shown_b.json["verification"]["verdict"], "valid",
+        "{}",
+        shown_b.text
+    );
+    assert_eq!(
+        shown_b.json["metadata"]["ArrivalNumber"], 1,
+        "{}",
+        shown_b.text
+    );
+
+    // A recalls from B; B agrees; A sees 13 then 15.
+    let delivery_ab = timeline
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == B)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let asked = clerk_a.post_json(
+        &format!("/api/v1/deliveries/{delivery_ab}/recall"),
+        &json!({"reason": "Văn bản ban hành sai thể thức"}),
+    );
+    assert_eq!(asked.status, 200, "{}", asked.text);
+    let delivery_b = wait_for("the recall request at B", || {
+        let seen = clerk_b.get(&format!("/api/v1/documents/{b_id}/deliveries"));
+        (seen.json[0]["recall"] == "requested").then(|| seen.json[0]["id"].as_i64().unwrap())
+    });
+    let agreed = clerk_b.post_json(
+        &format!("/api/v1/deliveries/{delivery_b}/recall-reply"),
+        &json!({"agree": true}),
+    );
+    assert_eq!(agreed.status, 200, "{}", agreed.text);
+    wait_for("15 at A", || {
+        (codes_to(&clerk_a, sent_id, B).len() >= 4).then_some(())
+    });
+    assert_eq!(codes_to(&clerk_a, sent_id, B), ["01", "03", "13", "15"]);
+
+    // A hub that alters what it relays: B's node identity delivers to C a package
+    // rebuilt with another subject (new digest) under A's origin signature — refused,
+    // nothing stored; a status "from C" that B makes up, without C's origin — refused.
+    let hub = kyso_net::NodeClient::from_pem(
+        &std::fs::read(&cert_b.cert_pem).unwrap(),
+        &std::fs::read(&cert_b.key_pem).unwrap(),
+        &std::fs::read(&ca.ca_pem).unwrap(),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let digest = parsed.digest().to_hex();
+    let kept: Value = serde_json::from_slice(
+        &std::fs::read(data_b.join(format!("exchange/origins/package-{digest}.json"))).unwrap(),
+    )
+    .unwrap();
+    let mut header = parsed.header().clone();
+    header.subject = "Về việc chuyển tiền vào tài khoản mới".into();
+    let altered = kyso_exchange::Package::new(header, parsed.attachments().to_vec())
+        .unwrap()
+        .to_bytes();
+    let origin_headers = [
+        (
+            "kyso-origin-certificate",
+            kept["certificate"].as_str().unwrap().to_string(),
+        ),
+        (
+            "kyso-origin-signature",
+            kept["signature"].as_str().unwrap().to_string(),
+        ),
+    ];
+    let url_c = format!("https://127.0.0.1:{port_c}/exchange/v1/packages");
+    let (status, body) = hub
+        .post_with_headers(
+            &url_c,
+            "application/vnd.kyso.exchange",
+            &origin_headers,
+            &altered,
+        )
+        .unwrap();
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (403, Some("bad_origin")),
+        "{answer}"
+    );
+    // The untouched package with its origin: what C has already (no copy).
+    let (status, body) = hub
+        .post_with_headers(
+            &url_c,
+            "application/vnd.kyso.exchange",
+            &origin_headers,
+            &parsed.to_bytes(),
+        )
+        .unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(incoming(&clerk_c).len(), 1);
+    assert_eq!(files_in(&data_c.join("exchange/packages")).len(), 1);
+    // A status made up by the hub in C's name: refused by A.
+    let forged = std::fs::read_to_string(
+        files_in(&data_b.join("exchange/origins"))
+            .iter()
+            .find(|p| p.to_string_lossy().contains("status-"))
+            .expect("a relayed status origin at the hub"),
+    )
+    .unwrap();
+    let forged: Value = serde_json::from_str(&forged).unwrap();
+    let message = kyso_exchange::StatusMessage::new(
+        kyso_exchange::ResponseFor::new(A.parse().unwrap(), parsed.header().document_id.clone()),
+        kyso_exchange::Organization::new(C.parse().unwrap(), "Sở Tài chính"),
+        kyso_model::StatusCode::Completed,
+        parsed.trace()[0].timestamp,
+    );
+    let json = message.to_json().unwrap();
+    let url_a = format!("https://127.0.0.1:{port_a}/exchange/v1/statuses");
+    for headers in [
+        Vec::new(),
+        vec![
+            (
+                "kyso-origin-certificate",
+                forged["certificate"].as_str().unwrap().to_string(),
+            ),
+            (
+                "kyso-origin-signature",
+                forged["signature"].as_str().unwrap().to_string(),
+            ),
+        ],
+    ] {
+        let (status, body) = hub
+            .post_with_headers(&url_a, "application/json", &headers, &json)
+            .unwrap();
+        assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    }
+    assert_eq!(codes_to(&clerk_a, sent_id, C), ["01", "02"]);
+
+    // The node CA revokes the hub's certificate: C, restarted with the CRL, refuses it
+    // at the handshake; A's certificate still passes.
+    drop(node_c);
+    let crl = ca.crl(&[&cert_b]);
+    let crl_arg = crl.to_string_lossy().to_string();
+    let node_c = serve_with(
+        &data_c,
+        port_c,
+        &cert_c,
+        &ca.ca_pem,
+        &["--exchange-crl", &crl_arg],
+    );
+    let refused = hub.post_with_headers(
+        &url_c,
+        "application/vnd.kyso.exchange",
+        &origin_headers,
+        &parsed.to_bytes(),
+    );
+    assert!(refused.is_err(), "a revoked node was answered: {refused:?}");
+    let node_client_a = kyso_net::NodeClient::from_pem(
+        &std::fs::read(&cert_a.cert_pem).unwrap(),
+        &std::fs::read(&cert_a.key_pem).unwrap(),
+        &std::fs::read(&ca.ca_pem).unwrap(),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let (status, _) = node_client_a
+        .post(&url_c, "application/vnd.kyso.exchange", b"not a package")
+        .unwrap();
+    assert_eq!(status, 400, "a node in good standing reaches C");
+    drop((node_a, node_b, node_c));
+}

@@ -224,6 +224,17 @@ impl NodeClient {
         content_type: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), NetError> {
+        self.post_with_headers(url, content_type, &[], body)
+    }
+
+    /// [`Self::post`] with extra request headers (name, value).
+    pub fn post_with_headers(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), NetError> {
         if !url.starts_with("https://") {
             return Err(NetError::UnsupportedUrl(url.to_string()));
         }
@@ -231,12 +242,11 @@ impl NodeClient {
             url: url.to_string(),
             reason: e.to_string(),
         };
-        let mut resp = self
-            .agent
-            .post(url)
-            .header("Content-Type", content_type)
-            .send(body)
-            .map_err(transport)?;
+        let mut request = self.agent.post(url).header("Content-Type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let mut resp = request.send(body).map_err(transport)?;
         let status = resp.status().as_u16();
         let answer = resp
             .body_mut()

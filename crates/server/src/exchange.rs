@@ -4,9 +4,11 @@
 //! (`POST /api/v1/documents/{id}/steps`). Each handler parses, calls one kyso-app use
 //! case and renders.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kyso_app::AppError;
 use kyso_app::exchange::NewAgency;
@@ -21,8 +23,11 @@ use crate::error::{ApiResult, ErrorBody};
 /// The OpenAPI paths of the exchange (merged into [`crate::ApiDoc`]'s document).
 #[derive(OpenApi)]
 #[openapi(
-    paths(send, deliveries, recall, recall_reply, agencies, add_agency),
-    components(schemas(SendBody, RecallBody, RecallReplyBody, AgencyBody)),
+    paths(
+        send, deliveries, recall, recall_reply, agencies, add_agency, update_agency,
+        transport, outbox, retry_outbox, package_edxml, status_edxml, import_edxml
+    ),
+    components(schemas(SendBody, RecallBody, RecallReplyBody, AgencyBody, AgencyUpdateBody, OutboxQuery)),
     tags((name = "exchange", description = "Sending and receiving documents between agencies (Decision 28/2018, edXML statuses)"))
 )]
 #[derive(Debug)]
@@ -36,6 +41,32 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/recall", post(recall))
         .route("/deliveries/{id}/recall-reply", post(recall_reply))
         .route("/agencies", get(agencies).post(add_agency))
+        .route("/agencies/{id}", put(update_agency))
+        .route("/deliveries/{id}/transport", get(transport))
+        .route("/deliveries/{id}/edxml", get(package_edxml))
+        .route("/deliveries/{id}/edxml-status", get(status_edxml))
+        .route("/outbox", get(outbox))
+        .route("/outbox/{id}/retry", post(retry_outbox))
+        .route(
+            "/packages/edxml",
+            post(import_edxml).layer(DefaultBodyLimit::max(
+                kyso_exchange::Limits::default().max_xml_bytes,
+            )),
+        )
+}
+
+/// An XML answer, offered as a download named `name`.
+fn xml(text: String, name: &str) -> Response {
+    let mut response = Response::new(Body::from(text));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
 }
 
 fn json<T: serde::Serialize>(value: &T) -> ApiResult<Json<Value>> {
@@ -225,4 +256,183 @@ pub(crate) async fn add_agency(
         )
         .await?;
     Ok((StatusCode::CREATED, json(&agency)?))
+}
+
+/// A changed directory entry of an agency on another node.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgencyUpdateBody {
+    /// Name.
+    name: String,
+    /// The node that speaks for it now (`https://…`, its exchange listener or a hub's).
+    node_url: String,
+    /// The SHA-256 (hex) of the certificate of the node that creates its packages and
+    /// statuses (a renewed or replacing certificate).
+    node_certificate: String,
+}
+
+/// Changes the directory entry of an agency on another node (administrator): a node
+/// moved, its certificate was renewed, or it was revoked and replaced — what arrives
+/// under the old certificate is refused from then on.
+#[utoipa::path(
+    put, path = "/api/v1/agencies/{id}", tag = "exchange",
+    params(("id" = String, Path, description = "Mã định danh")), request_body = AgencyUpdateBody,
+    responses(
+        (status = 200, description = "The agency", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)
+    )
+)]
+pub(crate) async fn update_agency(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<AgencyUpdateBody>,
+) -> ApiResult<Json<Value>> {
+    let agency = state
+        .app
+        .update_agency(
+            &caller.actor,
+            NewAgency {
+                id,
+                name: body.name,
+                node_url: Some(body.node_url),
+                node_certificate: Some(body.node_certificate),
+            },
+        )
+        .await?;
+    json(&agency)
+}
+
+/// The transport of a delivery to or from another node: its outbox rows (package or
+/// status, queued / sent / failed, attempts, the last error).
+#[utoipa::path(
+    get, path = "/api/v1/deliveries/{id}/transport", tag = "exchange",
+    params(("id" = i64, Path, description = "Delivery id")),
+    responses(
+        (status = 200, description = "Outbox rows", body = Vec<Object>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)
+    )
+)]
+pub(crate) async fn transport(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    json(&state.app.delivery_transport(&caller.actor, id).await?)
+}
+
+/// Which outbox rows.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OutboxQuery {
+    /// `queued`, `sent` or `failed`; absent: all.
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// The node's outbox, newest first, at most 500 rows (administrator).
+#[utoipa::path(
+    get, path = "/api/v1/outbox", tag = "exchange", params(OutboxQuery),
+    responses(
+        (status = 200, description = "Outbox rows", body = Vec<Object>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)
+    )
+)]
+pub(crate) async fn outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<OutboxQuery>,
+) -> ApiResult<Json<Value>> {
+    json(
+        &state
+            .app
+            .outbox(&caller.actor, query.state.as_deref())
+            .await?,
+    )
+}
+
+/// Sends an outbox row again at once (a failed row, or one waiting out its backoff):
+/// the clerk of the agency whose delivery it is, or an administrator.
+#[utoipa::path(
+    post, path = "/api/v1/outbox/{id}/retry", tag = "exchange",
+    params(("id" = i64, Path, description = "Outbox row id")),
+    responses(
+        (status = 200, description = "The row, queued and due now", body = Object),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)
+    )
+)]
+pub(crate) async fn retry_outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    json(&state.app.retry_outbox(&caller.actor, id).await?)
+}
+
+/// A delivery's package as edXML (QCVN 102:2016 envelope, attachments base64), for
+/// the sending or the receiving agency.
+#[utoipa::path(
+    get, path = "/api/v1/deliveries/{id}/edxml", tag = "exchange",
+    params(("id" = i64, Path, description = "Delivery id")),
+    responses(
+        (status = 200, description = "The edXML package", content_type = "application/xml", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)
+    )
+)]
+pub(crate) async fn package_edxml(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let text = state.app.package_edxml(&caller.actor, id).await?;
+    Ok(xml(text, &format!("goi-tin-{id}.edxml")))
+}
+
+/// The latest status of a delivery as an edXML status message (to answer a document
+/// system that sent the package as edXML).
+#[utoipa::path(
+    get, path = "/api/v1/deliveries/{id}/edxml-status", tag = "exchange",
+    params(("id" = i64, Path, description = "Delivery id")),
+    responses(
+        (status = 200, description = "The edXML status", content_type = "application/xml", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)
+    )
+)]
+pub(crate) async fn status_edxml(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let text = state.app.status_edxml(&caller.actor, id).await?;
+    Ok(xml(text, &format!("trang-thai-{id}.edxml")))
+}
+
+/// Files a package received as edXML (from another document system or the national
+/// axis) for the clerk's agency: body = the edXML document. It must be addressed to the
+/// agency; the original is verified on receipt and filed as an incoming document with
+/// status 01, like a package from a kyso node.
+#[utoipa::path(
+    post, path = "/api/v1/packages/edxml", tag = "exchange",
+    request_body(content = String, content_type = "application/xml", description = "edXML package"),
+    responses(
+        (status = 201, description = "Delivered: the recipient's outcome, delivery and verdict", body = Object),
+        (status = 200, description = "Delivered before: nothing added", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody)
+    )
+)]
+pub(crate) async fn import_edxml(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let outcome = state.app.import_edxml(&caller.actor, &body).await?;
+    let status = if outcome.outcome == "delivered" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, json(&outcome)?))
 }

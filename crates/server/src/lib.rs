@@ -83,6 +83,14 @@ pub struct Config {
     /// The CA certificates (PEM) that issue node certificates: other nodes' client and
     /// server certificates are verified against these only.
     pub exchange_ca: Option<PathBuf>,
+    /// Hub mode: packages and statuses for agencies this node does not host, but whose
+    /// node its directory knows, are passed on (store and forward), as the national
+    /// document axis does; the receiver checks the origin node's signature, so the hub
+    /// cannot alter them.
+    pub exchange_relay: bool,
+    /// CRLs of the node CA (PEM or DER file): the exchange listener refuses a node
+    /// whose certificate is revoked, at the handshake. Read at start.
+    pub exchange_crl: Option<PathBuf>,
     /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
     #[serde(skip)]
     pub tls: bool,
@@ -107,6 +115,8 @@ impl Default for Config {
             exchange_cert: None,
             exchange_key: None,
             exchange_ca: None,
+            exchange_relay: false,
+            exchange_crl: None,
             tls: false,
         }
     }
@@ -508,6 +518,8 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
             cert: cert.clone(),
             key: key.clone(),
             ca: ca.clone(),
+            relay: config.exchange_relay,
+            crl: config.exchange_crl.clone(),
         }),
         _ => {
             return Err(AppError::invalid(
@@ -526,6 +538,17 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
         app.with_fetcher(Arc::new(confined))
     };
     clear_staging(&config.data);
+    // Statuses a crash lost between a step and its status, in the background.
+    {
+        let app = app.clone();
+        tokio::spawn(async move {
+            match app.recover_statuses().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!("exchange: {n} statuses recovered after a crash"),
+                Err(e) => tracing::error!("exchange: recovering statuses: {}", e.en),
+            }
+        });
+    }
     let setup_token = if app.needs_setup().await? {
         Some(setup::new_token())
     } else {

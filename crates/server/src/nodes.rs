@@ -22,15 +22,16 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use axum_server::tls::TlsInfo;
 use kyso_app::exchange::{Attempt, OutboxJob};
+use kyso_app::origin::{NodeIdentity, Origin};
 use kyso_app::{App, AppError, Kind};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -41,6 +42,11 @@ pub(crate) struct ExchangeTls {
     pub(crate) cert: PathBuf,
     pub(crate) key: PathBuf,
     pub(crate) ca: PathBuf,
+    /// Hub mode (`--exchange-relay`).
+    pub(crate) relay: bool,
+    /// CRLs of the node CA (PEM or DER): a revoked node certificate fails the
+    /// handshake of the exchange listener.
+    pub(crate) crl: Option<PathBuf>,
 }
 
 fn tls_error(what: &str, path: &Path, e: impl std::fmt::Display) -> AppError {
@@ -62,6 +68,23 @@ fn certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>,
     Ok(certs)
 }
 
+/// The CRLs in `path`: PEM (`X509 CRL`, one or several) or one DER CRL.
+fn crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, AppError> {
+    let what = "danh sách thu hồi / CRL";
+    let bytes = std::fs::read(path).map_err(|e| tls_error(what, path, e))?;
+    let list = if bytes.starts_with(b"-----") || bytes.iter().take(64).all(u8::is_ascii) {
+        CertificateRevocationListDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| tls_error(what, path, e))?
+    } else {
+        vec![CertificateRevocationListDer::from(bytes)]
+    };
+    if list.is_empty() {
+        return Err(tls_error(what, path, "no CRL"));
+    }
+    Ok(list)
+}
+
 /// The server side: this node's certificate, client certificates required and verified
 /// against the node CA.
 fn server_config(tls: &ExchangeTls) -> Result<rustls::ServerConfig, AppError> {
@@ -75,7 +98,13 @@ fn server_config(tls: &ExchangeTls) -> Result<rustls::ServerConfig, AppError> {
             .add(ca)
             .map_err(|e| tls_error("CA của các nút / node CA", &tls.ca, e))?;
     }
-    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+    let mut builder = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots));
+    if let Some(path) = &tls.crl {
+        builder = builder
+            .with_crls(crls(path)?)
+            .only_check_end_entity_revocation();
+    }
+    let verifier = builder
         .build()
         .map_err(|e| tls_error("CA của các nút / node CA", &tls.ca, e))?;
     let mut config = rustls::ServerConfig::builder()
@@ -121,6 +150,15 @@ fn peer(info: &TlsInfo) -> Option<&[u8]> {
     info.peer_certificates.first().map(Vec::as_slice)
 }
 
+/// The origin signature sent with a package or status (`Kyso-Origin-*` headers).
+fn origin(headers: &HeaderMap) -> Result<Option<Origin>, AppError> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Origin::from_headers(
+        text(kyso_app::origin::CERTIFICATE_HEADER),
+        text(kyso_app::origin::SIGNATURE_HEADER),
+    )
+}
+
 fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> ApiResult<Response> {
     let body = serde_json::to_vec(value).map_err(AppError::internal)?;
     Ok((status, [(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -130,9 +168,12 @@ fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> ApiResult<Respons
 async fn receive_package(
     State(app): State<App>,
     Extension(info): Extension<Arc<TlsInfo>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let outcomes = app.receive_package(peer(&info), &body).await?;
+    let outcomes = app
+        .receive_package(peer(&info), origin(&headers)?, &body)
+        .await?;
     let created = outcomes.iter().any(|o| o.outcome == "delivered");
     json(
         if created {
@@ -148,9 +189,12 @@ async fn receive_package(
 async fn receive_status(
     State(app): State<App>,
     Extension(info): Extension<Arc<TlsInfo>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let changed = app.receive_status(peer(&info), &body).await?;
+    let changed = app
+        .receive_status(peer(&info), origin(&headers)?, &body)
+        .await?;
     Ok(Json(serde_json::json!({ "changed": changed })))
 }
 
@@ -163,6 +207,9 @@ pub(crate) fn start(
 ) -> Result<String, AppError> {
     let config = server_config(tls)?;
     let node_client = client(tls)?;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| tls_error("tệp / file", p, e));
+    let identity = NodeIdentity::from_pem(&read(&tls.cert)?, &read(&tls.key)?, tls.relay)?;
+    let app = &app.clone().with_node(identity);
     let listener = std::net::TcpListener::bind(tls.listen).map_err(|e| {
         AppError::new(
             Kind::Unavailable,
@@ -225,7 +272,15 @@ async fn deliver(client: &Arc<kyso_net::NodeClient>, job: &OutboxJob) -> Attempt
         job.content_type,
         job.body.clone(),
     );
-    let answer = tokio::task::spawn_blocking(move || client.post(&url, content_type, &body)).await;
+    let headers: Vec<(&str, String)> = job
+        .origin
+        .as_ref()
+        .map(|o| o.headers().to_vec())
+        .unwrap_or_default();
+    let answer = tokio::task::spawn_blocking(move || {
+        client.post_with_headers(&url, content_type, &headers, &body)
+    })
+    .await;
     match answer {
         Ok(Ok((status, _))) if (200..300).contains(&status) => Attempt::Delivered,
         Ok(Ok((status, text))) => {

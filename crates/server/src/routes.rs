@@ -108,7 +108,7 @@ pub(crate) async fn verify(
     let (_, file) = form.buffers.remove("file").ok_or_else(|| {
         ApiError::bad_request(
             "missing_file",
-            "thiếu trường file (tệp cần kiểm tra)",
+            "thiếu trường `file` (tệp cần kiểm tra)",
             "the field `file` (the file to verify) is missing",
         )
     })?;
@@ -467,6 +467,11 @@ pub(crate) struct UploadForm {
     allocate_units: Option<String>,
     /// `true`: keep it even when a signature is invalid.
     accept_invalid: Option<bool>,
+    /// The reason to keep it even when its signatures cannot be verified
+    /// (`indeterminate`, e.g. a CA not trusted here; `unsigned`): recorded with the
+    /// caller in its history and the audit log. Without it such a document is refused
+    /// (409 `unverified`), unless it is only received (`incoming`, `accept=false`).
+    accept_unverified: Option<String>,
     /// Incoming: `false` only receives it (state `verified` when its signatures are
     /// valid, else `received`) for the clerk to accept with its arrival number or refuse
     /// with a reason; default `true`: accepted at once.
@@ -477,14 +482,15 @@ pub(crate) struct UploadForm {
 
 /// Files a signed original into the archive: verified first; incoming documents are
 /// accepted with their arrival number. Refused: secret documents, duplicates of an
-/// archived original, invalid signatures (unless `accept_invalid`).
+/// archived original, invalid signatures (unless `accept_invalid`), signatures not
+/// verified (unless `accept_unverified` gives the reason).
 #[utoipa::path(
     post, path = "/api/v1/documents", tag = "documents",
     request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored: the record, duplicates and notes", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "Not filed (already archived, unsigned, invalid signature)", body = ErrorBody),
+        (status = 409, description = "Not filed (already archived, unsigned, invalid signature; `unverified`: not verified and no `accept_unverified` reason)", body = ErrorBody),
         (status = 413, body = ErrorBody)
     )
 )]
@@ -506,6 +512,7 @@ pub(crate) async fn file_document(
     let incoming = form.flag("incoming")?;
     // Accepting at once is the default; `accept=false` only receives it.
     let accept = form.text("accept").is_none() || form.flag("accept")?;
+    let accept_unverified = form.text("accept_unverified").map(str::to_string);
     let agency_name = state.app.agency_name(caller.actor.agency()).await?;
     let request = FileRequest {
         file: file.file.path().to_path_buf(),
@@ -547,7 +554,11 @@ pub(crate) async fn file_document(
             advisory: None,
         }),
     };
-    match state.app.file_document(&caller.actor, request).await? {
+    match state
+        .app
+        .file_document_decided(&caller.actor, request, accept_unverified.as_deref())
+        .await?
+    {
         Filed::Stored(registered, notes) => Ok((
             StatusCode::CREATED,
             Json(json!({

@@ -245,7 +245,7 @@ pub(crate) async fn document_upload(
     let file = form.files.remove("file").ok_or_else(|| {
         crate::error::ApiError::bad_request(
             "missing_file",
-            "thiếu trường file",
+            "thiếu trường `file` (tệp văn bản)",
             "the field `file` is missing",
         )
     })?;

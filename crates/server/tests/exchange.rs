@@ -18,6 +18,8 @@ const A: &str = "000.00.00.H13";
 const B: &str = "000.00.01.H13";
 const C: &str = "000.00.02.H13";
 const D: &str = "000.00.00.G22";
+/// Sở Xây dựng, hosted here, receiving by edXML.
+const E: &str = "000.00.03.H13";
 
 fn error_is(a: &Answer, status: u16, code: &str, what: &str) {
     assert_eq!(a.status, status, "{what}: {}", a.text);
@@ -408,6 +410,203 @@ fn flow(node: &Node) {
     // Nothing of those reached B.
     assert_eq!(node.count("SELECT COUNT(*) FROM exchange_delivery"), 3);
 
+    // The transport to D's node: its outbox row, seen by A's clerk and the
+    // administrator (not by B), sent again at once on request.
+    let delivery_d = delivery(&timeline.json, D)["id"].as_i64().unwrap();
+    let transport = clerk_a.get(&format!("/api/v1/deliveries/{delivery_d}/transport"));
+    assert_eq!(transport.status, 200, "{}", transport.text);
+    assert_eq!(transport.json[0]["kind"], "package", "{}", transport.text);
+    assert_eq!(transport.json[0]["destination"], D, "{}", transport.text);
+    assert_eq!(transport.json[0]["state"], "queued", "{}", transport.text);
+    error_is(
+        &clerk_b.get(&format!("/api/v1/deliveries/{delivery_d}/transport")),
+        404,
+        "not_found",
+        "another agency's transport",
+    );
+    let row = transport.json[0]["id"].as_i64().unwrap();
+    let queued = admin.get("/api/v1/outbox?state=queued");
+    assert_eq!(queued.status, 200, "{}", queued.text);
+    assert!(
+        queued
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == row),
+        "{}",
+        queued.text
+    );
+    error_is(
+        &clerk_a.get("/api/v1/outbox"),
+        403,
+        "missing_role",
+        "a clerk lists the node's outbox",
+    );
+    error_is(
+        &admin.get("/api/v1/outbox?state=lost"),
+        400,
+        "outbox_state",
+        "an unknown outbox state",
+    );
+    let retried = clerk_a.post_json(&format!("/api/v1/outbox/{row}/retry"), &json!({}));
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    assert_eq!(retried.json["state"], "queued", "{}", retried.text);
+    error_is(
+        &clerk_b.post_json(&format!("/api/v1/outbox/{row}/retry"), &json!({})),
+        404,
+        "not_found",
+        "another agency's clerk resends",
+    );
+
+    // The directory entry of D changes (its node's certificate renewed); hosted
+    // agencies are not moved that way.
+    let renewed = "ab".repeat(32);
+    let changed = admin.send_json(
+        "PUT",
+        &format!("/api/v1/agencies/{D}"),
+        &json!({"name": "Văn phòng Chính phủ", "node_url": "https://truc2.example.gov.vn",
+                "node_certificate": renewed}),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(
+        changed.json["node_certificate"], renewed,
+        "{}",
+        changed.text
+    );
+    error_is(
+        &admin.send_json(
+            "PUT",
+            &format!("/api/v1/agencies/{B}"),
+            &json!({"name": "Sở Nội vụ", "node_url": "https://x.example", "node_certificate": renewed}),
+        ),
+        404,
+        "not_found",
+        "moving a hosted agency",
+    );
+
+    // edXML: A's package to D as the QCVN 102:2016 envelope; the same document sent as
+    // edXML by another document system to E (hosted here) is filed for E, verified on
+    // receipt, and E's status 01 goes back as edXML.
+    let (status, exported) = clerk_a.get_bytes(&format!("/api/v1/deliveries/{delivery_d}/edxml"));
+    assert_eq!(status, 200);
+    let text = String::from_utf8(exported.clone()).unwrap();
+    assert!(
+        text.contains("http://www.mic.gov.vn/TBT/QCVN_102_2016"),
+        "{text}"
+    );
+    let package =
+        kyso_exchange::edxml::import_package(&exported, &kyso_exchange::Limits::default()).unwrap();
+    assert_eq!(package.header().subject, "Về việc triển khai chữ ký số");
+    let added = admin.post_json("/api/v1/agencies", &json!({"id": E, "name": "Sở Xây dựng"}));
+    assert_eq!(added.status, 201, "{}", added.text);
+    node.user(E, "vanthu_e", &[Role::Clerk]);
+    let clerk_e = node.login("vanthu_e");
+    let mut header = package.header().clone();
+    header.to = vec![kyso_exchange::Organization::new(agency(E), "Sở Xây dựng")];
+    let to_e = kyso_exchange::edxml::export_package(
+        &kyso_exchange::Package::new(header, package.attachments().to_vec()).unwrap(),
+    );
+    error_is(
+        &clerk_b.post_raw("/api/v1/packages/edxml", "application/xml", to_e.as_bytes()),
+        400,
+        "not_addressed_here",
+        "an edXML package for another agency",
+    );
+    error_is(
+        &clerk_e.post_raw(
+            "/api/v1/packages/edxml",
+            "application/xml",
+            b"<edXMLEnvelope",
+        ),
+        400,
+        "invalid_xml",
+        "broken edXML",
+    );
+    let imported = clerk_e.post_raw("/api/v1/packages/edxml", "application/xml", to_e.as_bytes());
+    assert_eq!(imported.status, 201, "{}", imported.text);
+    assert_eq!(imported.json["verdict"], "valid", "{}", imported.text);
+    let again = clerk_e.post_raw("/api/v1/packages/edxml", "application/xml", to_e.as_bytes());
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json["outcome"], "already_sent", "{}", again.text);
+    let e_doc = incoming(&clerk_e);
+    assert_eq!(e_doc["state"]["incoming"], "verified", "{e_doc}");
+    let delivery_e = imported.json["delivery"].as_i64().unwrap();
+    let (status, answer) =
+        clerk_e.get_bytes(&format!("/api/v1/deliveries/{delivery_e}/edxml-status"));
+    assert_eq!(status, 200);
+    let status_message =
+        kyso_exchange::edxml::import_status(&answer, &kyso_exchange::Limits::default()).unwrap();
+    assert_eq!(status_message.status_code.code(), "01");
+    assert_eq!(status_message.from.organ_id, agency(E));
+
+    // A package that cannot be filed (no attachment) is still answered: refused on
+    // receipt, 02 with the reason, in the timeline and as edXML.
+    let mut header = package.header().clone();
+    header.to = vec![kyso_exchange::Organization::new(agency(E), "Sở Xây dựng")];
+    header.document_id = kyso_model::DocumentId::new(agency(A), 2026, 999_001).unwrap();
+    let empty = kyso_exchange::edxml::export_package(
+        &kyso_exchange::Package::new(header, Vec::new()).unwrap(),
+    );
+    let refused = clerk_e.post_raw(
+        "/api/v1/packages/edxml",
+        "application/xml",
+        empty.as_bytes(),
+    );
+    assert_eq!(refused.status, 200, "{}", refused.text);
+    assert_eq!(refused.json["outcome"], "not_delivered", "{}", refused.text);
+    let refused_delivery = refused.json["delivery"].as_i64().unwrap();
+    let (status, answer) = clerk_e.get_bytes(&format!(
+        "/api/v1/deliveries/{refused_delivery}/edxml-status"
+    ));
+    assert_eq!(status, 200);
+    let message =
+        kyso_exchange::edxml::import_status(&answer, &kyso_exchange::Limits::default()).unwrap();
+    assert_eq!(message.status_code.code(), "02");
+    assert!(
+        message.description.contains("không có tệp đính kèm"),
+        "{}",
+        message.description
+    );
+
+    // A crash between a step and its status: E's acceptance is made in the office
+    // alone (the status never written); when the node starts again the status is
+    // recovered from the document's history, once.
+    let e_id = e_doc["id"].as_i64().unwrap();
+    let (at, date) = node.app.now_and_today();
+    node.rt
+        .block_on(node.app.office().advance(
+            e_id,
+            kyso_office::Step {
+                event: kyso_office::Event::Accept,
+                note: String::new(),
+                template: None,
+                advisory_body: None,
+                at,
+                date,
+            },
+        ))
+        .unwrap();
+    let timeline_e = |c: &Client| c.get(&format!("/api/v1/documents/{e_id}/deliveries"));
+    assert_eq!(codes(&timeline_e(&clerk_e).json, E), ["01"]);
+    assert_eq!(node.rt.block_on(node.app.recover_statuses()).unwrap(), 1);
+    assert_eq!(node.rt.block_on(node.app.recover_statuses()).unwrap(), 0);
+    let recovered = timeline_e(&clerk_e);
+    assert_eq!(
+        codes(&recovered.json, E),
+        ["01", "03"],
+        "{}",
+        recovered.text
+    );
+    assert!(
+        recovered.json[0]["statuses"][1]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Số đến: "),
+        "{}",
+        recovered.text
+    );
+
     // The operations are in the OpenAPI document.
     let doc = clerk_a.get("/api/v1/openapi.json");
     for path in [
@@ -416,6 +615,13 @@ fn flow(node: &Node) {
         "/api/v1/deliveries/{id}/recall",
         "/api/v1/deliveries/{id}/recall-reply",
         "/api/v1/agencies",
+        "/api/v1/agencies/{id}",
+        "/api/v1/outbox",
+        "/api/v1/outbox/{id}/retry",
+        "/api/v1/deliveries/{id}/transport",
+        "/api/v1/deliveries/{id}/edxml",
+        "/api/v1/deliveries/{id}/edxml-status",
+        "/api/v1/packages/edxml",
     ] {
         assert!(doc.json["paths"][path].is_object(), "{path} not in OpenAPI");
     }

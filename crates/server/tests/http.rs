@@ -1390,6 +1390,75 @@ fn authorisation_matrix() {
             403,
             false,
         ),
+        // Operating the exchange: the directory changed by the administrator, the
+        // node's outbox listed by the administrator, a row resent by the clerk or the
+        // administrator, a delivery's transport and edXML read by its parties, an edXML
+        // package filed by the clerk. No delivery or row 1 exists (404) and the body is
+        // not edXML (400): authorisation passes, the use case refuses.
+        case(
+            "PUT",
+            "/api/v1/agencies/{id}",
+            "/api/v1/agencies/000.00.00.G22".into(),
+            Body::Json(json!({"name": "Văn phòng Chính phủ",
+                "node_url": "https://truc.example.gov.vn", "node_certificate": "ab".repeat(32)})),
+            &["quantri"],
+            403,
+            false,
+        ),
+        case(
+            "GET",
+            "/api/v1/outbox",
+            "/api/v1/outbox".into(),
+            Body::None,
+            &["quantri"],
+            403,
+            true,
+        ),
+        case(
+            "POST",
+            "/api/v1/outbox/{id}/retry",
+            "/api/v1/outbox/1/retry".into(),
+            Body::None,
+            &["quantri", "vanthu"],
+            403,
+            false,
+        ),
+        case(
+            "GET",
+            "/api/v1/deliveries/{id}/transport",
+            "/api/v1/deliveries/1/transport".into(),
+            Body::None,
+            &["*"],
+            404,
+            false,
+        ),
+        case(
+            "GET",
+            "/api/v1/deliveries/{id}/edxml",
+            "/api/v1/deliveries/1/edxml".into(),
+            Body::None,
+            &["*"],
+            404,
+            false,
+        ),
+        case(
+            "GET",
+            "/api/v1/deliveries/{id}/edxml-status",
+            "/api/v1/deliveries/1/edxml-status".into(),
+            Body::None,
+            &["*"],
+            404,
+            false,
+        ),
+        case(
+            "POST",
+            "/api/v1/packages/edxml",
+            "/api/v1/packages/edxml".into(),
+            Body::Json(json!({"not": "edXML"})),
+            &["vanthu"],
+            403,
+            false,
+        ),
     ];
     // Public by design: verification, the one-time setup, signing in.
     let public = [

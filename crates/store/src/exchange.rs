@@ -122,8 +122,8 @@ pub struct DeliveryRow {
     pub sender_document: Option<i64>,
     /// The receiving agency.
     pub recipient: AgencyId,
-    /// `local` (both agencies hosted here), `remote` (to another node) or `inbound`
-    /// (from another node).
+    /// `local` (both agencies hosted here), `remote` (to another node), `inbound`
+    /// (from another node) or `relay` (passed on by this node in hub mode).
     pub route: String,
     /// `delivered` or `queued` (waiting for the outbox worker).
     pub state: String,
@@ -297,6 +297,24 @@ impl Archive {
         .await
         .map_err(backend_error)?;
         Ok(())
+    }
+
+    /// Changes an agency of another node: its name, node URL and node certificate
+    /// (a node moved, or its certificate was renewed or revoked). `false` when there is
+    /// no such agency on another node (hosted agencies are not moved by this).
+    pub async fn update_agency(&self, agency: &AgencyRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE agency SET name = $1, node_url = $2, node_certificate = $3 \
+             WHERE id = $4 AND hosted = 0",
+        )
+        .bind(agency.name.clone())
+        .bind(agency.node_url.clone())
+        .bind(agency.node_certificate.clone())
+        .bind(agency.id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(done.rows_affected() == 1)
     }
 
     // ------------------------------------------------------------------------------
@@ -499,12 +517,92 @@ impl Archive {
         Ok(Some((record, delivery_id)))
     }
 
+    /// Records a delivery that was refused on receipt without a document (the package
+    /// could not be filed for the recipient: nothing addressed to it, no attachment, the
+    /// same original already archived…): the delivery row with its status (`02` and the
+    /// reason), and — `inbound` — the status in the outbox back to the sender's node, in
+    /// one transaction. `None` when the same `DocumentId` was delivered to this recipient
+    /// before.
+    pub async fn refuse_on_receipt(
+        &self,
+        delivery: &NewDelivery,
+        status: &NewStatus,
+        inbound: Option<i64>,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.lock(
+            &mut tx,
+            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
+        )
+        .await?;
+        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let delivery_id = Self::insert_delivery(
+            &mut tx,
+            delivery,
+            if inbound.is_some() {
+                "inbound"
+            } else {
+                "local"
+            },
+            "delivered",
+            None,
+            Some(&status.code),
+        )
+        .await?;
+        let status_id = Self::insert_status(&mut tx, delivery_id, status).await?;
+        if let Some(priority) = inbound {
+            Self::insert_outbox(
+                &mut tx,
+                delivery_id,
+                "status",
+                &delivery.sender,
+                None,
+                &status_id.to_string(),
+                priority,
+                status.at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(backend_error)?;
+        Ok(Some(delivery_id))
+    }
+
     /// Records a delivery to an agency on another node, queued in the outbox with the
     /// package's `priority` (the outbox worker of `kyso serve` sends it). `None` when it
     /// was recorded before.
     pub async fn queue_remote(
         &self,
         delivery: &NewDelivery,
+        node_url: Option<&str>,
+        priority: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.queue_package(delivery, "remote", node_url, priority)
+            .await
+    }
+
+    /// Records a package this node relays (hub mode) to `delivery.recipient` on another
+    /// node, queued in the outbox like [`Self::queue_remote`]; the delivery's route is
+    /// `relay`, so statuses about it are passed on between sender and recipient.
+    /// `None` when it was recorded before.
+    pub async fn queue_relay(
+        &self,
+        delivery: &NewDelivery,
+        node_url: Option<&str>,
+        priority: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.queue_package(delivery, "relay", node_url, priority)
+            .await
+    }
+
+    async fn queue_package(
+        &self,
+        delivery: &NewDelivery,
+        route: &str,
         node_url: Option<&str>,
         priority: i64,
     ) -> Result<Option<i64>, StoreError> {
@@ -520,7 +618,7 @@ impl Archive {
         {
             return Ok(None);
         }
-        let id = Self::insert_delivery(&mut tx, delivery, "remote", "queued", None, None).await?;
+        let id = Self::insert_delivery(&mut tx, delivery, route, "queued", None, None).await?;
         Self::insert_outbox(
             &mut tx,
             id,
@@ -808,6 +906,61 @@ impl Archive {
         Ok(())
     }
 
+    /// Rows of the outbox, newest first: all, or those in `state` (`queued`, `sent`,
+    /// `failed`); at most `limit`.
+    pub async fn outbox_rows(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = match state {
+            Some(state) => {
+                sqlx::query(select_outbox!("WHERE state = $1 ORDER BY id DESC LIMIT $2"))
+                    .bind(state.to_string())
+                    .bind(limit)
+            }
+            None => sqlx::query(select_outbox!("ORDER BY id DESC LIMIT $1")).bind(limit),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        rows.iter().map(outbox_from).collect()
+    }
+
+    /// One row of the outbox.
+    pub async fn outbox_row(&self, id: i64) -> Result<Option<OutboxRow>, StoreError> {
+        sqlx::query(select_outbox!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?
+            .as_ref()
+            .map(outbox_from)
+            .transpose()
+    }
+
+    /// Sends a row again: a `failed` row (refused by the other node, e.g. before its
+    /// directory was set up) or a `queued` one waiting out its backoff becomes due at
+    /// `now_ms`. `false` when the row is `sent` (or absent).
+    pub async fn retry_outbox(
+        &self,
+        id: i64,
+        now_ms: i64,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE exchange_outbox SET state = 'queued', next_attempt = $1, updated_at = $2 \
+             WHERE id = $3 AND state IN ('queued', 'failed')",
+        )
+        .bind(now_ms)
+        .bind(text(at))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The status message (canonical JSON) of a status of a timeline.
     pub async fn status_message(&self, id: i64) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT message_json FROM exchange_status WHERE id = $1")
@@ -827,11 +980,15 @@ impl Archive {
     /// value when the current one is among the allowed) and, for `01`, the delivery's
     /// state `delivered`. The same message received again (a retried delivery) adds
     /// nothing: `false`.
+    ///
+    /// `forward` (a delivery this node relays): the agency the status is passed on to —
+    /// an outbox row in the same transaction.
     pub async fn add_remote_status(
         &self,
         delivery_id: i64,
         status: &NewStatus,
         recall: Option<(&[&str], &str)>,
+        forward: Option<&AgencyId>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let seen = sqlx::query(
@@ -868,19 +1025,49 @@ impl Archive {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        Self::insert_status(&mut tx, delivery_id, status).await?;
+        let id = Self::insert_status(&mut tx, delivery_id, status).await?;
+        if let Some(destination) = forward {
+            Self::insert_outbox(
+                &mut tx,
+                delivery_id,
+                "status",
+                destination,
+                None,
+                &id.to_string(),
+                0,
+                status.at,
+            )
+            .await?;
+        }
         tx.commit().await.map_err(backend_error)?;
         Ok(true)
     }
 
-    /// The deliveries of `document_id` from `sender` that arrived here from its node.
+    /// Deliveries received here whose document may still move on: a received document,
+    /// no recall, and a latest status that is not final (`02` refused, `06` completed).
+    /// For the recovery of statuses lost between a step and its status.
+    pub async fn open_received_deliveries(&self) -> Result<Vec<DeliveryRow>, StoreError> {
+        sqlx::query(select_delivery!(
+            "WHERE received_document IS NOT NULL AND recall = 'none' \
+             AND (last_status IS NULL OR last_status NOT IN ('02', '06')) ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(delivery_from)
+        .collect()
+    }
+
+    /// The deliveries of `document_id` from `sender` that arrived here from its node:
+    /// received for an agency hosted here (`inbound`) or passed on (`relay`).
     pub async fn inbound_deliveries(
         &self,
         document_id: &str,
         sender: &AgencyId,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
         sqlx::query(select_delivery!(
-            "WHERE document_id = $1 AND sender = $2 AND route = 'inbound' ORDER BY id"
+            "WHERE document_id = $1 AND sender = $2 AND route IN ('inbound', 'relay') ORDER BY id"
         ))
         .bind(document_id.to_string())
         .bind(sender.to_string())

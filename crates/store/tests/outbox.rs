@@ -145,13 +145,13 @@ async fn outbox_flow(archive: &Archive) {
     };
     assert!(
         archive
-            .add_remote_status(normal, &status, None)
+            .add_remote_status(normal, &status, None, None)
             .await
             .unwrap()
     );
     assert!(
         !archive
-            .add_remote_status(normal, &status, None)
+            .add_remote_status(normal, &status, None, None)
             .await
             .unwrap()
     );

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use der::Encode;
-use kyso_pki::ca::{IssueRequest, Issuer, Profile, SubjectName, issue};
+use kyso_pki::ca::{IssueRequest, Issuer, Profile, RevokedEntry, SubjectName, build_crl, issue};
 use kyso_signer::{KeyKind, Signer, SoftKey};
 use time::{Duration, OffsetDateTime};
 use x509_cert::Certificate;
@@ -120,6 +120,42 @@ impl NodeCa {
             key_pem,
             fingerprint: hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(&der)),
         }
+    }
+}
+
+impl NodeCa {
+    /// A CRL of the node CA (PEM, written beside the CA) revoking `revoked`:
+    /// `--exchange-crl`.
+    pub fn crl(&self, revoked: &[&NodeCert]) -> PathBuf {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let entries: Vec<RevokedEntry> = revoked
+            .iter()
+            .map(|n| {
+                let text = std::fs::read_to_string(&n.cert_pem).unwrap();
+                let (_, der) = der::pem::decode_vec(text.as_bytes()).unwrap();
+                let cert = <Certificate as der::Decode>::from_der(&der).unwrap();
+                RevokedEntry {
+                    serial: cert.tbs_certificate().serial_number().as_bytes().to_vec(),
+                    revoked_at: now - Duration::minutes(1),
+                    reason: None,
+                }
+            })
+            .collect();
+        let issuer = Issuer {
+            certificate: &self.certificate,
+            key: &self.key,
+        };
+        let crl = build_crl(
+            &issuer,
+            &entries,
+            now - Duration::minutes(1),
+            now + Duration::days(7),
+            1,
+        )
+        .unwrap();
+        let path = self.dir.join("node-ca.crl.pem");
+        std::fs::write(&path, pem("X509 CRL", &crl)).unwrap();
+        path
     }
 }
 
