@@ -662,7 +662,7 @@ fn sign_both(
     file: &Path,
     tsa: &str,
 ) -> AppResult<PathBuf> {
-    let out = PathBuf::from(format!("{}.p7s", file.display()));
+    let out = crate::verify::p7s_beside(file);
     for (name, cosign) in [(leader, None), (seal, Some(out.as_path()))] {
         let (key, chain) = keys.load(name, passphrase, None)?;
         sign_detached(

@@ -675,21 +675,47 @@ fn malformed_report(why: &str, at: OffsetDateTime) -> Report {
     }
 }
 
-/// Where `kyso verify FILE [--sig SIG]` finds the content and the signature.
+/// Where `kyso verify FILE [--sig SIG]` finds the content and the signature. File
+/// names are kept as the operating system gives them (bytes, not text): two names
+/// that differ only in bytes that are not UTF-8 never lead to the same `.p7s`.
 pub fn locate(file: &Path, sig: Option<&Path>) -> (PathBuf, PathBuf) {
     if let Some(sig) = sig {
         return (file.to_path_buf(), sig.to_path_buf());
     }
-    let name = file.to_string_lossy();
-    if let Some(content) = name.strip_suffix(".p7s") {
-        return (PathBuf::from(content), file.to_path_buf());
+    if file.extension().is_some_and(|e| e == "p7s") {
+        return (file.with_extension(""), file.to_path_buf());
     }
-    (file.to_path_buf(), PathBuf::from(format!("{name}.p7s")))
+    (file.to_path_buf(), p7s_beside(file))
+}
+
+/// `FILE.p7s` beside `file`, its name kept byte for byte.
+pub fn p7s_beside(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".p7s");
+    PathBuf::from(name)
 }
 
 #[cfg(test)]
 mod limit_tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn file_names_are_kept_as_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let a = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/a\xff.txt"));
+        let b = Path::new(std::ffi::OsStr::from_bytes(b"/tmp/a\xfe.txt"));
+        // Both would be "a\u{FFFD}.txt.p7s" through text.
+        assert_ne!(p7s_beside(a), p7s_beside(b));
+        assert_eq!(p7s_beside(a).as_os_str().as_bytes(), b"/tmp/a\xff.txt.p7s");
+        assert_eq!(locate(a, None), (a.to_path_buf(), p7s_beside(a)));
+        assert_eq!(
+            locate(&p7s_beside(b), None),
+            (b.to_path_buf(), p7s_beside(b))
+        );
+        let given = Path::new("/tmp/chu-ky.p7s");
+        assert_eq!(locate(a, Some(given)).1, given);
+    }
 
     #[test]
     fn header_within_the_first_kilobyte() {

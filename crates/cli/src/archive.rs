@@ -550,7 +550,7 @@ fn signature_for(file: &Path, given: Option<&Path>) -> Option<PathBuf> {
     if let Some(g) = given {
         return Some(g.to_path_buf());
     }
-    let candidate = PathBuf::from(format!("{}.p7s", file.display()));
+    let candidate = kyso_app::verify::p7s_beside(file);
     candidate.is_file().then_some(candidate)
 }
 
@@ -801,9 +801,9 @@ fn import_candidates(dir: &Path, follow: bool) -> Result<Vec<Candidate>> {
     let set: std::collections::HashSet<PathBuf> = files.iter().cloned().collect();
     let mut out = Vec::new();
     for f in &files {
-        let name = f.to_string_lossy();
-        if name.ends_with(".p7s") {
-            let content = PathBuf::from(name.trim_end_matches(".p7s"));
+        // Names as bytes: a name that is not UTF-8 keeps its own `.p7s`.
+        if f.extension().is_some_and(|e| e == "p7s") {
+            let content = f.with_extension("");
             if !set.contains(&content) {
                 out.push(Candidate::Skip(
                     f.clone(),
@@ -815,7 +815,7 @@ fn import_candidates(dir: &Path, follow: bool) -> Result<Vec<Candidate>> {
             }
             continue;
         }
-        let sig = PathBuf::from(format!("{name}.p7s"));
+        let sig = kyso_app::verify::p7s_beside(f);
         let sig = set.contains(&sig).then_some(sig);
         out.push(Candidate::File(f.clone(), sig));
     }

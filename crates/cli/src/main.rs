@@ -40,7 +40,10 @@ fn main() -> ExitCode {
     // alone: folders 0700, files 0600, whatever the shell's umask.
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -55,6 +58,38 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A command line kyso cannot read: what is wrong in Vietnamese first, then clap's own
+/// explanation and usage (English); help and version are printed as asked.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    let vi = match e.kind() {
+        K::DisplayHelp | K::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        K::DisplayHelpOnMissingArgumentOrSubcommand | K::MissingSubcommand => {
+            "thiếu lệnh con (xem danh sách bên dưới)"
+        }
+        K::UnknownArgument => "tham số không có trong lệnh này",
+        K::InvalidSubcommand => "không có lệnh con này",
+        K::MissingRequiredArgument => "thiếu tham số bắt buộc",
+        K::InvalidValue | K::ValueValidation => "giá trị của tham số không hợp lệ",
+        K::ArgumentConflict => "các tham số này không dùng cùng nhau được",
+        K::TooManyValues | K::TooFewValues | K::WrongNumberOfValues => {
+            "số giá trị của tham số không đúng"
+        }
+        K::NoEquals => "tham số này cần dạng --tên=giá-trị",
+        K::InvalidUtf8 => "tham số không phải văn bản UTF-8",
+        _ => "dòng lệnh không hợp lệ",
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "kyso: lỗi cú pháp lệnh / usage error: {vi} (kyso --help)\n{}",
+        e.render()
+    );
+    ExitCode::from(2)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
