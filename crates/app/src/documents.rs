@@ -391,114 +391,6 @@ fn unverified_error(shown: &str, verdict: &str, reasons: &str) -> AppError {
     )
 }
 
-/// An office over the archive whose new documents get `note` as their first history
-/// line (the clerk's decision on an unverified original, with who made it):
-/// `kyso_office::Office` records an empty one.
-mod noted {
-    use kyso_model::AgencyId;
-    use kyso_office::{
-        DocumentQuery, DocumentRecord, DuplicateKey, ElectronicPolicy, FileCode, HistoryEntry,
-        NewDocument, Office, RecordFile, Store, StoreError, Transition,
-    };
-    use kyso_store::{Archive, Staged};
-    use time::OffsetDateTime;
-
-    pub(super) struct Noted {
-        archive: Archive,
-        note: String,
-    }
-
-    pub(super) fn office(archive: &Archive, note: &str) -> Office<Noted> {
-        Office::new(Noted {
-            archive: archive.clone(),
-            note: note.to_string(),
-        })
-    }
-
-    impl Store for Noted {
-        type Staged = Staged;
-
-        async fn insert(
-            &self,
-            mut document: NewDocument,
-            original: Option<Staged>,
-        ) -> Result<DocumentRecord, StoreError> {
-            if document.note.is_empty() {
-                document.note.clone_from(&self.note);
-            }
-            self.archive.insert(document, original).await
-        }
-
-        async fn transition(&self, transition: Transition) -> Result<DocumentRecord, StoreError> {
-            self.archive.transition(transition).await
-        }
-
-        async fn document(&self, id: i64) -> Result<Option<DocumentRecord>, StoreError> {
-            self.archive.document(id).await
-        }
-
-        async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
-            self.archive.history(id).await
-        }
-
-        async fn documents(
-            &self,
-            query: &DocumentQuery,
-        ) -> Result<Vec<DocumentRecord>, StoreError> {
-            self.archive.documents(query).await
-        }
-
-        async fn duplicates(&self, key: &DuplicateKey) -> Result<Vec<DocumentRecord>, StoreError> {
-            self.archive.duplicates(key).await
-        }
-
-        async fn by_sha256(
-            &self,
-            agency: &AgencyId,
-            sha256: &str,
-        ) -> Result<Option<DocumentRecord>, StoreError> {
-            self.archive.by_sha256(agency, sha256).await
-        }
-
-        async fn policy(&self, agency: &AgencyId) -> Result<Option<ElectronicPolicy>, StoreError> {
-            self.archive.policy(agency).await
-        }
-
-        async fn set_policy(
-            &self,
-            agency: &AgencyId,
-            policy: &ElectronicPolicy,
-            at: OffsetDateTime,
-        ) -> Result<(), StoreError> {
-            self.archive.set_policy(agency, policy, at).await
-        }
-
-        async fn create_file(&self, file: &RecordFile) -> Result<(), StoreError> {
-            self.archive.create_file(file).await
-        }
-
-        async fn record_file(&self, code: &FileCode) -> Result<Option<RecordFile>, StoreError> {
-            self.archive.record_file(code).await
-        }
-
-        async fn record_files(
-            &self,
-            agency: &AgencyId,
-            year: u16,
-        ) -> Result<Vec<RecordFile>, StoreError> {
-            self.archive.record_files(agency, year).await
-        }
-
-        async fn file_document(&self, code: &FileCode, id: i64) -> Result<u32, StoreError> {
-            self.archive.file_document(code, id).await
-        }
-
-        async fn file_documents(&self, code: &FileCode) -> Result<Vec<DocumentRecord>, StoreError> {
-            self.archive.file_documents(code).await
-        }
-    }
-}
-
 // ----------------------------------------------------------------------------------
 // First-page reading
 // ----------------------------------------------------------------------------------
@@ -1069,9 +961,8 @@ impl App {
             };
             Registered { record, duplicates }
         } else if job.incoming {
-            let office = noted::office(self.archive(), &history_note);
-            office
-                .register_incoming(
+            self.office()
+                .register_incoming_noted(
                     IncomingRequest {
                         agency: agency.clone(),
                         arrival_date: job.date.unwrap_or(today),
@@ -1094,6 +985,7 @@ impl App {
                     },
                     Some(staged),
                     now,
+                    &history_note,
                 )
                 .await?
         } else {
@@ -1114,9 +1006,8 @@ impl App {
             } else {
                 OutgoingState::Issued
             };
-            let office = noted::office(self.archive(), &history_note);
-            office
-                .register_outgoing(
+            self.office()
+                .register_outgoing_noted(
                     OutgoingRequest {
                         agency: agency.clone(),
                         date: date.unwrap_or(today),
@@ -1131,6 +1022,7 @@ impl App {
                     },
                     Some(staged),
                     now,
+                    &history_note,
                 )
                 .await?
         };

@@ -1515,45 +1515,30 @@ impl App {
             (None, Some(der)) => hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(der)),
             (_, None) => String::new(),
         };
-        match self.archive().agency(agency).await? {
+        let checked = match self.archive().agency(agency).await? {
             Some(row)
                 if !row.hosted
                     && !fingerprint.is_empty()
                     && row.node_certificate.as_deref() == Some(fingerprint.as_str()) =>
             {
-                if let Some(origin) = origin
-                    && let Err(refusal) = origin.verify(subject)
-                {
-                    self.record(
-                        AuditEvent::new(
-                            format!("node-certificate:{fingerprint}"),
-                            AuditAction::ExchangeReceive,
-                            format!("agency:{agency}"),
-                            Outcome::Refused,
-                        )
-                        .with("reason", refusal.code.clone()),
-                    )
-                    .await?;
-                    return Err(refusal);
-                }
-                Ok(row)
+                origin.map_or(Ok(()), |o| o.verify(subject)).map(|()| row)
             }
-            _ => {
-                // Logged: who tried to speak for the agency (the certificate's hash).
-                let refusal = refused();
-                self.record(
-                    AuditEvent::new(
-                        format!("node-certificate:{fingerprint}"),
-                        AuditAction::ExchangeReceive,
-                        format!("agency:{agency}"),
-                        Outcome::Refused,
-                    )
-                    .with("reason", refusal.code.clone()),
+            _ => Err(refused()),
+        };
+        if let Err(refusal) = &checked {
+            // Logged: who tried to speak for the agency (the certificate's hash).
+            self.record(
+                AuditEvent::new(
+                    format!("node-certificate:{fingerprint}"),
+                    AuditAction::ExchangeReceive,
+                    format!("agency:{agency}"),
+                    Outcome::Refused,
                 )
-                .await?;
-                Err(refusal)
-            }
+                .with("reason", refusal.code.clone()),
+            )
+            .await?;
         }
+        checked
     }
 
     /// Receives a package sent by another node (`POST /exchange/v1/packages`): parsed

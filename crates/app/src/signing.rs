@@ -405,7 +405,7 @@ pub fn sign_detached(
         .out
         .clone()
         .or_else(|| request.cosign.map(Path::to_path_buf))
-        .unwrap_or_else(|| crate::verify::p7s_beside(&request.file));
+        .unwrap_or_else(|| crate::verify::p7s_beside(request.file));
     refuse_overwriting_input(request.file, &out)?;
     check_out(&out)?;
     if out.exists() && !request.force && request.cosign.is_none_or(|c| c != out) {

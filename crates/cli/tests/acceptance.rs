@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use kyso_testkit::cli::text;
 
 use kyso_app::documents::{DocFields, FileRequest, Filed, StepRequest};
 use kyso_app::{Actor, App};
@@ -17,36 +19,19 @@ use kyso_office::{DocState, Event, IncomingState};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const AGENCY: &str = "000.00.00.H13";
+use kyso_testkit::cli::AGENCY;
 const REASON: &str = "bản chụp chưa ký số, đã đối chiếu với bản giấy lưu tại văn phòng";
 
 fn kyso(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
-    c.arg("--data")
-        .arg(data)
-        .env("KYSO_AGENCY_ID", AGENCY)
-        .env("KYSO_AGENCY_NAME", "UBND thành phố Cần Thơ")
-        .env_remove("KYSO_DATABASE_URL")
-        .stdin(Stdio::null());
-    c
+    kyso_testkit::cli::office(env!("CARGO_BIN_EXE_kyso"), data)
 }
 
 fn run(data: &Path, args: &[&str]) -> Output {
     kyso(data).args(args).output().expect("run kyso")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = run(data, args);
-    assert!(out.status.success(), "kyso {args:?} failed: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    kyso_testkit::cli::ok(kyso(data).args(args))
 }
 
 /// A one-page unsigned PDF reading like an ND30 first page.

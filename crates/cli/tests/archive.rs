@@ -9,19 +9,11 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-const AGENCY: &str = "000.00.00.H13";
 /// The clerk's reason for archiving the test's unsigned letters (`--accept-unverified`).
 const UNSIGNED: &str = "bản chưa ký số, đã đối chiếu với bản giấy";
 
 fn kyso(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
-    c.arg("--data")
-        .arg(data)
-        .env("KYSO_AGENCY_ID", AGENCY)
-        .env("KYSO_AGENCY_NAME", "UBND thành phố Cần Thơ")
-        .env_remove("KYSO_DATABASE_URL")
-        .stdin(Stdio::null());
-    c
+    kyso_testkit::cli::office(env!("CARGO_BIN_EXE_kyso"), data)
 }
 
 fn run(data: &Path, args: &[&str]) -> Output {
@@ -29,14 +21,7 @@ fn run(data: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = run(data, args);
-    assert!(
-        out.status.success(),
-        "kyso {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    kyso_testkit::cli::ok(kyso(data).args(args))
 }
 
 /// A one-page PDF whose text reads like an ND30 first page.

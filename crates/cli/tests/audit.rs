@@ -16,32 +16,18 @@ use serde_json::Value;
 use spki::SubjectPublicKeyInfoOwned;
 use tempfile::TempDir;
 
+use kyso_testkit::cli::text;
+
 fn kyso(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
-    c.arg("--data")
-        .arg(data)
-        .env_remove("KYSO_DATABASE_URL")
-        .env_remove("KYSO_AGENCY_ID")
-        .stdin(Stdio::null());
-    c
+    kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), data)
 }
 
 fn run(data: &Path, args: &[&str]) -> Output {
     kyso(data).args(args).output().expect("run kyso")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = run(data, args);
-    assert!(out.status.success(), "kyso {args:?} failed: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    kyso_testkit::cli::ok(kyso(data).args(args))
 }
 
 /// `kyso audit verify` with extra arguments: (exit code, stdout + stderr).

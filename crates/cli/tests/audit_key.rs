@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
@@ -15,25 +15,13 @@ const PASSPHRASE: &str = "mật khẩu nhật ký 2026";
 const VAR: &str = "KYSO_AUDIT_KEY_PASSPHRASE";
 const FILE_VAR: &str = "KYSO_AUDIT_KEY_PASSPHRASE_FILE";
 
-fn kyso(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
-    c.arg("--data")
-        .arg(data)
-        .env_remove("KYSO_DATABASE_URL")
-        .env_remove("KYSO_AGENCY_ID")
-        .env_remove(VAR)
-        .env_remove(FILE_VAR)
-        .env("KYSO_SCRYPT_LOG_N", "10")
-        .stdin(Stdio::null());
-    c
-}
+use kyso_testkit::cli::text;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+/// `kyso` on `data` ([`VAR`] and [`FILE_VAR`] unset), with cheap scrypt.
+fn kyso(data: &Path) -> Command {
+    let mut c = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), data);
+    c.env("KYSO_SCRYPT_LOG_N", "10");
+    c
 }
 
 fn append(mut c: Command, n: usize) -> Output {

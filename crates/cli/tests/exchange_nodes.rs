@@ -31,6 +31,18 @@ const B: &str = "000.00.00.H41";
 
 /// Node `data` on SQLite, or on the PostgreSQL database `database`.
 fn serve(data: &Path, database: Option<&str>, port: u16, cert: &NodeCert, ca: &Path) -> Served {
+    serve_with(data, database, port, cert, ca, &[])
+}
+
+/// [`serve`] with extra flags (`--exchange-relay`, `--exchange-crl`).
+fn serve_with(
+    data: &Path,
+    database: Option<&str>,
+    port: u16,
+    cert: &NodeCert,
+    ca: &Path,
+    extra: &[&str],
+) -> Served {
     kyso_testkit::serve::spawn(
         Command::new(env!("CARGO_BIN_EXE_kyso"))
             .arg("--data")
@@ -44,6 +56,7 @@ fn serve(data: &Path, database: Option<&str>, port: u16, cert: &NodeCert, ca: &P
             .arg(&cert.key_pem)
             .arg("--exchange-ca")
             .arg(ca)
+            .args(extra)
             .env_remove("KYSO_DATABASE_URL")
             .env("RUST_LOG", "warn"),
     )
@@ -137,6 +150,30 @@ fn delivery_to_b(clerk_a: &Client, sent_id: i64) -> (String, Vec<String>) {
     (d["state"].as_str().unwrap().to_string(), codes)
 }
 
+/// A's clerk files the issued document (leader-signed, sealed by pyHanko, numbered from
+/// A's register) with `urgency`; its id.
+fn file_issued(clerk_a: &Client, urgency: &str) -> i64 {
+    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
+    let sealed = sign_bytes(
+        &sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]),
+        "SealSignature",
+        Who::Seal,
+        &[],
+    );
+    let filed = clerk_a.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "cong-van.pdf", &sealed)
+            .text("type", "CV")
+            .text("subject", "Về việc triển khai chữ ký số")
+            .text("urgency", urgency)
+            .text("allocate_issuer", "STTTT")
+            .text("allocate_units", "VP"),
+    );
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    filed.json["record"]["id"].as_i64().unwrap()
+}
+
 fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -178,25 +215,7 @@ fn flow(database_a: Option<&str>, database_b: Option<&str>) {
 
     // A's clerk files the issued document (leader-signed, sealed) and sends it to B.
     let clerk_a = login(&node_a, "vanthu_a");
-    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
-    let sealed = sign_bytes(
-        &sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]),
-        "SealSignature",
-        Who::Seal,
-        &[],
-    );
-    let filed = clerk_a.post_form(
-        "/api/v1/documents",
-        &Multipart::new()
-            .file("file", "cong-van.pdf", &sealed)
-            .text("type", "CV")
-            .text("subject", "Về việc triển khai chữ ký số")
-            .text("urgency", "khan")
-            .text("allocate_issuer", "STTTT")
-            .text("allocate_units", "VP"),
-    );
-    assert_eq!(filed.status, 201, "{}", filed.text);
-    let sent_id = filed.json["record"]["id"].as_i64().unwrap();
+    let sent_id = file_issued(&clerk_a, "khan");
     let sent = clerk_a.post_json(
         &format!("/api/v1/documents/{sent_id}/sendings"),
         &json!({"recipients": [B]}),
@@ -343,32 +362,6 @@ fn flow(database_a: Option<&str>, database_b: Option<&str>) {
     assert_eq!(incoming(&clerk_b).len(), 1);
 }
 
-/// Node `data` with extra flags (`--exchange-relay`).
-fn serve_with(data: &Path, port: u16, cert: &NodeCert, ca: &Path, extra: &[&str]) -> Served {
-    kyso_testkit::serve::spawn(
-        Command::new(env!("CARGO_BIN_EXE_kyso"))
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(["--exchange-listen", &format!("127.0.0.1:{port}")])
-            .arg("--exchange-cert")
-            .arg(&cert.cert_pem)
-            .arg("--exchange-key")
-            .arg(&cert.key_pem)
-            .arg("--exchange-ca")
-            .arg(ca)
-            .args(extra)
-            .env_remove("KYSO_DATABASE_URL")
-            .env("RUST_LOG", "warn"),
-    )
-}
-
-/// Adds `id` to the directory as reached through the node on `port` (itself, or a hub
-/// relaying to it), whose own node certificate is `cert`.
-fn add_agency_via(admin: &Client, id: &str, name: &str, port: u16, cert: &NodeCert) {
-    add_agency(admin, id, name, port, cert);
-}
-
 /// The codes of the delivery to `recipient` in A's timeline of `sent_id`.
 fn codes_to(clerk: &Client, sent_id: i64, recipient: &str) -> Vec<String> {
     let timeline = clerk.get(&format!("/api/v1/documents/{sent_id}/deliveries"));
@@ -413,9 +406,16 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     let data_c = tmp.path().join("c");
     std::fs::create_dir_all(&data_c).unwrap();
 
-    let node_a = serve_with(&data_a, port_a, &cert_a, &ca.ca_pem, &[]);
-    let node_b = serve_with(&data_b, port_b, &cert_b, &ca.ca_pem, &["--exchange-relay"]);
-    let node_c = serve_with(&data_c, port_c, &cert_c, &ca.ca_pem, &[]);
+    let node_a = serve(&data_a, None, port_a, &cert_a, &ca.ca_pem);
+    let node_b = serve_with(
+        &data_b,
+        None,
+        port_b,
+        &cert_b,
+        &ca.ca_pem,
+        &["--exchange-relay"],
+    );
+    let node_c = serve(&data_c, None, port_c, &cert_c, &ca.ca_pem);
     let admin_a = set_up(&node_a, A, "So%20Thong%20tin%20va%20Truyen%20thong");
     let admin_b = set_up(&node_b, B, "Van%20phong%20UBND%20tinh");
     let admin_c = set_up(&node_c, C, "So%20Tai%20chinh");
@@ -424,7 +424,7 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     add_user(&admin_c, "vanthu_c", "clerk");
     // A: B directly, C through the hub B (C's own node certificate), A2 hosted here.
     add_agency(&admin_a, B, "Văn phòng UBND tỉnh", port_b, &cert_b);
-    add_agency_via(&admin_a, C, "Sở Tài chính", port_b, &cert_c);
+    add_agency(&admin_a, C, "Sở Tài chính", port_b, &cert_c);
     let hosted = admin_a.post_json(
         "/api/v1/agencies",
         &json!({"id": A2, "name": "Trung tâm Công nghệ thông tin"}),
@@ -433,7 +433,7 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     // The hub knows both ends; C reaches A through the hub.
     add_agency(&admin_b, A, "Sở Thông tin và Truyền thông", port_a, &cert_a);
     add_agency(&admin_b, C, "Sở Tài chính", port_c, &cert_c);
-    add_agency_via(&admin_c, A, "Sở Thông tin và Truyền thông", port_b, &cert_a);
+    add_agency(&admin_c, A, "Sở Thông tin và Truyền thông", port_b, &cert_a);
     // A2's first user (administrator and clerk), made with the CLI on node A's data.
     let added = Command::new(env!("CARGO_BIN_EXE_kyso"))
         .arg("--data")
@@ -453,25 +453,7 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
 
     // A files the issued document and sends it to the three.
     let clerk_a = login(&node_a, "vanthu_a");
-    let pdf = std::fs::read(kyso_testkit::document("cong-van.pdf")).unwrap();
-    let sealed = sign_bytes(
-        &sign_bytes(&pdf, "LeaderSignature", Who::Leader, &[]),
-        "SealSignature",
-        Who::Seal,
-        &[],
-    );
-    let filed = clerk_a.post_form(
-        "/api/v1/documents",
-        &Multipart::new()
-            .file("file", "cong-van.pdf", &sealed)
-            .text("type", "CV")
-            .text("subject", "Về việc triển khai chữ ký số")
-            .text("urgency", "hoa_toc")
-            .text("allocate_issuer", "STTTT")
-            .text("allocate_units", "VP"),
-    );
-    assert_eq!(filed.status, 201, "{}", filed.text);
-    let sent_id = filed.json["record"]["id"].as_i64().unwrap();
+    let sent_id = file_issued(&clerk_a, "hoa_toc");
     let sent = clerk_a.post_json(
         &format!("/api/v1/documents/{sent_id}/sendings"),
         &json!({"recipients": [B, C, A2]}),
@@ -715,6 +697,7 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     let crl_arg = crl.to_string_lossy().to_string();
     let node_c = serve_with(
         &data_c,
+        None,
         port_c,
         &cert_c,
         &ca.ca_pem,

@@ -25,12 +25,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-const AGENCY: &str = "000.00.00.H13";
 const PASSPHRASE: &str = "mat-khau-thu-nghiem";
 const SEED: u64 = 0x6b79_736f_0010;
 /// The huge `.pdf`: above the default PDF limit (256 MiB), sparse.
@@ -59,37 +58,15 @@ impl Rng {
     }
 }
 
+use kyso_testkit::cli::{describe, ok};
+
+/// `kyso` for the office of the test agency, its CA and keystore passphrases set, cheap scrypt.
 fn kyso(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
-    c.arg("--data")
-        .arg(data)
-        .env("KYSO_AGENCY_ID", AGENCY)
-        .env("KYSO_AGENCY_NAME", "UBND thành phố Cần Thơ")
-        .env("KYSO_PASSPHRASE", PASSPHRASE)
+    let mut c = kyso_testkit::cli::office(env!("CARGO_BIN_EXE_kyso"), data);
+    c.env("KYSO_PASSPHRASE", PASSPHRASE)
         .env("KYSO_CA_PASSPHRASE", PASSPHRASE)
-        .env("KYSO_SCRYPT_LOG_N", "10")
-        .env_remove("KYSO_DATABASE_URL")
-        .env_remove("KYSO_DATA")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("KYSO_AUDIT_KEY_PASSPHRASE")
-        .env_remove("KYSO_AUDIT_KEY_PASSPHRASE_FILE")
-        .stdin(Stdio::null());
+        .env("KYSO_SCRYPT_LOG_N", "10");
     c
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{c:?}\n{}", describe(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -25,27 +25,15 @@ const GIB: u64 = 1 << 30;
 /// What a run may take at most, far below the 1 GiB input.
 const MAX_RSS_KIB: u64 = 200 * 1024;
 
+use kyso_testkit::cli::describe;
+
+/// `kyso` on `data`, its CA and keystore passphrases set, cheap scrypt.
 fn kyso(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
+    let mut c = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), data);
     c.env("KYSO_PASSPHRASE", PASSPHRASE)
         .env("KYSO_CA_PASSPHRASE", PASSPHRASE)
-        .env("KYSO_SCRYPT_LOG_N", "10")
-        .env_remove("KYSO_DATA")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("KYSO_MAX_PDF_SIZE")
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::null());
+        .env("KYSO_SCRYPT_LOG_N", "10");
     c
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// A data directory with a keystore entry `leader` issued by `kyso ca init/issue`.

@@ -246,6 +246,18 @@ impl<S: Store> Office<S> {
         staged: Option<S::Staged>,
         at: OffsetDateTime,
     ) -> Result<Registered, OfficeError> {
+        self.register_outgoing_noted(request, staged, at, "").await
+    }
+
+    /// [`Self::register_outgoing`] with `note` on the first line of its history (e.g.
+    /// why it was kept although its signature could not be verified, and who decided).
+    pub async fn register_outgoing_noted(
+        &self,
+        request: OutgoingRequest,
+        staged: Option<S::Staged>,
+        at: OffsetDateTime,
+        note: &str,
+    ) -> Result<Registered, OfficeError> {
         if staged.is_some() || request.original.is_some() {
             check_not_secret(request.secrecy).map_err(OfficeError::Refused)?;
         }
@@ -342,7 +354,7 @@ impl<S: Store> Office<S> {
                 NewDocument {
                     record,
                     numbering,
-                    note: String::new(),
+                    note: note.to_string(),
                 },
                 staged,
             )
@@ -357,7 +369,19 @@ impl<S: Store> Office<S> {
         staged: Option<S::Staged>,
         at: OffsetDateTime,
     ) -> Result<Registered, OfficeError> {
-        let document = incoming_document(request, staged.is_some(), at)?;
+        self.register_incoming_noted(request, staged, at, "").await
+    }
+
+    /// [`Self::register_incoming`] with `note` on the first line of its history.
+    pub async fn register_incoming_noted(
+        &self,
+        request: IncomingRequest,
+        staged: Option<S::Staged>,
+        at: OffsetDateTime,
+        note: &str,
+    ) -> Result<Registered, OfficeError> {
+        let mut document = incoming_document(request, staged.is_some(), at)?;
+        document.note = note.to_string();
         let stored = self.store.insert(document, staged).await?;
         self.finish(stored).await
     }

@@ -452,6 +452,67 @@ impl Archive {
         Ok(())
     }
 
+    /// A write transaction holding the lock of `delivery` (its DocumentId ×
+    /// recipient), or `None` when that delivery exists already.
+    async fn begin_delivery(
+        &self,
+        delivery: &NewDelivery,
+    ) -> Result<Option<Transaction<'static, Any>>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.lock(
+            &mut tx,
+            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
+        )
+        .await?;
+        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        Ok(Some(tx))
+    }
+
+    /// The delivery row of a package received for an agency hosted here (route
+    /// `inbound` when it came from another node, else `local`), its first status and,
+    /// `inbound`, that status in the outbox back to the sender's node.
+    async fn insert_received(
+        tx: &mut Transaction<'static, Any>,
+        delivery: &NewDelivery,
+        received_document: Option<i64>,
+        status: &NewStatus,
+        inbound: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let delivery_id = Self::insert_delivery(
+            tx,
+            delivery,
+            if inbound.is_some() {
+                "inbound"
+            } else {
+                "local"
+            },
+            "delivered",
+            received_document,
+            Some(&status.code),
+        )
+        .await?;
+        let status_id = Self::insert_status(tx, delivery_id, status).await?;
+        if let Some(priority) = inbound {
+            Self::insert_outbox(
+                tx,
+                delivery_id,
+                "status",
+                &delivery.sender,
+                None,
+                &status_id.to_string(),
+                priority,
+                status.at,
+            )
+            .await?;
+        }
+        Ok(delivery_id)
+    }
+
     /// Delivers a package to an agency hosted here, in one transaction: the incoming
     /// `document` (its original staged, its verification report kept), the delivery row
     /// and its first status (`01`). `inbound` (the package came from another node): the
@@ -467,49 +528,15 @@ impl Archive {
         status: &NewStatus,
         inbound: Option<i64>,
     ) -> Result<Option<(DocumentRecord, i64)>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        self.lock(
-            &mut tx,
-            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
-        )
-        .await?;
-        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
-            .await?
-            .is_some()
-        {
+        let Some(mut tx) = self.begin_delivery(delivery).await? else {
             return Ok(None);
-        }
+        };
         let record = self
             .insert_document_in(&mut tx, document, Some(&staged))
             .await?;
         let document_id = record.id.unwrap_or_default();
-        let delivery_id = Self::insert_delivery(
-            &mut tx,
-            delivery,
-            if inbound.is_some() {
-                "inbound"
-            } else {
-                "local"
-            },
-            "delivered",
-            Some(document_id),
-            Some(&status.code),
-        )
-        .await?;
-        let status_id = Self::insert_status(&mut tx, delivery_id, status).await?;
-        if let Some(priority) = inbound {
-            Self::insert_outbox(
-                &mut tx,
-                delivery_id,
-                "status",
-                &delivery.sender,
-                None,
-                &status_id.to_string(),
-                priority,
-                status.at,
-            )
-            .await?;
-        }
+        let delivery_id =
+            Self::insert_received(&mut tx, delivery, Some(document_id), status, inbound).await?;
         tx.commit().await.map_err(backend_error)?;
         // The row owns the staged files now; recovery finishes them after a crash.
         staged.consumed = true;
@@ -529,45 +556,10 @@ impl Archive {
         status: &NewStatus,
         inbound: Option<i64>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        self.lock(
-            &mut tx,
-            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
-        )
-        .await?;
-        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
-            .await?
-            .is_some()
-        {
+        let Some(mut tx) = self.begin_delivery(delivery).await? else {
             return Ok(None);
-        }
-        let delivery_id = Self::insert_delivery(
-            &mut tx,
-            delivery,
-            if inbound.is_some() {
-                "inbound"
-            } else {
-                "local"
-            },
-            "delivered",
-            None,
-            Some(&status.code),
-        )
-        .await?;
-        let status_id = Self::insert_status(&mut tx, delivery_id, status).await?;
-        if let Some(priority) = inbound {
-            Self::insert_outbox(
-                &mut tx,
-                delivery_id,
-                "status",
-                &delivery.sender,
-                None,
-                &status_id.to_string(),
-                priority,
-                status.at,
-            )
-            .await?;
-        }
+        };
+        let delivery_id = Self::insert_received(&mut tx, delivery, None, status, inbound).await?;
         tx.commit().await.map_err(backend_error)?;
         Ok(Some(delivery_id))
     }
@@ -606,18 +598,9 @@ impl Archive {
         node_url: Option<&str>,
         priority: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        self.lock(
-            &mut tx,
-            &format!("exchange:{}:{}", delivery.document_id, delivery.recipient),
-        )
-        .await?;
-        if Self::delivery_in(&mut tx, &delivery.document_id, &delivery.recipient)
-            .await?
-            .is_some()
-        {
+        let Some(mut tx) = self.begin_delivery(delivery).await? else {
             return Ok(None);
-        }
+        };
         let id = Self::insert_delivery(&mut tx, delivery, route, "queued", None, None).await?;
         Self::insert_outbox(
             &mut tx,

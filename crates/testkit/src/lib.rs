@@ -6,6 +6,7 @@
 //!   pyHanko (the reference signer) driven on those keys;
 //! - [`postgres`]: a fresh PostgreSQL database per test on the server `scripts/test.sh`
 //!   starts (required, not skipped, under CI);
+//! - [`cli`]: the `kyso` binary on a data directory, isolated from the environment;
 //! - [`http`]: a small client for kyso's JSON API (cookies, CSRF header, multipart);
 //! - [`serve`]: `kyso serve` as a child process (URL and setup link from its output);
 //! - `node` (feature `node`): a node in the test process, kyso-server on a loopback
@@ -16,6 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod cli;
 pub mod http;
 pub mod mtls;
 #[cfg(feature = "node")]
