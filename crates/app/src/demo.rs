@@ -457,6 +457,7 @@ impl App {
                             name: other.name.into(),
                             node_url: None,
                             node_certificate: None,
+                            signing_certificates: Vec::new(),
                         },
                     )
                     .await?;

@@ -1213,16 +1213,33 @@ impl App {
         if record.original.is_none() && record.archive_dir.is_none() {
             return Ok(None);
         }
-        let verdict = self
-            .archive()
-            .verification(id)
-            .await?
+        let verification = self.archive().verification(id).await?;
+        let verdict = verification
+            .as_ref()
             .and_then(|v| v.get("verdict").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| "indeterminate".into());
-        if is_valid_verdict(&verdict) {
+        // Received from an agency whose signing certificates the directory lists, and
+        // signed with none of them: not that agency's document, as far as kyso can tell.
+        let foreign = verification
+            .as_ref()
+            .and_then(|v| v.pointer("/sender_certificate/matched"))
+            == Some(&Value::Bool(false));
+        if is_valid_verdict(&verdict) && !foreign {
             return Ok(None);
         }
-        let refusal = if is_invalid_verdict(&verdict) {
+        let refusal = if foreign && request.note.trim().is_empty() && !is_invalid_verdict(&verdict)
+        {
+            Some(AppError::new(
+                Kind::Conflict,
+                "unknown_signer",
+                format!(
+                    "chưa tiếp nhận văn bản {id}: không chữ ký nào được ký bằng chứng thư số mà danh bạ ghi cho cơ quan gửi. Muốn vẫn tiếp nhận thì ghi rõ lý do vào ghi chú (`--note \"lý do\"`; API: trường `note`), hoặc trả lại bằng bước `refuse`"
+                ),
+                format!(
+                    "document {id} not accepted: none of its signatures is made with a certificate the directory records for the sending agency. To accept it anyway, give the reason in the note (`--note \"reason\"`; API: field `note`), or return it with the `refuse` step"
+                ),
+            ))
+        } else if is_invalid_verdict(&verdict) {
             Some(AppError::new(
                 Kind::Conflict,
                 "invalid_signature",
@@ -1479,7 +1496,10 @@ impl App {
         query.agency_id = Some(actor.agency().to_string());
         query.limit = query.limit.min(200);
         let dir = self.index_dir();
+        let app = self.clone();
         tokio::task::spawn_blocking(move || {
+            // What was just filed is found: queued records are written first.
+            app.flush_index();
             if !dir.exists() {
                 return Ok(kyso_search::Results {
                     total: 0,
@@ -1544,35 +1564,6 @@ impl App {
             full_text,
             path: d.archive_dir.clone().unwrap_or_default(),
         })
-    }
-
-    /// Adds documents to the search index after they are stored. The index is derived
-    /// data: a failure is reported on stderr and never undoes the archive; `kyso archive
-    /// reindex` rebuilds it. Secret documents are never indexed.
-    pub fn index_documents(&self, docs: &[DocumentRecord]) {
-        let result = (|| -> Result<(), kyso_search::SearchError> {
-            let index = kyso_search::Index::open(&self.index_dir())?;
-            for d in docs {
-                if d.secrecy.is_secret() {
-                    continue;
-                }
-                match self.search_doc(d) {
-                    Some(doc) => index.add(&doc)?,
-                    None => {
-                        if let Some(id) = d.id {
-                            index.delete(&id.to_string())?;
-                        }
-                    }
-                }
-            }
-            index.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            eprintln!(
-                "kyso: lưu ý / note: search index not updated ({e}); run `kyso archive reindex`"
-            );
-        }
     }
 
     /// The search documents of every non-secret document of the actor's agency (for a

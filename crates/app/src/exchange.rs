@@ -64,6 +64,8 @@ pub struct AgencyView {
     pub node_url: Option<String>,
     /// The SHA-256 (hex) of that node's TLS client certificate.
     pub node_certificate: Option<String>,
+    /// The SHA-256 (hex) of the certificates the agency signs with.
+    pub signing_certificates: Vec<String>,
 }
 
 impl From<AgencyRow> for AgencyView {
@@ -74,6 +76,7 @@ impl From<AgencyRow> for AgencyView {
             hosted: row.hosted,
             node_url: row.node_url,
             node_certificate: row.node_certificate,
+            signing_certificates: row.signing_certificates,
         }
     }
 }
@@ -90,6 +93,11 @@ pub struct NewAgency {
     /// The SHA-256 (hex, 64 digits) of that node's TLS client certificate: packages and
     /// statuses from the agency are accepted only from a node proving this certificate.
     pub node_certificate: Option<String>,
+    /// The certificates the agency signs with (its seal, its leaders): each a SHA-256
+    /// fingerprint (64 hex digits) or a PEM certificate. A document received from the
+    /// agency is recognised as its own only when one of its signatures is made with one
+    /// of them; empty: not checked.
+    pub signing_certificates: Vec<String>,
 }
 
 /// What happened for one recipient of a sending.
@@ -253,14 +261,52 @@ fn agency_row(id: AgencyId, agency: NewAgency) -> AppResult<AgencyRow> {
             "the node certificate fingerprint must be a SHA-256 (64 hex digits)",
         ));
     }
+    let mut signing_certificates = Vec::new();
+    for given in &agency.signing_certificates {
+        for fingerprint in signing_fingerprints(given)? {
+            if !signing_certificates.contains(&fingerprint) {
+                signing_certificates.push(fingerprint);
+            }
+        }
+    }
     let row = AgencyRow {
         id: id.clone(),
         name,
         hosted: node_url.is_none(),
         node_url,
         node_certificate,
+        signing_certificates,
     };
     Ok(row)
+}
+
+/// The SHA-256 fingerprints of a signing certificate as given: a fingerprint (64 hex
+/// digits, colons allowed) or PEM certificates.
+fn signing_fingerprints(given: &str) -> AppResult<Vec<String>> {
+    let given = given.trim();
+    if given.contains("-----BEGIN CERTIFICATE-----") {
+        let blocks = crate::trust::pem_blocks(given, "CERTIFICATE");
+        if blocks.is_empty() {
+            return Err(AppError::invalid(
+                "signing_certificate",
+                "không đọc được chứng thư PEM của cơ quan",
+                "cannot read the agency's PEM certificate",
+            ));
+        }
+        return Ok(blocks
+            .iter()
+            .map(|der| hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(der)))
+            .collect());
+    }
+    let fingerprint = given.replace(':', "").to_ascii_lowercase();
+    if fingerprint.len() != 64 || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::invalid(
+            "signing_certificate",
+            "chứng thư ký của cơ quan: cần dấu vân tay SHA-256 (64 chữ số hex) hoặc chứng thư PEM",
+            "an agency's signing certificate: a SHA-256 fingerprint (64 hex digits) or a PEM certificate",
+        ));
+    }
+    Ok(vec![fingerprint])
 }
 
 fn delivery_missing(id: i64) -> AppError {
@@ -342,19 +388,35 @@ impl App {
         Ok(row.into())
     }
 
-    /// Changes the directory entry of an agency on another node (administrator): its
-    /// name, the node that speaks for it and that node's certificate — a node moved, its
-    /// certificate was renewed, or it was revoked and replaced (what arrives with the
-    /// old certificate is refused from then on). Agencies hosted here are not moved.
+    /// Changes a directory entry (administrator): the agency's name and signing
+    /// certificates and, for an agency on another node, the node that speaks for it and
+    /// that node's certificate — a node moved, its certificate was renewed, or it was
+    /// revoked and replaced (what arrives with the old certificate is refused from then
+    /// on). An agency hosted here stays hosted (no node URL), one elsewhere stays
+    /// elsewhere.
     pub async fn update_agency(&self, actor: &Actor, agency: NewAgency) -> AppResult<AgencyView> {
         let id = parse_agency(&agency.id)?;
         let target = format!("agency:{id}");
         self.allow(actor, Action::ManageAgencies, &target).await?;
         let row = agency_row(id.clone(), agency)?;
-        if row.hosted || !self.archive().update_agency(&row).await? {
+        if !self.archive().update_agency(&row).await? {
             return Err(AppError::not_found(
-                format!("không có cơ quan {id} trên nút khác trong danh bạ (cần địa chỉ nút)"),
-                format!("no agency {id} on another node in the directory (a node URL is needed)"),
+                format!(
+                    "không có cơ quan {id} {} trong danh bạ",
+                    if row.hosted {
+                        "đặt trên nút này"
+                    } else {
+                        "ở nút khác"
+                    }
+                ),
+                format!(
+                    "no agency {id} {} in the directory",
+                    if row.hosted {
+                        "hosted here"
+                    } else {
+                        "on another node"
+                    }
+                ),
             ));
         }
         self.record(
@@ -369,7 +431,8 @@ impl App {
             .with(
                 "node_certificate",
                 row.node_certificate.clone().unwrap_or_default(),
-            ),
+            )
+            .with("signing_certificates", row.signing_certificates.join(",")),
         )
         .await?;
         Ok(row.into())
@@ -919,7 +982,7 @@ impl App {
             allocate: None,
         };
         let Prepared {
-            staged,
+            mut staged,
             verdict,
             sha,
             doc_type,
@@ -931,10 +994,11 @@ impl App {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Received::Skipped(reason)),
         };
+        let own = self.sender_signed(&delivery.sender, &mut staged).await?;
         metadata.issued_date = date.or(Some(header.promulgation.promulgation_date));
         metadata.due_date = header.due_date;
         metadata.trace_header_list = serde_json::to_string(package.trace()).ok();
-        let valid = verdict == "valid" || verdict == "valid_with_changes";
+        let valid = (verdict == "valid" || verdict == "valid_with_changes") && own;
         let original = Some(staged.original());
         let document = kyso_office::incoming_document(
             IncomingRequest {
@@ -1010,6 +1074,59 @@ impl App {
             delivery: delivery_id,
             verdict,
         })
+    }
+
+    /// Whether the document received from `sender` is signed with one of the signing
+    /// certificates the directory records for it (`true` when it records none); the
+    /// finding is kept in the verification report (`sender_certificate`), which the
+    /// acceptance step reads.
+    async fn sender_signed(
+        &self,
+        sender: &AgencyId,
+        staged: &mut kyso_store::Staged,
+    ) -> AppResult<bool> {
+        let Some(row) = self.archive().agency(sender).await? else {
+            return Ok(true);
+        };
+        if row.signing_certificates.is_empty() {
+            return Ok(true);
+        }
+        let used: Vec<String> = staged
+            .verification()
+            .and_then(|v| v.get("signatures"))
+            .and_then(serde_json::Value::as_array)
+            .map(|signatures| {
+                signatures
+                    .iter()
+                    .filter_map(|s| s.pointer("/signer/certificate_sha256"))
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let matched = used.iter().any(|f| row.signing_certificates.contains(f));
+        let (vi, en) = if matched {
+            (
+                format!("có chữ ký bằng chứng thư số của cơ quan gửi {sender} (theo danh bạ)"),
+                format!(
+                    "signed with a certificate of the sending agency {sender} (as the directory records)"
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "không chữ ký nào được ký bằng chứng thư số mà danh bạ ghi cho cơ quan gửi {sender}"
+                ),
+                format!(
+                    "none of the signatures is made with a certificate the directory records for the sending agency {sender}"
+                ),
+            )
+        };
+        staged.annotate(
+            "sender_certificate",
+            serde_json::json!({"agency": sender.to_string(), "matched": matched, "vi": vi, "en": en}),
+        );
+        Ok(matched)
     }
 
     // ------------------------------------------------------------------------------

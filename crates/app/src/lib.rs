@@ -19,6 +19,7 @@ pub mod demo;
 pub mod documents;
 mod error;
 pub mod exchange;
+mod indexing;
 pub mod interop;
 pub mod origin;
 pub mod outgoing;
@@ -56,6 +57,7 @@ pub struct App {
     fetcher: Arc<dyn Fetcher>,
     pkcs11_module: Option<PathBuf>,
     node: Option<Arc<origin::NodeIdentity>>,
+    indexer: Arc<indexing::Indexer>,
 }
 
 impl App {
@@ -95,6 +97,7 @@ impl App {
             fetcher,
             pkcs11_module: None,
             node: None,
+            indexer: Arc::default(),
         }
     }
 

@@ -182,6 +182,9 @@ pub struct SignerSummary {
     pub not_before: String,
     /// Validity end, RFC 3339 with +07:00.
     pub not_after: String,
+    /// SHA-256 of the certificate (DER), lowercase hex: what a directory of agencies
+    /// records to recognise an agency's signing certificate.
+    pub certificate_sha256: String,
 }
 
 /// The signature time-stamp, when present.

@@ -1704,6 +1704,16 @@ fn summary(cert: &Certificate) -> SignerSummary {
         serial: crate::tsp::hex_upper(tbs.serial_number().as_bytes()),
         not_before: time(&tbs.validity().not_before),
         not_after: time(&tbs.validity().not_after),
+        certificate_sha256: cert
+            .to_der()
+            .map(|der| {
+                DigestAlgorithm::Sha256
+                    .digest(&der)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

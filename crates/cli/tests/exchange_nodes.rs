@@ -432,8 +432,31 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     assert_eq!(hosted.status, 201, "{}", hosted.text);
     // The hub knows both ends; C reaches A through the hub.
     add_agency(&admin_b, A, "Sở Thông tin và Truyền thông", port_a, &cert_a);
+    // B knows A's seal certificate (the agency signs with it); C is told a wrong one.
+    let seal_pem = std::fs::read_to_string(&fixture().cert2_pem).unwrap();
+    let signing = |admin: &Client, port: u16, certificate: &str| {
+        let changed = admin.send_json(
+            "PUT",
+            &format!("/api/v1/agencies/{A}"),
+            &json!({"name": "Sở Thông tin và Truyền thông",
+                    "node_url": format!("https://127.0.0.1:{port}"),
+                    "node_certificate": cert_a.fingerprint,
+                    "signing_certificates": [certificate]}),
+        );
+        assert_eq!(changed.status, 200, "{}", changed.text);
+        assert_eq!(
+            changed.json["signing_certificates"]
+                .as_array()
+                .map(Vec::len),
+            Some(1),
+            "{}",
+            changed.text
+        );
+    };
+    signing(&admin_b, port_a, &seal_pem);
     add_agency(&admin_b, C, "Sở Tài chính", port_c, &cert_c);
     add_agency(&admin_c, A, "Sở Thông tin và Truyền thông", port_b, &cert_a);
+    signing(&admin_c, port_b, &"ab".repeat(32));
     // A2's first user (administrator and clerk), made with the CLI on node A's data.
     let added = Command::new(env!("CARGO_BIN_EXE_kyso"))
         .arg("--data")
@@ -490,6 +513,23 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
         shown_c.json["verification"]["verdict"], "indeterminate",
         "{}",
         shown_c.text
+    );
+    // Not signed with the certificate C's directory records for A: even verified by
+    // hand, it is accepted only with a reason.
+    assert_eq!(
+        shown_c.json["verification"]["sender_certificate"]["matched"], false,
+        "{}",
+        shown_c.text
+    );
+    let steps_c = format!("/api/v1/documents/{c_id}/steps");
+    let checked = clerk_c.post_json(&steps_c, &json!({"event": "verify"}));
+    assert_eq!(checked.status, 200, "{}", checked.text);
+    let accepted = clerk_c.post_json(&steps_c, &json!({"event": "accept"}));
+    assert_eq!(
+        (accepted.status, accepted.json["code"].as_str()),
+        (409, Some("unknown_signer")),
+        "{}",
+        accepted.text
     );
     // The hub's hop is in the trace C keeps (the package file of C).
     let package_c = std::fs::read(&files_in(&data_c.join("exchange/packages"))[0]).unwrap();
@@ -558,6 +598,11 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     let shown_b = clerk_b.get(&format!("/api/v1/documents/{b_id}"));
     assert_eq!(
         shown_b.json["verification"]["verdict"], "valid",
+        "{}",
+        shown_b.text
+    );
+    assert_eq!(
+        shown_b.json["verification"]["sender_certificate"]["matched"], true,
         "{}",
         shown_b.text
     );

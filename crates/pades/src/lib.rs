@@ -6,5 +6,8 @@
 //! This crate does no I/O: PDF bytes, keys, time and fetched revocation data are
 //! arguments.
 
+#[doc(hidden)]
+pub mod fuzzing;
+mod pdf;
 pub mod sign;
 pub mod verify;

@@ -1,7 +1,8 @@
 //! PDF signature verification (ETSI EN 319 142-1, ISO 32000-2 §12.8) that the published
 //! attacks do not fool (`docs/rules/pdf-signature-security.md`).
 //!
-//! [`verify`] reads the file as a chain of revisions ([`revisions`]), finds every
+//! [`verify`] reads the file as a chain of revisions (`crate::pdf::revisions`, the
+//! parser the signer shares), finds every
 //! signature field in every revision, reads each signature dictionary as it was in the
 //! revision it signs, checks its byte range ([`byte_range`]), verifies the CMS with
 //! `kyso-cades` over the two signed segments (with the DSS as extra validation
@@ -14,14 +15,11 @@
 //! a damaged or attacked file is a [`PdfReport`] with a failing verdict.
 
 mod byte_range;
-mod crypt;
 mod diff;
 mod fields;
 mod geometry;
 mod mdp;
-mod objects;
 pub mod report;
-mod revisions;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -39,13 +37,13 @@ use self::diff::RevisionDiff;
 use self::fields::SigValue;
 use self::geometry::Finding;
 use self::mdp::Restrictions;
-use self::objects::{Dict, ObjRef, Object, text_string};
 pub use self::report::{
     ChangeClass, Coverage, Covers, LockedFields, Modification, ModificationLevel, Overlap,
     OverlapKind, PdfReport, PdfSignatureReport, RevisionReport, SignatureKind, UnsignedField,
     XrefForm,
 };
-use self::revisions::{Document, Entry};
+use crate::pdf::objects::{Dict, ObjRef, Object, text_string};
+use crate::pdf::revisions::{Document, Entry};
 
 /// Limits on untrusted PDF input. Exceeding one is an error ("could not run"), never a
 /// partial verdict.
@@ -883,6 +881,22 @@ pub mod fuzzing {
                 let _ = super::diff::page_list(&view);
             }
         }
+        verify_only_with(data, limits);
+    }
+
+    /// A full verification with no trust anchors, nothing else.
+    pub fn verify_only(data: &[u8]) {
+        verify_only_with(
+            data,
+            super::Limits {
+                max_total_decoded: 64 << 20,
+                max_decoded_stream: 16 << 20,
+                ..super::Limits::default()
+            },
+        );
+    }
+
+    fn verify_only_with(data: &[u8], limits: super::Limits) {
         let anchors = kyso_pki::path::TrustAnchors::new();
         let options = super::VerifyOptions {
             cades: kyso_cades::VerifyOptions {
@@ -1139,7 +1153,9 @@ fn unreachable_signatures(doc: &Document<'_>, known: &[Sig]) -> Vec<Sig> {
         if last_span.contains(&p) {
             continue;
         }
-        let Some((header, ind)) = revisions::object_around(doc.data, p, WINDOW, doc.limits) else {
+        let Some((header, ind)) =
+            crate::pdf::revisions::object_around(doc.data, p, WINDOW, doc.limits)
+        else {
             continue;
         };
         last_span = ind.span.clone();

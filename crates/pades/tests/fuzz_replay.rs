@@ -153,7 +153,7 @@ fn pades_revisions_replay() {
         "pades_revisions",
         PDF_TOKENS,
         20_000,
-        kyso_pades::verify::fuzzing::revisions,
+        kyso_pades::fuzzing::pdf,
     );
 }
 
@@ -176,7 +176,7 @@ fn hostile_inputs_are_bounded() {
     deep.extend_from_slice(b"\nendobj\nxref\n0 2\n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n");
     let xref = deep.len() - "xref\n0 2\n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n".len();
     deep.extend_from_slice(format!("{xref}\n%%EOF\n").as_bytes());
-    kyso_pades::verify::fuzzing::revisions(&deep);
+    kyso_pades::fuzzing::pdf(&deep);
 
     use std::io::Write;
     let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
@@ -198,7 +198,7 @@ fn hostile_inputs_are_bounded() {
         format!("xref\n0 3\n0000000000 65535 f \n{obj:010} 00000 n \n0000000001 00000 n \ntrailer\n<< /Size 3 /Root 2 0 R /Prev {xref} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
     let start = std::time::Instant::now();
-    kyso_pades::verify::fuzzing::revisions(&pdf);
+    kyso_pades::fuzzing::pdf(&pdf);
     assert!(
         start.elapsed() < std::time::Duration::from_secs(20),
         "{:?}",

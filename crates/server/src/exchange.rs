@@ -227,6 +227,12 @@ pub(crate) struct AgencyBody {
     /// the agency are accepted only from a node presenting it.
     #[serde(default)]
     node_certificate: Option<String>,
+    /// The certificates the agency signs with (its seal, its leaders): SHA-256
+    /// fingerprints (64 hex digits) or PEM certificates. A document received from the
+    /// agency is recognised as its own only when one of its signatures is made with one
+    /// of them (else it waits for the clerk, who accepts it only with a reason).
+    #[serde(default)]
+    signing_certificates: Vec<String>,
 }
 
 /// Adds an agency to the directory (administrator).
@@ -252,28 +258,36 @@ pub(crate) async fn add_agency(
                 name: body.name,
                 node_url: body.node_url,
                 node_certificate: body.node_certificate,
+                signing_certificates: body.signing_certificates,
             },
         )
         .await?;
     Ok((StatusCode::CREATED, json(&agency)?))
 }
 
-/// A changed directory entry of an agency on another node.
+/// A changed directory entry.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AgencyUpdateBody {
     /// Name.
     name: String,
-    /// The node that speaks for it now (`https://…`, its exchange listener or a hub's).
-    node_url: String,
-    /// The SHA-256 (hex) of the certificate of the node that creates its packages and
-    /// statuses (a renewed or replacing certificate).
-    node_certificate: String,
+    /// For an agency on another node: the node that speaks for it now (`https://…`,
+    /// its exchange listener or a hub's). Absent for an agency hosted here.
+    #[serde(default)]
+    node_url: Option<String>,
+    /// For an agency on another node: the SHA-256 (hex) of the certificate of the node
+    /// that creates its packages and statuses (a renewed or replacing certificate).
+    #[serde(default)]
+    node_certificate: Option<String>,
+    /// The certificates the agency signs with (fingerprints or PEM); replaces the list.
+    #[serde(default)]
+    signing_certificates: Vec<String>,
 }
 
-/// Changes the directory entry of an agency on another node (administrator): a node
-/// moved, its certificate was renewed, or it was revoked and replaced — what arrives
-/// under the old certificate is refused from then on.
+/// Changes a directory entry (administrator): the agency's name and signing
+/// certificates and, for an agency on another node, its node — moved, its certificate
+/// renewed, or revoked and replaced (what arrives under the old certificate is refused
+/// from then on). An agency hosted here stays hosted.
 #[utoipa::path(
     put, path = "/api/v1/agencies/{id}", tag = "exchange",
     params(("id" = String, Path, description = "Mã định danh")), request_body = AgencyUpdateBody,
@@ -296,8 +310,9 @@ pub(crate) async fn update_agency(
             NewAgency {
                 id,
                 name: body.name,
-                node_url: Some(body.node_url),
-                node_certificate: Some(body.node_certificate),
+                node_url: body.node_url,
+                node_certificate: body.node_certificate,
+                signing_certificates: body.signing_certificates,
             },
         )
         .await?;

@@ -538,6 +538,10 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
         app.with_fetcher(Arc::new(confined))
     };
     clear_staging(&config.data);
+    // The search index is written in batches by a background task (and what is still
+    // queued when the server stops, below).
+    app.index_in_background();
+    let flush = app.clone();
     // Statuses a crash lost between a step and its status, in the background.
     {
         let app = app.clone();
@@ -576,7 +580,7 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
             format!("cannot {what} {}: {e}", config.listen),
         )
     };
-    match (&config.tls_cert, &config.tls_key) {
+    let served = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -626,7 +630,9 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                 .await
                 .map_err(|e| io("phục vụ được trên", e))
         }
-    }
+    };
+    let _ = tokio::task::spawn_blocking(move || flush.flush_index()).await;
+    served
 }
 
 /// The prefix of a records-file export being written in `<data>/staging`.

@@ -8,9 +8,9 @@
 //!   limits) and `POST /exchange/v1/statuses` (a status message, canonical JSON), hand
 //!   the bytes and the client certificate to one kyso-app use case each, which matches
 //!   the certificate against the directory entry of the sending agency.
-//! - The worker takes due rows of the outbox (most urgent first), POSTs them to the
-//!   destination's node with this node's certificate (`--exchange-cert/--exchange-key`),
-//!   and records the answer: done after a 2xx only; a refusal (400, 404, 413) for good;
+//! - Four workers take due rows of the outbox (most urgent first; the rows of one
+//!   delivery in order), POST them to the destination's node with this node's
+//!   certificate (`--exchange-cert/--exchange-key`), and record the answer: done after a 2xx only; a refusal (400, 404, 413) for good;
 //!   anything else retried with exponential backoff (1 s doubling, at most 10 minutes).
 //!   A row claimed by a worker that dies is taken again when its lease ends, or at once
 //!   when the worker starts again (every queued row is made due then).
@@ -231,18 +231,30 @@ pub(crate) fn start(
             tracing::error!("exchange listener: {e}");
         }
     });
-    tokio::spawn(worker(app.clone(), Arc::new(node_client)));
+    let (app, client) = (app.clone(), Arc::new(node_client));
+    tokio::spawn(async move {
+        match app.resume_outbox().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("outbox: {n} rows to deliver"),
+            Err(e) => tracing::error!("outbox: {}", e.en),
+        }
+        for _ in 0..WORKERS {
+            tokio::spawn(worker(app.clone(), client.clone()));
+        }
+    });
     Ok(format!("https://{addr}"))
 }
 
-/// The outbox worker: everything queued made due, then one row at a time, most urgent
-/// first; idle, it looks again every second.
+/// How many deliveries to other nodes are in flight at once. Rows of one delivery go
+/// in order (a row is not claimed while an earlier row of its delivery is queued), so
+/// a status never overtakes its package.
+const WORKERS: usize = 4;
+/// How long an idle worker waits before it looks at the outbox again.
+const IDLE: Duration = Duration::from_millis(250);
+
+/// An outbox worker: the most urgent due row at a time; idle, it looks again after
+/// [`IDLE`].
 async fn worker(app: App, client: Arc<kyso_net::NodeClient>) {
-    match app.resume_outbox().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("outbox: {n} rows to deliver"),
-        Err(e) => tracing::error!("outbox: {}", e.en),
-    }
     loop {
         match app.claim_outbox().await {
             Ok(Some(job)) => {
@@ -255,7 +267,7 @@ async fn worker(app: App, client: Arc<kyso_net::NodeClient>) {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }
             }
-            Ok(None) => tokio::time::sleep(Duration::from_secs(1)).await,
+            Ok(None) => tokio::time::sleep(IDLE).await,
             Err(e) => {
                 tracing::error!("outbox: {}", e.en);
                 tokio::time::sleep(Duration::from_secs(5)).await;

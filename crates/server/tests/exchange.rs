@@ -484,6 +484,28 @@ fn flow(node: &Node) {
         "not_found",
         "moving a hosted agency",
     );
+    let renamed = admin.send_json(
+        "PUT",
+        &format!("/api/v1/agencies/{B}"),
+        &json!({"name": "Sở Nội vụ thành phố", "signing_certificates": [renewed]}),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["hosted"], true, "{}", renamed.text);
+    assert_eq!(
+        renamed.json["signing_certificates"][0], renewed,
+        "{}",
+        renamed.text
+    );
+    error_is(
+        &admin.send_json(
+            "PUT",
+            &format!("/api/v1/agencies/{B}"),
+            &json!({"name": "Sở Nội vụ", "signing_certificates": ["not a certificate"]}),
+        ),
+        400,
+        "signing_certificate",
+        "a signing certificate that is neither a fingerprint nor PEM",
+    );
 
     // edXML: A's package to D as the QCVN 102:2016 envelope; the same document sent as
     // edXML by another document system to E (hosted here) is filed for E, verified on

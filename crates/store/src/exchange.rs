@@ -54,6 +54,10 @@ pub struct AgencyRow {
     /// The SHA-256 (hex) of that node's TLS client certificate: what it proves
     /// itself with when it delivers packages and statuses here.
     pub node_certificate: Option<String>,
+    /// The SHA-256 fingerprints (lowercase hex) of the certificates the agency signs
+    /// with (its seal, its leaders): a document received from it is its own only when
+    /// one of its signatures is made with one of them. Empty: not checked.
+    pub signing_certificates: Vec<String>,
 }
 
 /// A stored package.
@@ -238,6 +242,10 @@ fn delivery_from(row: &AnyRow) -> Result<DeliveryRow, StoreError> {
     })
 }
 
+fn certificates_json(fingerprints: &[String]) -> String {
+    serde_json::to_string(fingerprints).unwrap_or_else(|_| "[]".into())
+}
+
 fn agency_from(row: &AnyRow) -> Result<AgencyRow, StoreError> {
     let hosted: i64 = row.try_get("hosted").map_err(backend_error)?;
     Ok(AgencyRow {
@@ -246,6 +254,11 @@ fn agency_from(row: &AnyRow) -> Result<AgencyRow, StoreError> {
         hosted: hosted != 0,
         node_url: row.try_get("node_url").map_err(backend_error)?,
         node_certificate: row.try_get("node_certificate").map_err(backend_error)?,
+        signing_certificates: {
+            let json: String = row.try_get("signing_certificates").map_err(backend_error)?;
+            serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("agency signing_certificates: {e}")))?
+        },
     })
 }
 
@@ -256,25 +269,31 @@ impl Archive {
 
     /// Every agency of the directory, by identifier.
     pub async fn agencies(&self) -> Result<Vec<AgencyRow>, StoreError> {
-        sqlx::query("SELECT id, name, hosted, node_url, node_certificate FROM agency ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .iter()
-            .map(agency_from)
-            .collect()
+        sqlx::query(
+            "SELECT id, name, hosted, node_url, node_certificate, signing_certificates \
+             FROM agency ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .iter()
+        .map(agency_from)
+        .collect()
     }
 
     /// One agency of the directory.
     pub async fn agency(&self, id: &AgencyId) -> Result<Option<AgencyRow>, StoreError> {
-        sqlx::query("SELECT id, name, hosted, node_url, node_certificate FROM agency WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_error)?
-            .as_ref()
-            .map(agency_from)
-            .transpose()
+        sqlx::query(
+            "SELECT id, name, hosted, node_url, node_certificate, signing_certificates \
+             FROM agency WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend_error)?
+        .as_ref()
+        .map(agency_from)
+        .transpose()
     }
 
     /// Adds an agency to the directory (`Conflict` if its identifier is there already).
@@ -284,8 +303,8 @@ impl Archive {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO agency (id, name, created_at, hosted, node_url, node_certificate) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO agency (id, name, created_at, hosted, node_url, node_certificate, \
+             signing_certificates) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(agency.id.to_string())
         .bind(agency.name.clone())
@@ -293,24 +312,29 @@ impl Archive {
         .bind(i64::from(agency.hosted))
         .bind(agency.node_url.clone())
         .bind(agency.node_certificate.clone())
+        .bind(certificates_json(&agency.signing_certificates))
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
         Ok(())
     }
 
-    /// Changes an agency of another node: its name, node URL and node certificate
-    /// (a node moved, or its certificate was renewed or revoked). `false` when there is
-    /// no such agency on another node (hosted agencies are not moved by this).
+    /// Changes an agency of the directory: its name and signing certificates and, for
+    /// an agency of another node, its node URL and node certificate (a node moved, or
+    /// its certificate was renewed or revoked). Whether it is hosted here does not
+    /// change. `false` when there is no such agency (hosted here as `agency.hosted`
+    /// says).
     pub async fn update_agency(&self, agency: &AgencyRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE agency SET name = $1, node_url = $2, node_certificate = $3 \
-             WHERE id = $4 AND hosted = 0",
+            "UPDATE agency SET name = $1, node_url = $2, node_certificate = $3, \
+             signing_certificates = $4 WHERE id = $5 AND hosted = $6",
         )
         .bind(agency.name.clone())
         .bind(agency.node_url.clone())
         .bind(agency.node_certificate.clone())
+        .bind(certificates_json(&agency.signing_certificates))
         .bind(agency.id.to_string())
+        .bind(i64::from(agency.hosted))
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
@@ -779,7 +803,9 @@ impl Archive {
     // The outbox worker and statuses from other nodes
     // ------------------------------------------------------------------------------
 
-    /// Claims the most urgent due row of the outbox (`next_attempt <= now_ms`): in one
+    /// Claims the most urgent due row of the outbox (`next_attempt <= now_ms`; not one
+    /// whose delivery has an earlier row still queued, so the rows of a delivery travel
+    /// in order whatever the number of workers): in one
     /// write transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers
     /// take different rows) its attempt count goes up and its next attempt moves
     /// `lease_ms` ahead, so a worker that dies with it leaves it to be retried then.
@@ -791,11 +817,15 @@ impl Archive {
         let mut tx = self.begin_write().await?;
         let select = match self.backend {
             crate::Backend::Postgres => select_outbox!(
-                "WHERE state = 'queued' AND next_attempt <= $1 \
+                "WHERE state = 'queued' AND next_attempt <= $1 AND NOT EXISTS \
+                 (SELECT 1 FROM exchange_outbox e WHERE e.delivery_id = exchange_outbox.delivery_id \
+                 AND e.state = 'queued' AND e.id < exchange_outbox.id) \
                  ORDER BY priority DESC, next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED"
             ),
             crate::Backend::Sqlite => select_outbox!(
-                "WHERE state = 'queued' AND next_attempt <= $1 \
+                "WHERE state = 'queued' AND next_attempt <= $1 AND NOT EXISTS \
+                 (SELECT 1 FROM exchange_outbox e WHERE e.delivery_id = exchange_outbox.delivery_id \
+                 AND e.state = 'queued' AND e.id < exchange_outbox.id) \
                  ORDER BY priority DESC, next_attempt, id LIMIT 1"
             ),
         };

@@ -53,6 +53,19 @@ impl Staged {
         &self.document.stored.sha256
     }
 
+    /// The verification report kept with the document.
+    pub fn verification(&self) -> Option<&Value> {
+        self.verification.as_ref()
+    }
+
+    /// Adds `key: value` to the verification report kept with the document (e.g. what
+    /// the receiver found about the sender's certificates), before it is stored.
+    pub fn annotate(&mut self, key: &str, value: Value) {
+        if let Some(Value::Object(map)) = self.verification.as_mut() {
+            map.insert(key.to_string(), value);
+        }
+    }
+
     pub(crate) fn verification_json(&self) -> Option<String> {
         self.verification.as_ref().map(Value::to_string)
     }

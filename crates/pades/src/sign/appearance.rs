@@ -18,6 +18,7 @@ fn num(out: &mut Vec<u8>, v: f64) {
 
 fn form(update: &mut Update<'_, '_>, w: f64, h: f64, resources: Dict, content: Vec<u8>) -> ObjRef {
     update.add(Object::Stream(Stream {
+        source: None,
         dict: Dict::new()
             .with(b"Type", Object::name("XObject"))
             .with(b"Subtype", Object::name("Form"))

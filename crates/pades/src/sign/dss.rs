@@ -240,6 +240,7 @@ pub fn add_validation_data(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>,
                 return Err(SignError::Limit("too many DSS entries".into()));
             }
             let r: ObjRef = update.add(Object::Stream(Stream {
+                source: None,
                 dict: Dict::new().with(b"Filter", Object::name("FlateDecode")),
                 data: deflate(item),
             }));

@@ -121,6 +121,7 @@ impl FontUse {
         };
         let name = format!("{}+{base_name}", subset_tag(&self.used));
         let font_file = update.add(Object::Stream(Stream {
+            source: None,
             dict: Dict::new()
                 .with(b"Length1", Object::Int(subset.len() as i64))
                 .with(b"Filter", Object::name("FlateDecode")),
@@ -212,6 +213,7 @@ impl FontUse {
             cmap.pair_with_multiple(*gid, text.chars());
         }
         let to_unicode = update.add(Object::Stream(Stream {
+            source: None,
             dict: Dict::new().with(b"Filter", Object::name("FlateDecode")),
             data: deflate(&cmap.finish()),
         }));

@@ -130,6 +130,7 @@ impl Image {
             .with(b"Filter", Object::name("FlateDecode"));
         if let Some(alpha) = &self.alpha {
             let smask = update.add(Object::Stream(Stream {
+                source: None,
                 dict: Dict::new()
                     .with(b"Type", Object::name("XObject"))
                     .with(b"Subtype", Object::name("Image"))
@@ -143,6 +144,7 @@ impl Image {
             dict.set(b"SMask", Object::Ref(smask));
         }
         update.add(Object::Stream(Stream {
+            source: None,
             dict,
             data: deflate(&self.pixels),
         }))

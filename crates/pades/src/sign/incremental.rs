@@ -162,7 +162,11 @@ impl<'d, 'a> Update<'d, 'a> {
                 let _ = writeln!(Bytes(&mut out), "{} 0 obj", xr.num);
                 write_object(
                     &mut out,
-                    &Object::Stream(super::object::Stream { dict, data: rows }),
+                    &Object::Stream(super::object::Stream {
+                        dict,
+                        data: rows,
+                        source: None,
+                    }),
                     &mut marks,
                 );
                 out.extend_from_slice(b"\nendobj\n");

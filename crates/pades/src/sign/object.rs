@@ -1,13 +1,8 @@
-//! PDF objects (ISO 32000-1 §7.3): a small owned model, a lexer/parser that never
-//! panics (depth-limited, bounded by its input), and a serializer.
-//!
-//! Used for the few objects a signature touches and for content streams (operands and
-//! operators come out of the same lexer).
+//! PDF objects (ISO 32000-1 §7.3) as the signer writes them: a small owned model and a
+//! serializer. Reading goes through the verifier's parser (`super::reader` converts its
+//! objects to these).
 
 use std::fmt::Write as _;
-
-/// Deepest nesting of arrays and dictionaries accepted.
-pub(crate) const MAX_DEPTH: usize = 64;
 
 /// An indirect reference `num gen R`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +46,8 @@ pub(crate) enum Object {
 pub(crate) struct Stream {
     pub(crate) dict: Dict,
     pub(crate) data: Vec<u8>,
+    /// For a stream read from the file: where its data starts (the reader decodes it).
+    pub(crate) source: Option<usize>,
 }
 
 /// A dictionary, keeping key order (for stable output).
@@ -81,11 +78,6 @@ impl Dict {
     pub(crate) fn with(mut self, key: &[u8], value: Object) -> Self {
         self.set(key, value);
         self
-    }
-
-    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Object> {
-        let i = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(i).1)
     }
 
     pub(crate) fn name(&self, key: &[u8]) -> Option<&[u8]> {
@@ -194,450 +186,11 @@ pub(crate) fn decode_text(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
-// ----------------------------------------------------------------------------------
-// Lexer
-// ----------------------------------------------------------------------------------
-
-/// A syntax error at a byte position of the lexed buffer.
-#[derive(Debug, Clone)]
-pub(crate) struct SyntaxError {
-    pub(crate) pos: usize,
-    pub(crate) what: &'static str,
-}
-
-pub(crate) type PResult<T> = Result<T, SyntaxError>;
-
-/// Lexical tokens.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Token<'a> {
-    Int(i64),
-    Real(f64),
-    Name(Vec<u8>),
-    String {
-        bytes: Vec<u8>,
-        hex: bool,
-    },
-    ArrayStart,
-    ArrayEnd,
-    DictStart,
-    DictEnd,
-    /// A bare word: `true`, `R`, `obj`, an operator, …
-    Keyword(&'a [u8]),
-}
-
-pub(crate) fn is_whitespace(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
-}
-
-pub(crate) fn is_delimiter(b: u8) -> bool {
+fn is_delimiter(b: u8) -> bool {
     matches!(
         b,
         b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
     )
-}
-
-fn is_regular(b: u8) -> bool {
-    !is_whitespace(b) && !is_delimiter(b)
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// A lexer over a byte buffer.
-#[derive(Debug, Clone)]
-pub(crate) struct Lexer<'a> {
-    pub(crate) data: &'a [u8],
-    pub(crate) pos: usize,
-}
-
-impl<'a> Lexer<'a> {
-    pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
-        Self { data, pos }
-    }
-
-    fn err<T>(&self, what: &'static str) -> PResult<T> {
-        Err(SyntaxError {
-            pos: self.pos,
-            what,
-        })
-    }
-
-    /// Skip whitespace and comments.
-    pub(crate) fn skip_ws(&mut self) {
-        while let Some(&b) = self.data.get(self.pos) {
-            if is_whitespace(b) {
-                self.pos += 1;
-            } else if b == b'%' {
-                while let Some(&c) = self.data.get(self.pos) {
-                    if c == b'\r' || c == b'\n' {
-                        break;
-                    }
-                    self.pos += 1;
-                }
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// The next token, or `None` at the end of the buffer.
-    pub(crate) fn next_token(&mut self) -> PResult<Option<Token<'a>>> {
-        self.skip_ws();
-        let Some(&b) = self.data.get(self.pos) else {
-            return Ok(None);
-        };
-        match b {
-            b'[' => {
-                self.pos += 1;
-                Ok(Some(Token::ArrayStart))
-            }
-            b']' => {
-                self.pos += 1;
-                Ok(Some(Token::ArrayEnd))
-            }
-            b'<' if self.data.get(self.pos + 1) == Some(&b'<') => {
-                self.pos += 2;
-                Ok(Some(Token::DictStart))
-            }
-            b'>' if self.data.get(self.pos + 1) == Some(&b'>') => {
-                self.pos += 2;
-                Ok(Some(Token::DictEnd))
-            }
-            b'<' => self.hex_string().map(Some),
-            b'(' => self.literal_string().map(Some),
-            b'/' => {
-                self.pos += 1;
-                Ok(Some(Token::Name(self.name_body())))
-            }
-            b'{' | b'}' => {
-                // PostScript calculator braces (functions): a one-byte keyword.
-                self.pos += 1;
-                Ok(Some(Token::Keyword(&self.data[self.pos - 1..self.pos])))
-            }
-            b')' | b'>' => {
-                self.pos += 1;
-                self.err("unbalanced delimiter")
-            }
-            b'+' | b'-' | b'.' | b'0'..=b'9' => Ok(Some(self.number())),
-            _ => {
-                let start = self.pos;
-                while self.data.get(self.pos).is_some_and(|&c| is_regular(c)) {
-                    self.pos += 1;
-                }
-                Ok(Some(Token::Keyword(&self.data[start..self.pos])))
-            }
-        }
-    }
-
-    fn name_body(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(&c) = self.data.get(self.pos) {
-            if !is_regular(c) {
-                break;
-            }
-            if c == b'#'
-                && let (Some(h), Some(l)) = (
-                    self.data.get(self.pos + 1).and_then(|&x| hex_val(x)),
-                    self.data.get(self.pos + 2).and_then(|&x| hex_val(x)),
-                )
-            {
-                out.push(h << 4 | l);
-                self.pos += 3;
-                continue;
-            }
-            out.push(c);
-            self.pos += 1;
-        }
-        out
-    }
-
-    fn number(&mut self) -> Token<'a> {
-        let start = self.pos;
-        while self
-            .data
-            .get(self.pos)
-            .is_some_and(|&c| matches!(c, b'+' | b'-' | b'.' | b'0'..=b'9'))
-        {
-            self.pos += 1;
-        }
-        let text = &self.data[start..self.pos];
-        // Lenient: "--5", "4.", ".5", "1.2.3" (take the longest valid prefix).
-        let mut sign = 1.0;
-        let mut i = 0;
-        while i < text.len() && (text[i] == b'+' || text[i] == b'-') {
-            if text[i] == b'-' {
-                sign = -sign;
-            }
-            i += 1;
-        }
-        let body = &text[i..];
-        let dot = body.iter().position(|&c| c == b'.');
-        let int_part: &[u8];
-        let frac_part: &[u8];
-        match dot {
-            None => {
-                int_part = body
-                    .split(|&c| c == b'+' || c == b'-')
-                    .next()
-                    .unwrap_or(&[]);
-                frac_part = &[];
-            }
-            Some(d) => {
-                int_part = &body[..d];
-                let rest = &body[d + 1..];
-                let end = rest
-                    .iter()
-                    .position(|c| !c.is_ascii_digit())
-                    .unwrap_or(rest.len());
-                frac_part = &rest[..end];
-            }
-        }
-        if dot.is_none() && int_part.iter().all(u8::is_ascii_digit) && int_part.len() <= 18 {
-            let mut v: i64 = 0;
-            for &c in int_part {
-                v = v * 10 + i64::from(c - b'0');
-            }
-            return Token::Int(if sign < 0.0 { -v } else { v });
-        }
-        let mut v = 0.0f64;
-        for &c in int_part.iter().take_while(|c| c.is_ascii_digit()) {
-            v = v * 10.0 + f64::from(c - b'0');
-        }
-        let mut scale = 0.1;
-        for &c in frac_part {
-            v += f64::from(c - b'0') * scale;
-            scale /= 10.0;
-        }
-        Token::Real(sign * v)
-    }
-
-    fn hex_string(&mut self) -> PResult<Token<'a>> {
-        self.pos += 1;
-        let mut out = Vec::new();
-        let mut high: Option<u8> = None;
-        loop {
-            let Some(&c) = self.data.get(self.pos) else {
-                return self.err("unterminated hex string");
-            };
-            self.pos += 1;
-            if c == b'>' {
-                break;
-            }
-            if is_whitespace(c) {
-                continue;
-            }
-            let Some(v) = hex_val(c) else {
-                return self.err("bad character in hex string");
-            };
-            match high.take() {
-                None => high = Some(v),
-                Some(h) => out.push(h << 4 | v),
-            }
-        }
-        if let Some(h) = high {
-            out.push(h << 4);
-        }
-        Ok(Token::String {
-            bytes: out,
-            hex: true,
-        })
-    }
-
-    fn literal_string(&mut self) -> PResult<Token<'a>> {
-        self.pos += 1;
-        let mut out = Vec::new();
-        let mut depth = 1usize;
-        loop {
-            let Some(&c) = self.data.get(self.pos) else {
-                return self.err("unterminated string");
-            };
-            self.pos += 1;
-            match c {
-                b'(' => {
-                    depth += 1;
-                    out.push(c);
-                }
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        break;
-                    }
-                    out.push(c);
-                }
-                b'\\' => {
-                    let Some(&e) = self.data.get(self.pos) else {
-                        return self.err("unterminated string");
-                    };
-                    self.pos += 1;
-                    match e {
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'\r' => {
-                            if self.data.get(self.pos) == Some(&b'\n') {
-                                self.pos += 1;
-                            }
-                        }
-                        b'\n' => {}
-                        b'0'..=b'7' => {
-                            let mut v = u32::from(e - b'0');
-                            for _ in 0..2 {
-                                match self.data.get(self.pos) {
-                                    Some(&d @ b'0'..=b'7') => {
-                                        v = v * 8 + u32::from(d - b'0');
-                                        self.pos += 1;
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            out.push((v & 0xff) as u8);
-                        }
-                        other => out.push(other),
-                    }
-                }
-                b'\r' => {
-                    // An end-of-line in a literal string reads as \n.
-                    if self.data.get(self.pos) == Some(&b'\n') {
-                        self.pos += 1;
-                    }
-                    out.push(b'\n');
-                }
-                _ => out.push(c),
-            }
-        }
-        Ok(Token::String {
-            bytes: out,
-            hex: false,
-        })
-    }
-
-    /// Parse one direct object (references `n g R` included).
-    pub(crate) fn parse_object(&mut self) -> PResult<Object> {
-        let Some(tok) = self.next_token()? else {
-            return self.err("unexpected end of data");
-        };
-        self.object_from(tok, 0)
-    }
-
-    fn object_from(&mut self, tok: Token<'a>, depth: usize) -> PResult<Object> {
-        if depth > MAX_DEPTH {
-            return self.err("nesting too deep");
-        }
-        match tok {
-            Token::Int(i) => {
-                // `n g R`?
-                if (0..=i64::from(u32::MAX)).contains(&i) {
-                    let save = self.pos;
-                    if let Ok(Some(Token::Int(g))) = self.next_token()
-                        && (0..=65535).contains(&g)
-                        && let Ok(Some(Token::Keyword(b"R"))) = self.next_token()
-                    {
-                        return Ok(Object::Ref(ObjRef::new(i as u32, g as u16)));
-                    }
-                    self.pos = save;
-                }
-                Ok(Object::Int(i))
-            }
-            Token::Real(r) => Ok(Object::Real(r)),
-            Token::Name(n) => Ok(Object::Name(n)),
-            Token::String { bytes, hex } => Ok(Object::String { bytes, hex }),
-            Token::ArrayStart => {
-                let mut items = Vec::new();
-                loop {
-                    match self.next_token()? {
-                        None => return self.err("unterminated array"),
-                        Some(Token::ArrayEnd) => break,
-                        Some(t) => items.push(self.object_from(t, depth + 1)?),
-                    }
-                }
-                Ok(Object::Array(items))
-            }
-            Token::DictStart => Ok(Object::Dict(self.dict_body(depth)?)),
-            Token::Keyword(b"true") => Ok(Object::Bool(true)),
-            Token::Keyword(b"false") => Ok(Object::Bool(false)),
-            Token::Keyword(b"null") => Ok(Object::Null),
-            Token::ArrayEnd | Token::DictEnd => self.err("unexpected closing delimiter"),
-            Token::Keyword(_) => self.err("unexpected keyword"),
-        }
-    }
-
-    /// The entries of a dictionary whose `<<` was consumed.
-    pub(crate) fn dict_body(&mut self, depth: usize) -> PResult<Dict> {
-        let mut dict = Dict::new();
-        loop {
-            match self.next_token()? {
-                None => return self.err("unterminated dictionary"),
-                Some(Token::DictEnd) => break,
-                Some(Token::Name(key)) => {
-                    let Some(tok) = self.next_token()? else {
-                        return self.err("unterminated dictionary");
-                    };
-                    if tok == Token::DictEnd {
-                        // A key without a value: tolerate as null.
-                        break;
-                    }
-                    let value = self.object_from(tok, depth + 1)?;
-                    // Later duplicates are ignored (first wins, as most readers do).
-                    if dict.get(&key).is_none() {
-                        dict.0.push((key, value));
-                    }
-                }
-                Some(_) => return self.err("dictionary key is not a name"),
-            }
-        }
-        Ok(dict)
-    }
-
-    /// Expect a keyword.
-    pub(crate) fn expect_keyword(&mut self, kw: &[u8]) -> PResult<()> {
-        match self.next_token()? {
-            Some(Token::Keyword(k)) if k == kw => Ok(()),
-            _ => self.err("expected keyword"),
-        }
-    }
-
-    /// Parse `num gen obj`; returns the object's number and generation.
-    pub(crate) fn object_header(&mut self) -> PResult<ObjRef> {
-        let num = match self.next_token()? {
-            Some(Token::Int(n)) if (0..=i64::from(u32::MAX)).contains(&n) => n as u32,
-            _ => return self.err("expected object number"),
-        };
-        let generation = match self.next_token()? {
-            Some(Token::Int(g)) if (0..=65535).contains(&g) => g as u16,
-            _ => return self.err("expected generation number"),
-        };
-        self.expect_keyword(b"obj")?;
-        Ok(ObjRef::new(num, generation))
-    }
-}
-
-/// Find `needle` in `hay` starting at `from`.
-pub(crate) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from >= hay.len() {
-        return None;
-    }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-/// Find the last `needle` in `hay`.
-pub(crate) fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.len() > hay.len() {
-        return None;
-    }
-    (0..=hay.len() - needle.len())
-        .rev()
-        .find(|&i| &hay[i..i + needle.len()] == needle)
 }
 
 // ----------------------------------------------------------------------------------
@@ -784,7 +337,11 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Object {
-        Lexer::new(s.as_bytes(), 0).parse_object().unwrap()
+        let limits = crate::verify::Limits::default();
+        let o = crate::pdf::objects::Parser::new(s.as_bytes(), 0, &limits)
+            .object()
+            .unwrap();
+        super::super::reader::convert(s.as_bytes(), &o, &mut Default::default())
     }
 
     #[test]
@@ -805,17 +362,6 @@ mod tests {
         let mut out = Vec::new();
         write_object(&mut out, &obj, &mut Marks::default());
         assert_eq!(parse(std::str::from_utf8(&out).unwrap()), obj);
-    }
-
-    #[test]
-    fn never_panics_on_garbage() {
-        for s in [
-            "<<", "[", "(", "<", "<</A", "[1 2 R", ")", ">", "<<1 2>>", "--", ".", "<zz>",
-        ] {
-            let _ = Lexer::new(s.as_bytes(), 0).parse_object();
-        }
-        let deep = "[".repeat(1000);
-        assert!(Lexer::new(deep.as_bytes(), 0).parse_object().is_err());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use unicode_normalization::UnicodeNormalization;
 use super::SignError;
 use super::object::{ObjRef, Object};
 use super::reader::{Document, rect_of};
-use super::text::{Extractor, Glyph};
+use super::text::Extractor;
+use crate::pdf::content::Glyph;
 
 /// A rectangle `[x0, y0, x1, y1]` in default user space (points, origin bottom-left).
 pub type Rect = [f64; 4];

@@ -12,9 +12,9 @@ use std::ops::Range;
 
 use kyso_cades::report::Reason;
 
-use crate::verify::objects::{Dict, Object};
+use crate::pdf::objects::{Dict, Object};
+use crate::pdf::revisions::Document;
 use crate::verify::report::Coverage;
-use crate::verify::revisions::Document;
 
 /// A signature whose byte range passed every rule.
 #[derive(Debug, Clone)]

@@ -16,11 +16,11 @@ use std::rc::Rc;
 
 use kyso_cades::report::Reason;
 
+use crate::pdf::objects::{Dict, ObjRef, Object, Parser, same, same_dict};
+use crate::pdf::revisions::{Document, Entry, Loaded, View};
 use crate::verify::PdfError;
 use crate::verify::fields::{self, Field, SigValue};
-use crate::verify::objects::{Dict, ObjRef, Object, Parser, same, same_dict};
 use crate::verify::report::{ChangeClass, ModificationLevel};
-use crate::verify::revisions::{Document, Entry, Loaded, View};
 
 /// One explained (or unexplained) change.
 #[derive(Debug, Clone)]
@@ -328,7 +328,7 @@ impl Context<'_, '_> {
             let mut i = from;
             while i < to {
                 let b = data[i];
-                if crate::verify::objects::is_whitespace(b) {
+                if crate::pdf::objects::is_whitespace(b) {
                     i += 1;
                 } else if b == b'%' {
                     let line_end = data[i..to]
@@ -1930,7 +1930,7 @@ pub(crate) fn paints(content: &[u8], limits: &crate::verify::Limits) -> bool {
         if steps > 100_000 {
             return true;
         }
-        if let crate::verify::objects::ContentItem::Operator(op) = item
+        if let crate::pdf::objects::ContentItem::Operator(op) = item
             && matches!(
                 op,
                 b"Tj"

@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
+use crate::pdf::objects::{Dict, ObjRef, Object, text_string};
+use crate::pdf::revisions::View;
 use crate::verify::PdfError;
-use crate::verify::objects::{Dict, ObjRef, Object, text_string};
-use crate::verify::revisions::View;
 
 /// A terminal field.
 #[derive(Debug, Clone)]

@@ -10,11 +10,12 @@
 
 use std::collections::HashMap;
 
+use crate::pdf::content::{End, Interpreter, Sink, page_box};
+use crate::pdf::objects::{Dict, ObjRef, Object};
+use crate::pdf::revisions::{Document, View};
 use crate::verify::PdfError;
 use crate::verify::diff::{Visual, VisualKind, paints};
 use crate::verify::fields::{self, SigValue};
-use crate::verify::objects::{ContentItem, Dict, ObjRef, Object, Parser};
-use crate::verify::revisions::{Document, View};
 
 /// What the geometry check found for one widget or annotation.
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ pub(crate) struct Covered {
     pub(crate) rect: Box4,
 }
 
-pub(crate) type Box4 = [f64; 4];
+pub(crate) use crate::pdf::content::Box4;
 
 /// What a box of page content is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,490 +301,38 @@ fn signature_appearances(view: &View<'_, '_>) -> Result<Vec<Appearance>, PdfErro
     Ok(out)
 }
 
-/// A page's crop box (else media box), inherited.
-fn page_box(view: &View<'_, '_>, page: ObjRef) -> Result<Option<Box4>, PdfError> {
-    for key in [&b"CropBox"[..], b"MediaBox"] {
-        if let Some(v) = inherited(view, page, key)? {
-            let a = view.resolve(&v)?;
-            if let Some(items) = a.as_array()
-                && items.len() == 4
-            {
-                let n: Vec<f64> = items.iter().filter_map(Object::as_number).collect();
-                if n.len() == 4 {
-                    return Ok(Some([
-                        n[0].min(n[2]),
-                        n[1].min(n[3]),
-                        n[0].max(n[2]),
-                        n[1].max(n[3]),
-                    ]));
-                }
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// An inheritable page attribute.
-fn inherited(view: &View<'_, '_>, page: ObjRef, key: &[u8]) -> Result<Option<Object>, PdfError> {
-    let mut node = Some(page);
-    for _ in 0..32 {
-        let Some(r) = node else { break };
-        let Some(l) = view.load(r)? else { break };
-        let Some(d) = l.object.as_dict() else { break };
-        if let Some(v) = d.get(key) {
-            return Ok(Some(v.clone()));
-        }
-        node = d.get(b"Parent").and_then(Object::as_ref);
-    }
-    Ok(None)
-}
-
-/// Ink extent of a text line, in em: the extremes of Liberation Serif 2 over every
-/// Vietnamese letter (`Ẵ` 0.915 em up, `g` 0.221 em down; see the test documents'
-/// README), which is also what Decree 30's signature area is measured against.
-const ASCENT: f64 = 0.915;
-const DESCENT: f64 = 0.221;
-
-type Matrix = [f64; 6];
-const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-
-/// `m × n` in PDF's row-vector convention.
-fn concat(m: &Matrix, n: &Matrix) -> Matrix {
-    [
-        m[0] * n[0] + m[1] * n[2],
-        m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2],
-        m[2] * n[1] + m[3] * n[3],
-        m[4] * n[0] + m[5] * n[2] + n[4],
-        m[4] * n[1] + m[5] * n[3] + n[5],
-    ]
-}
-
-fn apply(m: &Matrix, x: f64, y: f64) -> (f64, f64) {
-    (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
-}
-
-fn bbox_of(m: &Matrix, r: &Box4) -> Box4 {
-    let pts = [
-        apply(m, r[0], r[1]),
-        apply(m, r[2], r[1]),
-        apply(m, r[0], r[3]),
-        apply(m, r[2], r[3]),
-    ];
-    let mut b = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    for (x, y) in pts {
-        b[0] = b[0].min(x);
-        b[1] = b[1].min(y);
-        b[2] = b[2].max(x);
-        b[3] = b[3].max(y);
-    }
-    b
-}
-
-struct Font {
-    two_byte: bool,
-    first_char: i64,
-    widths: Vec<f64>,
-    default_width: f64,
-    cid_widths: Vec<(u32, u32, f64)>,
-}
-
-impl Font {
-    fn advance(&self, bytes: &[u8]) -> (f64, usize) {
-        let mut total = 0.0;
-        let mut count = 0;
-        if self.two_byte {
-            for c in bytes.chunks(2) {
-                let cid = c.iter().fold(0u32, |a, b| a << 8 | u32::from(*b));
-                let w = self
-                    .cid_widths
-                    .iter()
-                    .find(|(a, b, _)| (*a..=*b).contains(&cid))
-                    .map_or(self.default_width, |(_, _, w)| *w);
-                total += w;
-                count += 1;
-            }
-        } else {
-            for b in bytes {
-                let i = i64::from(*b) - self.first_char;
-                let w = usize::try_from(i)
-                    .ok()
-                    .and_then(|i| self.widths.get(i))
-                    .copied()
-                    .unwrap_or(self.default_width);
-                total += w;
-                count += 1;
-            }
-        }
-        (total / 1000.0, count)
-    }
-}
-
-fn load_font(view: &View<'_, '_>, resources: &Dict, name: &[u8]) -> Result<Font, PdfError> {
-    let mut font = Font {
-        two_byte: false,
-        first_char: 0,
-        widths: Vec::new(),
-        default_width: 600.0,
-        cid_widths: Vec::new(),
-    };
-    let fonts = view.get(resources, b"Font")?;
-    let Some(fonts) = fonts.as_dict() else {
-        return Ok(font);
-    };
-    let f = view.get(fonts, name)?;
-    let Some(f) = f.as_dict() else {
-        return Ok(font);
-    };
-    if f.name(b"Subtype") == Some(b"Type0") {
-        font.two_byte = true;
-        font.default_width = 1000.0;
-        let desc = view.get(f, b"DescendantFonts")?;
-        if let Some(first) = desc.as_array().and_then(|a| a.first()) {
-            let cid = view.resolve(first)?;
-            if let Some(cid) = cid.as_dict() {
-                if let Some(dw) = view.get(cid, b"DW")?.as_number() {
-                    font.default_width = dw;
-                }
-                let w = view.get(cid, b"W")?;
-                if let Some(w) = w.as_array() {
-                    let mut i = 0;
-                    while i + 1 < w.len() && font.cid_widths.len() < 65_536 {
-                        let start = w[i].as_number().unwrap_or(0.0) as u32;
-                        match view.resolve(&w[i + 1])?.clone() {
-                            Object::Array(list) => {
-                                for (j, x) in list.iter().enumerate() {
-                                    let c = start.saturating_add(j as u32);
-                                    font.cid_widths.push((
-                                        c,
-                                        c,
-                                        x.as_number().unwrap_or(font.default_width),
-                                    ));
-                                }
-                                i += 2;
-                            }
-                            other => {
-                                let end = other.as_number().unwrap_or(0.0) as u32;
-                                let width = w
-                                    .get(i + 2)
-                                    .and_then(Object::as_number)
-                                    .unwrap_or(font.default_width);
-                                font.cid_widths.push((start, end, width));
-                                i += 3;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    } else {
-        font.first_char = f.int(b"FirstChar").unwrap_or(0);
-        let widths = view.get(f, b"Widths")?;
-        if let Some(w) = widths.as_array() {
-            font.widths = w
-                .iter()
-                .take(65_536)
-                .map(|x| x.as_number().unwrap_or(600.0))
-                .collect();
-        }
-    }
-    Ok(font)
-}
-
-#[derive(Clone)]
-struct State {
-    ctm: Matrix,
-    font: Option<Vec<u8>>,
-    size: f64,
-    char_spacing: f64,
-    word_spacing: f64,
-    scale: f64,
-    leading: f64,
-    rise: f64,
-}
-
-/// The boxes a page's content paints, in default user space.
+/// The boxes a page's content paints, in default user space (form XObjects by their
+/// bounding box; a page too dense to reason about counts as text all over).
 pub(crate) fn page_content(
     view: &View<'_, '_>,
     page: ObjRef,
 ) -> Result<Vec<(Box4, Ink)>, PdfError> {
-    let limits = view.doc.limits;
-    let media = page_box(view, page)?.unwrap_or([0.0, 0.0, 612.0, 792.0]);
-    let resources = match inherited(view, page, b"Resources")? {
-        Some(r) => view.resolve(&r)?.as_dict().cloned().unwrap_or_default(),
-        None => Dict::default(),
-    };
-    let Some(l) = view.load(page)? else {
-        return Ok(Vec::new());
-    };
-    let Some(pd) = l.object.as_dict() else {
-        return Ok(Vec::new());
-    };
-    let contents = view.get(pd, b"Contents")?;
-    let mut streams = Vec::new();
-    match &*contents {
-        Object::Stream(s) => streams.push(s.clone()),
-        Object::Array(a) => {
-            for item in a.iter().take(4096) {
-                if let Object::Stream(s) = view.resolve(item)?.clone() {
-                    streams.push(s);
-                }
-            }
-        }
-        _ => {}
+    struct Boxes {
+        boxes: Vec<(Box4, Ink)>,
+        max: usize,
     }
-    let mut data = Vec::new();
-    for s in &streams {
-        data.extend_from_slice(&view.doc.decode(s)?);
-        data.push(b'\n');
-    }
-    let mut boxes: Vec<(Box4, Ink)> = Vec::new();
-    let mut fonts: HashMap<Vec<u8>, Font> = HashMap::new();
-    let mut state = State {
-        ctm: IDENTITY,
-        font: None,
-        size: 0.0,
-        char_spacing: 0.0,
-        word_spacing: 0.0,
-        scale: 1.0,
-        leading: 0.0,
-        rise: 0.0,
-    };
-    let mut stack: Vec<State> = Vec::new();
-    let mut tm = IDENTITY;
-    let mut tlm = IDENTITY;
-    let mut path: Option<Box4> = None;
-    let mut operands: Vec<Object> = Vec::new();
-    let mut p = Parser::new(&data, 0, limits);
-    let mut steps = 0usize;
-    let num = |ops: &[Object], i: usize| ops.get(i).and_then(Object::as_number).unwrap_or(0.0);
-    let extend = |path: &mut Option<Box4>, (x, y): (f64, f64)| {
-        let b = path.get_or_insert([x, y, x, y]);
-        b[0] = b[0].min(x);
-        b[1] = b[1].min(y);
-        b[2] = b[2].max(x);
-        b[3] = b[3].max(y);
-    };
-    while let Some(item) = p.content_item()? {
-        steps += 1;
-        if steps > limits.max_content_operations || boxes.len() > limits.max_content_boxes {
-            // Too dense to reason about: the whole page counts as text.
-            return Ok(vec![(media, Ink::Text)]);
+    impl Sink for Boxes {
+        fn text(&mut self, bbox: Box4) {
+            self.boxes.push((bbox, Ink::Text));
         }
-        let op = match item {
-            ContentItem::Operand(o) => {
-                if operands.len() < 64 {
-                    operands.push(o);
-                }
-                continue;
-            }
-            ContentItem::Operator(op) => op,
-        };
-        let ops = std::mem::take(&mut operands);
-        match op {
-            b"q" if stack.len() < 256 => stack.push(state.clone()),
-            b"Q" => {
-                if let Some(s) = stack.pop() {
-                    state = s;
-                }
-            }
-            b"cm" => {
-                let m = [
-                    num(&ops, 0),
-                    num(&ops, 1),
-                    num(&ops, 2),
-                    num(&ops, 3),
-                    num(&ops, 4),
-                    num(&ops, 5),
-                ];
-                state.ctm = concat(&m, &state.ctm);
-            }
-            b"BT" => {
-                tm = IDENTITY;
-                tlm = IDENTITY;
-            }
-            b"Tf" => {
-                if let Some(Object::Name(n)) = ops.first() {
-                    state.font = Some(n.clone());
-                }
-                state.size = num(&ops, 1);
-            }
-            b"Tc" => state.char_spacing = num(&ops, 0),
-            b"Tw" => state.word_spacing = num(&ops, 0),
-            b"Tz" => state.scale = num(&ops, 0) / 100.0,
-            b"TL" => state.leading = num(&ops, 0),
-            b"Ts" => state.rise = num(&ops, 0),
-            b"Td" | b"TD" => {
-                if op == b"TD" {
-                    state.leading = -num(&ops, 1);
-                }
-                tlm = concat(&[1.0, 0.0, 0.0, 1.0, num(&ops, 0), num(&ops, 1)], &tlm);
-                tm = tlm;
-            }
-            b"Tm" => {
-                tlm = [
-                    num(&ops, 0),
-                    num(&ops, 1),
-                    num(&ops, 2),
-                    num(&ops, 3),
-                    num(&ops, 4),
-                    num(&ops, 5),
-                ];
-                tm = tlm;
-            }
-            b"T*" => {
-                tlm = concat(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
-                tm = tlm;
-            }
-            b"Tj" | b"TJ" | b"'" | b"\"" => {
-                if op == b"'" || op == b"\"" {
-                    tlm = concat(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
-                    tm = tlm;
-                }
-                let font = match &state.font {
-                    Some(name) => {
-                        if !fonts.contains_key(name) && fonts.len() < 256 {
-                            let f = load_font(view, &resources, name)?;
-                            fonts.insert(name.clone(), f);
-                        }
-                        fonts.get(name)
-                    }
-                    None => None,
-                };
-                let mut pieces: Vec<(Option<&[u8]>, f64)> = Vec::new();
-                match ops.last() {
-                    Some(Object::String(s)) => pieces.push((Some(&s.bytes), 0.0)),
-                    Some(Object::Array(a)) => {
-                        for x in a {
-                            match x {
-                                Object::String(s) => pieces.push((Some(&s.bytes), 0.0)),
-                                other => pieces.push((None, other.as_number().unwrap_or(0.0))),
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                let size = state.size;
-                for (bytes, adjust) in pieces {
-                    let dx = match bytes {
-                        Some(b) => {
-                            let (w, n) =
-                                font.map_or((b.len() as f64 * 0.6, b.len()), |f| f.advance(b));
-                            let spaces = if font.is_some_and(|f| f.two_byte) {
-                                0
-                            } else {
-                                b.iter().filter(|c| **c == b' ').count()
-                            };
-                            let adv = (w * size
-                                + n as f64 * state.char_spacing
-                                + spaces as f64 * state.word_spacing)
-                                * state.scale;
-                            let trm = concat(&tm, &state.ctm);
-                            let glyphs = [
-                                0.0,
-                                -DESCENT * size + state.rise,
-                                adv,
-                                ASCENT * size + state.rise,
-                            ];
-                            if adv.abs() > 0.0 && size.abs() > 0.0 {
-                                boxes.push((bbox_of(&trm, &glyphs), Ink::Text));
-                            }
-                            adv
-                        }
-                        None => -adjust / 1000.0 * size * state.scale,
-                    };
-                    tm = concat(&[1.0, 0.0, 0.0, 1.0, dx, 0.0], &tm);
-                }
-            }
-            b"m" | b"l" => extend(&mut path, apply(&state.ctm, num(&ops, 0), num(&ops, 1))),
-            b"c" => {
-                for i in 0..3 {
-                    extend(
-                        &mut path,
-                        apply(&state.ctm, num(&ops, 2 * i), num(&ops, 2 * i + 1)),
-                    );
-                }
-            }
-            b"v" | b"y" => {
-                for i in 0..2 {
-                    extend(
-                        &mut path,
-                        apply(&state.ctm, num(&ops, 2 * i), num(&ops, 2 * i + 1)),
-                    );
-                }
-            }
-            b"re" => {
-                let (x, y, w, h) = (num(&ops, 0), num(&ops, 1), num(&ops, 2), num(&ops, 3));
-                let b = bbox_of(
-                    &state.ctm,
-                    &[x.min(x + w), y.min(y + h), x.max(x + w), y.max(y + h)],
-                );
-                extend(&mut path, (b[0], b[1]));
-                extend(&mut path, (b[2], b[3]));
-            }
-            b"S" | b"s" | b"f" | b"F" | b"f*" | b"B" | b"B*" | b"b" | b"b*" => {
-                if let Some(mut b) = path.take() {
-                    // Hairlines still show.
-                    b[2] = b[2].max(b[0] + 0.5);
-                    b[3] = b[3].max(b[1] + 0.5);
-                    boxes.push((b, Ink::Graphics));
-                }
-            }
-            b"n" => path = None,
-            b"Do" => {
-                let Some(Object::Name(name)) = ops.first() else {
-                    continue;
-                };
-                let xobjects = view.get(&resources, b"XObject")?;
-                let Some(xobjects) = xobjects.as_dict() else {
-                    continue;
-                };
-                let x = view.get(xobjects, name)?;
-                let Some(xd) = x.as_dict() else { continue };
-                let unit = [0.0, 0.0, 1.0, 1.0];
-                let b = if xd.name(b"Subtype") == Some(b"Form") {
-                    let bbox = view.get(xd, b"BBox")?;
-                    let bb: Vec<f64> = bbox
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Object::as_number).collect())
-                        .unwrap_or_default();
-                    let matrix = view.get(xd, b"Matrix")?;
-                    let mv: Vec<f64> = matrix
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Object::as_number).collect())
-                        .unwrap_or_default();
-                    let m = if mv.len() == 6 {
-                        [mv[0], mv[1], mv[2], mv[3], mv[4], mv[5]]
-                    } else {
-                        IDENTITY
-                    };
-                    let r = if bb.len() == 4 {
-                        [
-                            bb[0].min(bb[2]),
-                            bb[1].min(bb[3]),
-                            bb[0].max(bb[2]),
-                            bb[1].max(bb[3]),
-                        ]
-                    } else {
-                        media
-                    };
-                    bbox_of(&concat(&m, &state.ctm), &r)
-                } else {
-                    bbox_of(&state.ctm, &unit)
-                };
-                boxes.push((b, Ink::Graphics));
-            }
-            b"EI" => boxes.push((bbox_of(&state.ctm, &[0.0, 0.0, 1.0, 1.0]), Ink::Graphics)),
-            b"sh" => boxes.push((media, Ink::Graphics)),
-            _ => {}
+        fn paint(&mut self, bbox: Box4) {
+            self.boxes.push((bbox, Ink::Graphics));
+        }
+        fn full(&self) -> bool {
+            self.boxes.len() > self.max
         }
     }
-    Ok(boxes)
+    let mut sink = Boxes {
+        boxes: Vec::new(),
+        max: view.doc.limits.max_content_boxes,
+    };
+    match Interpreter::new(*view, false, false).page(page, &mut sink)? {
+        End::Complete => Ok(sink.boxes),
+        End::Limit => {
+            let media = page_box(view, page)?.unwrap_or([0.0, 0.0, 612.0, 792.0]);
+            Ok(vec![(media, Ink::Text)])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -791,15 +340,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn matrices_compose_in_pdf_order() {
-        let translate = [1.0, 0.0, 0.0, 1.0, 10.0, 20.0];
-        let scale = [2.0, 0.0, 0.0, 2.0, 0.0, 0.0];
-        // Scale first, then translate.
-        let m = concat(&scale, &translate);
-        assert_eq!(apply(&m, 1.0, 1.0), (12.0, 22.0));
-    }
 
     #[test]
     fn intersections() {

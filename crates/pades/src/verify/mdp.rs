@@ -5,10 +5,10 @@
 
 use kyso_cades::report::Reason;
 
+use crate::pdf::objects::{Dict, Object, text_string};
+use crate::pdf::revisions::View;
 use crate::verify::diff::RevisionDiff;
-use crate::verify::objects::{Dict, Object, text_string};
 use crate::verify::report::{ChangeClass, LockedFields};
-use crate::verify::revisions::View;
 use crate::verify::{PdfError, Policy};
 
 /// What one signature restricts.

@@ -5,7 +5,7 @@
 use kyso_cades::report::{Reason, SignatureReport, Verdict};
 use serde::Serialize;
 
-pub use crate::verify::revisions::XrefForm;
+pub use crate::pdf::revisions::XrefForm;
 
 /// The report for a PDF file.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -16,7 +16,7 @@ use rc4::{KeyInit, Rc4, StreamCipher};
 use sha2::{Sha256, Sha384, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::verify::objects::{Dict, ObjRef, Object};
+use crate::pdf::objects::{Dict, ObjRef, Object};
 
 /// The password padding string (Algorithm 2, step a).
 const PAD: [u8; 32] = [
@@ -580,7 +580,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::verify::objects::PdfString;
+    use crate::pdf::objects::PdfString;
 
     fn s(bytes: &[u8]) -> Object {
         Object::String(PdfString {

@@ -16,8 +16,8 @@ use std::rc::Rc;
 
 use kyso_cades::report::Reason;
 
-use crate::verify::crypt::{self, Handler, ObjectKey, Opened};
-use crate::verify::objects::{
+use crate::pdf::crypt::{self, Handler, ObjectKey, Opened};
+use crate::pdf::objects::{
     DecodeBudget, Dict, Indirect, ObjRef, Object, Parser, Stream, decode_stream, is_whitespace,
     parse_indirect,
 };

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::ops::Range;
 
-use crate::verify::crypt::ObjectKey;
+use crate::pdf::crypt::ObjectKey;
 use crate::verify::{Limits, PdfError};
 
 /// An object reference `N G R`.

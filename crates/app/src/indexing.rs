@@ -1,0 +1,121 @@
+//! Keeping the search index up to date after documents are stored.
+//!
+//! The index is derived data (`kyso archive reindex` rebuilds it): updating it never
+//! undoes or delays what the archive committed. In a short-lived process (the CLI) a
+//! use case updates it before returning. In `kyso serve` ([`App::index_in_background`])
+//! the records are queued and a background task writes them in batches — one tantivy
+//! writer and one commit per batch instead of one per document, off the path of the
+//! answer — and a search first writes what is still queued, so a user always finds
+//! what was just filed. Within a process one writer works at a time (two filings at the
+//! same moment no longer meet tantivy's directory lock).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use kyso_office::DocumentRecord;
+
+use crate::App;
+
+/// The indexing state shared by the clones of an [`App`].
+#[derive(Debug, Default)]
+pub(crate) struct Indexer {
+    /// Records waiting to be written (background mode).
+    pending: Mutex<Vec<DocumentRecord>>,
+    /// Held while this process writes to the index.
+    writing: Mutex<()>,
+    /// Background mode is on.
+    background: AtomicBool,
+    /// Wakes the background task.
+    wake: tokio::sync::Notify,
+}
+
+/// How long the background task gathers records before writing a batch.
+const BATCH_DELAY: Duration = Duration::from_millis(100);
+
+impl App {
+    /// Adds documents to the search index after they are stored (recalled ones are
+    /// taken out; secret documents are never indexed). A failure is reported on stderr
+    /// and never undoes the archive.
+    pub fn index_documents(&self, docs: &[DocumentRecord]) {
+        let docs: Vec<DocumentRecord> = docs
+            .iter()
+            .filter(|d| !d.secrecy.is_secret())
+            .cloned()
+            .collect();
+        if docs.is_empty() {
+            return;
+        }
+        if self.indexer.background.load(Ordering::Acquire) {
+            self.indexer
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(docs);
+            self.indexer.wake.notify_one();
+        } else {
+            self.write_index(docs);
+        }
+    }
+
+    /// From now on documents are indexed by a background task of the current tokio
+    /// runtime (`kyso serve`).
+    pub fn index_in_background(&self) {
+        if self.indexer.background.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                app.indexer.wake.notified().await;
+                tokio::time::sleep(BATCH_DELAY).await;
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || app.flush_index()).await;
+            }
+        });
+    }
+
+    /// Writes what is queued for the index now (blocking). A search calls it first;
+    /// `kyso serve` calls it when it stops.
+    pub fn flush_index(&self) {
+        let docs = std::mem::take(
+            &mut *self
+                .indexer
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !docs.is_empty() {
+            self.write_index(docs);
+        }
+    }
+
+    /// One writer, one commit for `docs`.
+    fn write_index(&self, docs: Vec<DocumentRecord>) {
+        let _writing = self
+            .indexer
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let result = (|| -> Result<(), kyso_search::SearchError> {
+            let index = kyso_search::Index::open(&self.index_dir())?;
+            for d in &docs {
+                match self.search_doc(d) {
+                    Some(doc) => index.add(&doc)?,
+                    None => {
+                        if let Some(id) = d.id {
+                            index.delete(&id.to_string())?;
+                        }
+                    }
+                }
+            }
+            index.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            eprintln!(
+                "kyso: lưu ý / note: search index not updated ({e}); run `kyso archive reindex`"
+            );
+        }
+    }
+}
