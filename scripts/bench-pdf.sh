@@ -26,7 +26,8 @@ done
 pyhanko=${KYSO_PYHANKO:-$root/.venv/bin/pyhanko}
 [ -x "$pyhanko" ] || { echo "missing pyHanko at $pyhanko (run scripts/test.sh)" >&2; exit 2; }
 [ "$build" = 1 ] && cargo build --release -p kyso-cli -p kyso-pades --example sign_timing
-kyso=$root/target/release/kyso
+target=${CARGO_TARGET_DIR:-$root/target}
+kyso=$target/release/kyso
 work=${out:-$(mktemp -d)}
 mkdir -p "$work"
 cd "$work"
@@ -91,7 +92,7 @@ hyperfine -N --warmup 2 --runs 10 --export-markdown bench-100mb.md \
 
 # Signing in process, key object reused, same files: kyso (invisible P-256, B-B) beside
 # pyHanko's API (SimpleSigner loaded once, sign_pdf into memory).
-sign_timing=$root/target/release/examples/sign_timing
+sign_timing=$target/release/examples/sign_timing
 cat > pyhanko_sign.py <<'PY'
 import io, sys, time
 from pyhanko.sign import signers

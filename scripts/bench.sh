@@ -61,7 +61,7 @@ command -v python3 >/dev/null || { echo "scripts/bench.sh: needs python3" >&2; e
 if [ "$build" = 1 ]; then
   cargo build --release --locked -p kyso-cli
 fi
-kyso="$root/target/release/kyso"
+kyso="${CARGO_TARGET_DIR:-$root/target}/release/kyso"
 [ -x "$kyso" ] || { echo "scripts/bench.sh: no $kyso (drop --no-build)" >&2; exit 2; }
 
 if [ -z "$out" ]; then
