@@ -44,11 +44,12 @@ use kyso_signer::SoftKey;
 use kyso_testkit::http::{Client, Multipart};
 use kyso_testkit::mtls::{NodeCa, NodeCert, free_port};
 use kyso_testkit::pki::fixture;
-use kyso_testkit::serve::Served;
+use kyso_testkit::serve::{
+    PASSWORD, Served, add_remote_agency as add_agency, login, set_up, trusting_data_dir as data_dir,
+};
 use serde_json::json;
 use x509_cert::Certificate;
 
-const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
 const A: &str = "000.00.00.H13";
 const B: &str = "000.00.00.H41";
 
@@ -257,44 +258,6 @@ fn serve(kyso: &Path, data: &Path, port: u16, cert: &NodeCert, ca: &Path, log: &
             .env("RUST_LOG", "warn"),
         log,
     )
-}
-
-fn data_dir(parent: &Path, name: &str) -> PathBuf {
-    let data = parent.join(name);
-    std::fs::create_dir_all(data.join("trust")).unwrap();
-    std::fs::copy(&fixture().root_pem, data.join("trust/test-root.pem")).unwrap();
-    data
-}
-
-fn login(served: &Served, name: &str) -> Client {
-    let mut c = Client::new(&served.url);
-    let a = c.login(name, PASSWORD);
-    assert_eq!(a.status, 201, "login {name}: {}", a.text);
-    c
-}
-
-fn set_up(served: &Served, agency: &str, agency_name: &str) -> Client {
-    let link = served.setup_link.clone().expect("a setup link");
-    let token = link.split("token=").nth(1).unwrap();
-    let form = format!(
-        "token={token}&agency_id={agency}&agency_name={agency_name}&name=quantri&full_name=Tran&password={PASSWORD}"
-    );
-    let created = Client::new(&served.url).post_raw(
-        "/setup",
-        "application/x-www-form-urlencoded",
-        form.as_bytes(),
-    );
-    assert_eq!(created.status, 201, "{}", created.text);
-    login(served, "quantri")
-}
-
-fn add_agency(admin: &Client, id: &str, name: &str, port: u16, cert: &NodeCert) {
-    let added = admin.post_json(
-        "/api/v1/agencies",
-        &json!({"id": id, "name": name, "node_url": format!("https://127.0.0.1:{port}"),
-                "node_certificate": cert.fingerprint}),
-    );
-    assert_eq!(added.status, 201, "{}", added.text);
 }
 
 fn kib(pid: u32, field: &str) -> u64 {

@@ -20,11 +20,13 @@ use std::time::{Duration, Instant};
 use kyso_testkit::http::{Client, Multipart};
 use kyso_testkit::mtls::{NodeCa, NodeCert, free_port, post_without_certificate};
 use kyso_testkit::pki::{Who, fixture, sign_bytes};
-use kyso_testkit::serve::Served;
+use kyso_testkit::serve::{
+    PASSWORD, Served, add_remote_agency as add_agency, add_user, login, set_up,
+    trusting_data_dir as data_dir,
+};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
 /// Sở Thông tin và Truyền thông (node A) and Văn phòng UBND tỉnh (node B).
 const A: &str = "000.00.00.H13";
 const B: &str = "000.00.00.H41";
@@ -60,55 +62,6 @@ fn serve_with(
             .env_remove("KYSO_DATABASE_URL")
             .env("RUST_LOG", "warn"),
     )
-}
-
-/// A data directory whose trust anchor is the test PKI's root.
-fn data_dir(parent: &Path, name: &str) -> std::path::PathBuf {
-    let data = parent.join(name);
-    std::fs::create_dir_all(data.join("trust")).unwrap();
-    std::fs::copy(&fixture().root_pem, data.join("trust/test-root.pem")).unwrap();
-    data
-}
-
-/// The first administrator of `agency` through the setup link, signed in.
-fn set_up(served: &Served, agency: &str, agency_name: &str) -> Client {
-    let link = served.setup_link.clone().expect("a setup link");
-    let token = link.split("token=").nth(1).unwrap();
-    let form = format!(
-        "token={token}&agency_id={agency}&agency_name={agency_name}&name=quantri&full_name=Tran&password={PASSWORD}"
-    );
-    let created = Client::new(&served.url).post_raw(
-        "/setup",
-        "application/x-www-form-urlencoded",
-        form.as_bytes(),
-    );
-    assert_eq!(created.status, 201, "{}", created.text);
-    login(served, "quantri")
-}
-
-fn login(served: &Served, name: &str) -> Client {
-    let mut c = Client::new(&served.url);
-    let a = c.login(name, PASSWORD);
-    assert_eq!(a.status, 201, "login {name}: {}", a.text);
-    c
-}
-
-fn add_user(admin: &Client, name: &str, role: &str) {
-    let added = admin.post_json(
-        "/api/v1/users",
-        &json!({"name": name, "full_name": name, "roles": [role], "password": PASSWORD}),
-    );
-    assert_eq!(added.status, 201, "{}", added.text);
-}
-
-fn add_agency(admin: &Client, id: &str, name: &str, port: u16, cert: &NodeCert) {
-    let added = admin.post_json(
-        "/api/v1/agencies",
-        &json!({"id": id, "name": name, "node_url": format!("https://127.0.0.1:{port}"),
-                "node_certificate": cert.fingerprint}),
-    );
-    assert_eq!(added.status, 201, "{}", added.text);
-    assert_eq!(added.json["hosted"], false, "{}", added.text);
 }
 
 /// Polls `f` until it gives a value (at most 45 s).

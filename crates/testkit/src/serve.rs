@@ -78,3 +78,70 @@ fn start(command: &mut Command, stderr: Stdio) -> Served {
         setup_link,
     }
 }
+
+/// The password of the users the helpers below create.
+pub const PASSWORD: &str = "mat-khau-thu-nghiem-2026";
+
+/// A data directory `parent/name` whose trust anchor is the test PKI's root.
+pub fn trusting_data_dir(parent: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let data = parent.join(name);
+    std::fs::create_dir_all(data.join("trust")).unwrap();
+    std::fs::copy(
+        &crate::pki::fixture().root_pem,
+        data.join("trust/test-root.pem"),
+    )
+    .unwrap();
+    data
+}
+
+/// `name` (password [`PASSWORD`]) signed in on `served`.
+pub fn login(served: &Served, name: &str) -> crate::http::Client {
+    let mut c = crate::http::Client::new(&served.url);
+    let a = c.login(name, PASSWORD);
+    assert_eq!(a.status, 201, "login {name}: {}", a.text);
+    c
+}
+
+/// The first administrator (`quantri`) of `agency` through the setup link of a new
+/// installation, signed in. `agency_name` is form-encoded.
+pub fn set_up(served: &Served, agency: &str, agency_name: &str) -> crate::http::Client {
+    let link = served.setup_link.clone().expect("a setup link");
+    let token = link.split("token=").nth(1).unwrap();
+    let form = format!(
+        "token={token}&agency_id={agency}&agency_name={agency_name}&name=quantri&full_name=Tran&password={PASSWORD}"
+    );
+    let created = crate::http::Client::new(&served.url).post_raw(
+        "/setup",
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    login(served, "quantri")
+}
+
+/// A user of the administrator's agency with one role, password [`PASSWORD`].
+pub fn add_user(admin: &crate::http::Client, name: &str, role: &str) {
+    let added = admin.post_json(
+        "/api/v1/users",
+        &serde_json::json!({"name": name, "full_name": name, "roles": [role], "password": PASSWORD}),
+    );
+    assert_eq!(added.status, 201, "{}", added.text);
+}
+
+/// Adds agency `id` to the directory as reached through the node listening on loopback
+/// `port` (its own, or a hub relaying to it), whose node certificate is `cert`.
+pub fn add_remote_agency(
+    admin: &crate::http::Client,
+    id: &str,
+    name: &str,
+    port: u16,
+    cert: &crate::mtls::NodeCert,
+) {
+    let added = admin.post_json(
+        "/api/v1/agencies",
+        &serde_json::json!({"id": id, "name": name, "node_url": format!("https://127.0.0.1:{port}"),
+                "node_certificate": cert.fingerprint}),
+    );
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert_eq!(added.json["hosted"], false, "{}", added.text);
+}
