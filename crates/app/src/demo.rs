@@ -568,8 +568,8 @@ impl App {
                 Filed::Stored(registered, _) => registered.record,
                 Filed::Skipped(reason) => {
                     return Err(AppError::internal(format!(
-                        "demo document {} not filed: {reason}",
-                        story.file
+                        "demo document {} not filed: {}",
+                        story.file, reason.en
                     )));
                 }
             };

@@ -143,8 +143,9 @@ pub enum Filed {
     /// Stored, with notes for the clerk (what could not be read, a signature that is
     /// not plainly valid).
     Stored(Box<Registered>, Vec<String>),
-    /// Not stored, and why (already archived; not signed; invalid signature).
-    Skipped(String),
+    /// Not stored, and why (already archived; not signed; invalid signature; a number
+    /// already taken), in both languages with a stable code.
+    Skipped(AppError),
 }
 
 /// A document with what a reader of its page needs.
@@ -590,7 +591,7 @@ impl App {
         who: &str,
         agency: &AgencyId,
         job: &FileRequest,
-    ) -> AppResult<Result<Prepared, String>> {
+    ) -> AppResult<Result<Prepared, AppError>> {
         self.prepare_decided(who, agency, job, None).await
     }
 
@@ -607,7 +608,7 @@ impl App {
         agency: &AgencyId,
         job: &FileRequest,
         accept_unverified: Option<&str>,
-    ) -> AppResult<Result<Prepared, String>> {
+    ) -> AppResult<Result<Prepared, AppError>> {
         let shown = job.shown();
         let mut notes = Vec::new();
         if job.fields.secrecy.is_secret() {
@@ -619,16 +620,24 @@ impl App {
             .unwrap_or_else(|| is_pdf_name(&job.file) || starts_like_pdf(&job.file));
         let (sha, _) = kyso_store::sha256_file(&job.file)?;
         if let Some(existing) = self.archive().by_sha256(agency, &sha).await? {
-            return Ok(Err(format!(
-                "đã lưu trữ / already archived as [{}] {}",
+            let (id, dir) = (
                 existing.id.unwrap_or_default(),
-                existing.archive_dir.unwrap_or_default()
+                existing.archive_dir.unwrap_or_default(),
+            );
+            return Ok(Err(AppError::new(
+                Kind::Conflict,
+                "already_archived",
+                format!("đã lưu trữ là [{id}] {dir}"),
+                format!("already archived as [{id}] {dir}"),
             )));
         }
         if !is_pdf && job.signature.is_none() {
-            return Ok(Err(
-                "không phải PDF và không có chữ ký .p7s đi kèm / not a PDF and no detached .p7s signature".into(),
-            ));
+            return Ok(Err(AppError::new(
+                Kind::Conflict,
+                "no_signature_file",
+                "không phải PDF và không có chữ ký .p7s đi kèm",
+                "not a PDF and no detached .p7s signature",
+            )));
         }
         let verification = {
             let app = self.clone();
@@ -657,8 +666,11 @@ impl App {
                 })
                 .await?;
             }
-            return Ok(Err(format!(
-                "chữ ký không hợp lệ ({verdict}), không lưu / signature {verdict}: not archived (--accept-invalid to keep it anyway)"
+            return Ok(Err(AppError::new(
+                Kind::Conflict,
+                "invalid_signature",
+                format!("chữ ký không hợp lệ ({verdict}), không lưu (--accept-invalid để vẫn lưu)"),
+                format!("signature {verdict}: not archived (--accept-invalid to keep it anyway)"),
             )));
         }
         let unverified = !is_valid_verdict(&verdict) && !is_invalid_verdict(&verdict);
@@ -839,7 +851,7 @@ impl App {
         metadata: &Metadata,
         date: Option<Date>,
         number: Option<&str>,
-    ) -> AppResult<Option<String>> {
+    ) -> AppResult<Option<AppError>> {
         let Some(text) = number.filter(|n| !n.trim().is_empty()) else {
             return Ok(None);
         };
@@ -850,8 +862,15 @@ impl App {
         Ok(archived.map(|d| {
             let id = d.id.unwrap_or_default();
             let dir = d.archive_dir.unwrap_or_default();
-            format!(
-                "số {text} năm {year} đã thuộc văn bản [{id}] {dir}: mỗi số chỉ cấp một lần trong sổ của năm / number {text} ({year}) already belongs to document [{id}] {dir}: a number is given once per register and year"
+            AppError::new(
+                Kind::Conflict,
+                "number_taken",
+                format!(
+                    "số {text} năm {year} đã thuộc văn bản [{id}] {dir}: mỗi số chỉ cấp một lần trong sổ của năm"
+                ),
+                format!(
+                    "number {text} ({year}) already belongs to document [{id}] {dir}: a number is given once per register and year"
+                ),
             )
         }))
     }
@@ -916,7 +935,9 @@ impl App {
                         Outcome::Refused,
                     )
                     .with("agency", agency.to_string())
-                    .with("reason", reason.clone()),
+                    .with("code", reason.code.clone())
+                    .with("reason", reason.en.clone())
+                    .with("reason_vi", reason.vi.clone()),
                 )
                 .await?;
                 return Ok(Filed::Skipped(reason));

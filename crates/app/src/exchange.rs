@@ -115,8 +115,10 @@ pub struct SendOutcome {
     pub delivery: Option<i64>,
     /// The verdict of the verification on receipt (delivered here).
     pub verdict: Option<String>,
-    /// Why it was not delivered.
+    /// Why it was not delivered (Vietnamese).
     pub note: Option<String>,
+    /// The same in English.
+    pub note_en: Option<String>,
 }
 
 impl SendOutcome {
@@ -129,7 +131,16 @@ impl SendOutcome {
             delivery: None,
             verdict: None,
             note: None,
+            note_en: None,
         }
+    }
+
+    /// `not_delivered`, and why.
+    fn not_delivered(mut self, why: &AppError) -> Self {
+        self.outcome = "not_delivered";
+        self.note = Some(why.vi.clone());
+        self.note_en = Some(why.en.clone());
+        self
     }
 }
 
@@ -549,12 +560,7 @@ impl App {
                     .await
                 {
                     Ok(outcome) => outcome,
-                    Err(e) => {
-                        let mut outcome = SendOutcome::to(target);
-                        outcome.outcome = "not_delivered";
-                        outcome.note = Some(format!("{} / {}", e.vi, e.en));
-                        outcome
-                    }
+                    Err(e) => SendOutcome::to(target).not_delivered(&e),
                 }
             } else {
                 let mut outcome = SendOutcome::to(target);
@@ -639,11 +645,10 @@ impl App {
             Received::Skipped(reason) => {
                 // Answered all the same (QĐ28: the receiver always answers): refused on
                 // receipt, 02 with the reason in the sender's timeline.
-                outcome.outcome = "not_delivered";
+                outcome = outcome.not_delivered(&reason);
                 outcome.delivery = self
                     .refuse_on_receipt(who, bytes, target, &delivery, inbound, &reason)
                     .await?;
-                outcome.note = Some(reason);
             }
         }
         Ok(outcome)
@@ -658,7 +663,7 @@ impl App {
         target: &AgencyRow,
         delivery: &NewDelivery,
         inbound: Option<i64>,
-        reason: &str,
+        reason: &AppError,
     ) -> AppResult<Option<i64>> {
         let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
         let now = self.now();
@@ -668,7 +673,8 @@ impl App {
             StatusCode::Refused,
             VnDateTime::from_offset(now),
         );
-        message.description = reason.chars().take(500).collect();
+        // The status goes to another agency: in Vietnamese, its language of record.
+        message.description = reason.vi.chars().take(500).collect();
         message.normalize().map_err(|e| exchange_error(&e))?;
         let status = NewStatus {
             code: StatusCode::Refused.code().to_string(),
@@ -692,7 +698,8 @@ impl App {
                 .with("document_id", delivery.document_id.clone())
                 .with("recipient", target.id.to_string())
                 .with("status", "02")
-                .with("reason", status.description.clone()),
+                .with("reason", reason.code.clone())
+                .with("detail", reason.en.clone()),
             )
             .await?;
         }
@@ -895,15 +902,18 @@ impl App {
         let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
         let header = package.header().clone();
         if !header.to.iter().any(|o| o.organ_id == recipient.id) {
-            return Ok(Received::Skipped(format!(
-                "gói tin không gửi cho {0} / the package is not addressed to {0}",
-                recipient.id
+            return Ok(Received::Skipped(AppError::invalid(
+                "not_addressed_here",
+                format!("gói tin không gửi cho {}", recipient.id),
+                format!("the package is not addressed to {}", recipient.id),
             )));
         }
         let Some(first) = package.attachments().first() else {
-            return Ok(Received::Skipped(
-                "gói tin không có tệp đính kèm / the package has no attachment".into(),
-            ));
+            return Ok(Received::Skipped(AppError::invalid(
+                "no_attachment",
+                "gói tin không có tệp đính kèm",
+                "the package has no attachment",
+            )));
         };
         // Unpack next to the archive's staging area (same file system), removed after.
         let scratch = self.exchange_dir().join("tmp").join(scratch_name());
@@ -1727,12 +1737,7 @@ impl App {
             for target in &onward {
                 let mut outcome = SendOutcome::to(target);
                 let Some(origin) = &origin else {
-                    outcome.outcome = "not_delivered";
-                    outcome.note = Some(
-                        "không chuyển tiếp gói tin thiếu chữ ký nguồn gốc / a package without an origin signature is not relayed"
-                            .into(),
-                    );
-                    outcomes.push(outcome);
+                    outcomes.push(outcome.not_delivered(&crate::origin::Origin::missing()));
                     continue;
                 };
                 self.keep_origin(Subject::Package(&digest), origin)?;
@@ -2070,7 +2075,7 @@ enum Received {
     /// Delivered before (a concurrent sending won).
     Again,
     /// Not filed, and why (the same original already in the recipient's archive…).
-    Skipped(String),
+    Skipped(AppError),
 }
 
 #[cfg(test)]

@@ -594,7 +594,7 @@ fn add(ctx: &Ctx, a: &AddArgs) -> Result<()> {
             }
             print_record(&registered.record, &registered.duplicates, a.json)
         }
-        Filed::Skipped(why) => bail!("{}: {why}", a.file.display()),
+        Filed::Skipped(why) => bail!("{}: {} / {}", a.file.display(), why.vi, why.en),
     }
 }
 
@@ -1028,7 +1028,7 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<bool> {
                 record: None,
                 duplicate: false,
                 notes: Vec::new(),
-                reason: Some(Said::split(&why)),
+                reason: Some(Said::new(&why.vi, &why.en)),
             },
             Err(NotFiled::Skipped(reason)) => Imported {
                 file,

@@ -567,12 +567,7 @@ pub(crate) async fn file_document(
                 "notes": notes,
             })),
         )),
-        Filed::Skipped(why) => {
-            let (vi, en) = why
-                .split_once(" / ")
-                .unwrap_or((why.as_str(), why.as_str()));
-            Err(ApiError(AppError::new(Kind::Conflict, "not_filed", vi, en)))
-        }
+        Filed::Skipped(why) => Err(ApiError(why)),
     }
 }
 
