@@ -868,6 +868,16 @@ mod tests {
         }
     }
 
+    /// The test CA: P-256, five years, services on an unused loopback port.
+    fn test_ca() -> InitRequest<'static> {
+        InitRequest {
+            name: "Thử nghiệm",
+            base_url: Some("http://127.0.0.1:1"),
+            key_kind: KeyKind::P256,
+            years: 5,
+        }
+    }
+
     /// A refused or failed issue records no certificate: the name is checked first, the
     /// output folders too, and the CA state is written only once the key is kept.
     #[test]
@@ -875,12 +885,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let now = OffsetDateTime::now_utc();
-        let request = InitRequest {
-            name: "Thử nghiệm",
-            base_url: Some("http://127.0.0.1:1"),
-            key_kind: KeyKind::P256,
-            years: 5,
-        };
+        let request = test_ca();
         init(&ca_dir, &request, "pw", cheap(), now).unwrap();
         let keystore = Keystore::new(dir.path());
         let fields = EndEntity {
@@ -955,12 +960,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let now = OffsetDateTime::now_utc();
-        let request = InitRequest {
-            name: "Thử nghiệm",
-            base_url: Some("http://127.0.0.1:1"),
-            key_kind: KeyKind::P256,
-            years: 5,
-        };
+        let request = test_ca();
         init(&ca_dir, &request, "pw", cheap(), now).unwrap();
         assert_eq!(
             init(&ca_dir, &request, "pw", cheap(), now)
