@@ -226,7 +226,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn parse_agency(text: &str) -> AppResult<AgencyId> {
+pub(crate) fn parse_agency(text: &str) -> AppResult<AgencyId> {
     AgencyId::parse_with(text.trim(), AgencyIdFormat::Lenient).map_err(|e| {
         AppError::invalid(
             "bad_agency_id",
@@ -237,7 +237,7 @@ fn parse_agency(text: &str) -> AppResult<AgencyId> {
 }
 
 /// A directory entry from what an administrator gave, checked.
-fn agency_row(id: AgencyId, agency: NewAgency) -> AppResult<AgencyRow> {
+pub(crate) fn agency_row(id: AgencyId, agency: NewAgency) -> AppResult<AgencyRow> {
     let name = agency.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid(
@@ -556,7 +556,7 @@ impl App {
             let outcome = if target.hosted {
                 // One recipient's failure does not stop the others.
                 match self
-                    .deliver_here(&actor.audit_name(), &bytes, target, delivery, None)
+                    .deliver_here(&actor.audit_name(), &package, target, delivery, None)
                     .await
                 {
                     Ok(outcome) => outcome,
@@ -622,7 +622,7 @@ impl App {
     pub(crate) async fn deliver_here(
         &self,
         who: &str,
-        bytes: &[u8],
+        package: &Package,
         target: &AgencyRow,
         delivery: NewDelivery,
         inbound: Option<i64>,
@@ -633,7 +633,7 @@ impl App {
             return Ok(outcome);
         }
         match self
-            .receive_local(who, bytes, target, &delivery, inbound)
+            .receive_local(who, package, target, &delivery, inbound)
             .await?
         {
             Received::Delivered { delivery, verdict } => {
@@ -647,7 +647,7 @@ impl App {
                 // receipt, 02 with the reason in the sender's timeline.
                 outcome = outcome.not_delivered(&reason);
                 outcome.delivery = self
-                    .refuse_on_receipt(who, bytes, target, &delivery, inbound, &reason)
+                    .refuse_on_receipt(who, package, target, &delivery, inbound, &reason)
                     .await?;
             }
         }
@@ -659,13 +659,12 @@ impl App {
     async fn refuse_on_receipt(
         &self,
         who: &str,
-        bytes: &[u8],
+        package: &Package,
         target: &AgencyRow,
         delivery: &NewDelivery,
         inbound: Option<i64>,
         reason: &AppError,
     ) -> AppResult<Option<i64>> {
-        let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
         let now = self.now();
         let mut message = StatusMessage::new(
             response_for(package.header()),
@@ -894,12 +893,11 @@ impl App {
     async fn receive_local(
         &self,
         who: &str,
-        bytes: &[u8],
+        package: &Package,
         recipient: &AgencyRow,
         delivery: &NewDelivery,
         inbound: Option<i64>,
     ) -> AppResult<Received> {
-        let package = Package::parse(bytes, &Limits::default()).map_err(|e| exchange_error(&e))?;
         let header = package.header().clone();
         if !header.to.iter().any(|o| o.organ_id == recipient.id) {
             return Ok(Received::Skipped(AppError::invalid(
@@ -921,7 +919,7 @@ impl App {
             .map_err(|e| AppError::internal(format!("cannot create {}: {e}", scratch.display())))?;
         let result = self
             .receive_unpacked(
-                who, &package, &header, first, &scratch, recipient, delivery, inbound,
+                who, package, &header, first, &scratch, recipient, delivery, inbound,
             )
             .await;
         let _ = std::fs::remove_dir_all(&scratch);
@@ -1726,7 +1724,7 @@ impl App {
             self.store_package(&package, bytes).await?;
         } else {
             let relayed = match self.hosted_agency().await? {
-                Some(here) => package.with_hop(Hop {
+                Some(here) => package.clone().with_hop(Hop {
                     organ_id: here,
                     timestamp: VnDateTime::from_offset(self.now()),
                 }),
@@ -1785,7 +1783,7 @@ impl App {
             };
             let inbound = Some(i64::from(header.priority.priority()));
             outcomes.push(
-                self.deliver_here(&who, bytes, target, delivery, inbound)
+                self.deliver_here(&who, &package, target, delivery, inbound)
                     .await?,
             );
         }

@@ -241,7 +241,7 @@ impl App {
             at: self.now(),
         };
         let outcome = self
-            .deliver_here(&actor.audit_name(), &bytes, &here, delivery, None)
+            .deliver_here(&actor.audit_name(), &package, &here, delivery, None)
             .await?;
         self.record(
             AuditEvent::new(

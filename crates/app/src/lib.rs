@@ -8,7 +8,8 @@
 //!
 //! `App` is built from ports: the store ([`kyso_store::Archive`]: documents, registers,
 //! custody, sessions, the audit log and the originals' tree), a [`ports::Clock`], a
-//! [`ports::Fetcher`] for revocation data, and the data directory (trust store, search
+//! [`ports::Fetcher`] for revocation data, a [`ports::NodeLink`] to other nodes (when the
+//! exchange is configured), and the data directory (trust store, search
 //! index, log key).
 
 pub mod actor;
@@ -16,6 +17,7 @@ pub mod audit;
 pub mod ca;
 pub mod custody;
 pub mod demo;
+pub mod directory;
 pub mod documents;
 mod error;
 pub mod exchange;
@@ -57,6 +59,7 @@ pub struct App {
     fetcher: Arc<dyn Fetcher>,
     pkcs11_module: Option<PathBuf>,
     node: Option<Arc<origin::NodeIdentity>>,
+    node_link: Option<Arc<dyn ports::NodeLink>>,
     indexer: Arc<indexing::Indexer>,
 }
 
@@ -97,6 +100,7 @@ impl App {
             fetcher,
             pkcs11_module: None,
             node: None,
+            node_link: None,
             indexer: Arc::default(),
         }
     }
@@ -114,6 +118,18 @@ impl App {
     pub fn with_node(mut self, node: origin::NodeIdentity) -> Self {
         self.node = Some(Arc::new(node));
         self
+    }
+
+    /// The same application able to call other nodes through `link` (the exchange's
+    /// mutual-TLS client: pulling the directory from a hub).
+    pub fn with_node_link(mut self, link: Arc<dyn ports::NodeLink>) -> Self {
+        self.node_link = Some(link);
+        self
+    }
+
+    /// The client of other nodes, when the exchange is configured.
+    pub(crate) fn node_link(&self) -> Option<Arc<dyn ports::NodeLink>> {
+        self.node_link.clone()
     }
 
     /// This node's identity towards other nodes, when the exchange is configured.

@@ -19,7 +19,8 @@ mod verify;
 pub use entry::{Entry, Outcome};
 pub use head::{TreeHead, sign_tree_head, verify_tree_head};
 pub use merkle::{
-    Hash, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
+    Frontier, Hash, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency,
+    verify_inclusion,
 };
 pub use verify::{AuditReport, Problem, audit};
 

@@ -49,6 +49,55 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
+/// The right edge of a Merkle tree: the roots of the perfect subtrees its leaves fall
+/// into (sizes are the binary digits of the leaf count, largest first). Enough to
+/// append a leaf and to compute [`root`] in O(log n), without the earlier leaves — what
+/// an append-only log keeps between appends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (subtree size, subtree root), largest first.
+    peaks: Vec<(u64, Hash)>,
+}
+
+impl Frontier {
+    /// The frontier of a tree of `leaves`.
+    pub fn of(leaves: &[Hash]) -> Self {
+        let mut f = Self::default();
+        for leaf in leaves {
+            f.push(*leaf);
+        }
+        f
+    }
+
+    /// Appends a leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        self.size += 1;
+        self.peaks.push((1, leaf));
+        while let [.., (left_size, left), (right_size, right)] = self.peaks[..] {
+            if left_size != right_size {
+                break;
+            }
+            self.peaks.truncate(self.peaks.len() - 2);
+            self.peaks.push((left_size * 2, node(&left, &right)));
+        }
+    }
+
+    /// How many leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The Merkle tree hash ([`root`] of the same leaves).
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some((_, last)) = peaks.next() else {
+            return sha256(&[]);
+        };
+        peaks.fold(*last, |acc, (_, left)| node(left, &acc))
+    }
+}
+
 /// `PATH(m, D[n])`: the audit path of leaf `index` in the tree of `leaves`.
 pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, AuditError> {
     let m = usize::try_from(index).unwrap_or(usize::MAX);
@@ -198,6 +247,19 @@ pub fn verify_consistency(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn frontier_root_is_the_tree_root() {
+        let leaves: Vec<Hash> = (0u32..130).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), root(&[]));
+        for n in 1..=leaves.len() {
+            f.push(leaves[n - 1]);
+            assert_eq!(f.size(), n as u64);
+            assert_eq!(f.root(), root(&leaves[..n]), "{n} leaves");
+            assert_eq!(f, Frontier::of(&leaves[..n]));
+        }
+    }
+
     use super::*;
 
     fn leaves(n: usize) -> Vec<Hash> {

@@ -258,6 +258,7 @@ fn flow(database_a: Option<&str>, database_b: Option<&str>) {
         &std::fs::read(&cert_a.cert_pem).unwrap(),
         &std::fs::read(&cert_a.key_pem).unwrap(),
         &std::fs::read(&ca.ca_pem).unwrap(),
+        &[],
         Duration::from_secs(30),
     )
     .unwrap();
@@ -293,6 +294,7 @@ fn flow(database_a: Option<&str>, database_b: Option<&str>) {
         &std::fs::read(&cert_b.cert_pem).unwrap(),
         &std::fs::read(&cert_b.key_pem).unwrap(),
         &std::fs::read(&ca.ca_pem).unwrap(),
+        &[],
         Duration::from_secs(30),
     )
     .unwrap();
@@ -344,8 +346,11 @@ fn codes_to(clerk: &Client, sent_id: i64, recipient: &str) -> Vec<String> {
 /// trust the test PKI: its copy is never accepted as valid, and its clerk refuses it
 /// with a reason; B accepts (arrival number, verification report, register) and later
 /// agrees to A's recall; A sees every status of every recipient. A hub that alters a
-/// package or makes up a status is refused; once the node CA revokes the hub's
-/// certificate, C refuses it at the handshake.
+/// package or makes up a status is refused. A fourth node D, knowing only the hub,
+/// pulls the hub's directory (so does A, whose hosted agency the hub's entry does not
+/// overwrite) and sends to A through the hub: accepted, 01 and 03 back at D. Once the
+/// node CA revokes the hub's certificate, C refuses it at the handshake, and a node
+/// client given the CRL refuses the hub's listener.
 #[test]
 fn three_nodes_one_hub_send_accept_refuse_recall() {
     const A2: &str = "000.00.01.H13";
@@ -601,6 +606,7 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
         &std::fs::read(&cert_b.cert_pem).unwrap(),
         &std::fs::read(&cert_b.key_pem).unwrap(),
         &std::fs::read(&ca.ca_pem).unwrap(),
+        &[],
         Duration::from_secs(30),
     )
     .unwrap();
@@ -688,6 +694,121 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
     }
     assert_eq!(codes_to(&clerk_a, sent_id, C), ["01", "02"]);
 
+    // A fourth node D knows only the hub. Its node CA CRL (`--exchange-crl`) lists C.
+    const D: &str = "000.00.00.H44";
+    let cert_d = ca.node("d");
+    let port_d = free_port();
+    let data_d = data_dir(tmp.path(), "d");
+    let crl_d = ca.crl(&[&cert_c]).to_string_lossy().to_string();
+    let node_d = serve_with(
+        &data_d,
+        None,
+        port_d,
+        &cert_d,
+        &ca.ca_pem,
+        &["--exchange-crl", &crl_d],
+    );
+    let admin_d = set_up(&node_d, D, "So%20Y%20te");
+    add_user(&admin_d, "vanthu_d", "clerk");
+    add_agency(&admin_d, B, "Văn phòng UBND tỉnh", port_b, &cert_b);
+    add_agency(&admin_b, D, "Sở Y tế", port_d, &cert_d);
+    let hub_url = json!({"hub_url": format!("https://127.0.0.1:{port_b}/")});
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    // A pulls the hub's directory: D is added (through the hub, pinned to D's own node
+    // certificate), B's entry takes the hub's name for it, C is unchanged, and A —
+    // hosted here — is not overwritten by the hub's entry for it.
+    let pulled = admin_a.post_json("/api/v1/agencies/pull", &hub_url);
+    assert_eq!(pulled.status, 200, "{}", pulled.text);
+    assert_eq!(ids(&pulled.json["added"]), [D], "{}", pulled.text);
+    assert_eq!(ids(&pulled.json["updated"]), [B], "{}", pulled.text);
+    assert_eq!(pulled.json["unchanged"], 1, "{}", pulled.text);
+    assert_eq!(pulled.json["skipped"][0]["id"], A, "{}", pulled.text);
+    assert_eq!(
+        pulled.json["skipped"][0]["code"], "hosted_here",
+        "{}",
+        pulled.text
+    );
+    let directory_a = admin_a.get("/api/v1/agencies");
+    let entry = |id: &str| {
+        directory_a
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry(A)["hosted"], true, "{}", directory_a.text);
+    assert_eq!(
+        (
+            entry(D)["node_url"].clone(),
+            entry(D)["node_certificate"].clone()
+        ),
+        (
+            json!(format!("https://127.0.0.1:{port_b}")),
+            json!(cert_d.fingerprint)
+        ),
+        "{}",
+        directory_a.text
+    );
+    // Only the administrator pulls.
+    let refused = clerk_a.post_json("/api/v1/agencies/pull", &hub_url);
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    // D pulls too: A and C are added through the hub (A with its seal certificate).
+    let pulled = admin_d.post_json("/api/v1/agencies/pull", &hub_url);
+    assert_eq!(pulled.status, 200, "{}", pulled.text);
+    assert_eq!(ids(&pulled.json["added"]), [A, C], "{}", pulled.text);
+    // D's CRL lists C: D's node client refuses C's listener at the handshake.
+    let pulled = admin_d.post_json(
+        "/api/v1/agencies/pull",
+        &json!({"hub_url": format!("https://127.0.0.1:{port_c}")}),
+    );
+    assert_eq!(
+        (pulled.status, pulled.json["code"].as_str()),
+        (503, Some("hub_unreachable")),
+        "{}",
+        pulled.text
+    );
+    assert!(
+        pulled.json["en"].as_str().unwrap().contains("revoked"),
+        "{}",
+        pulled.text
+    );
+    // D sends to A, behind the hub: relayed, verified and accepted at A; D sees 01, 03.
+    let clerk_d = login(&node_d, "vanthu_d");
+    let sent_d = file_issued(&clerk_d, "khan");
+    let sent = clerk_d.post_json(
+        &format!("/api/v1/documents/{sent_d}/sendings"),
+        &json!({"recipients": [A]}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(
+        sent.json["recipients"][0]["outcome"], "queued",
+        "{}",
+        sent.text
+    );
+    let at_a = wait_for("D's document at A, through the hub", || {
+        incoming(&clerk_a).pop()
+    });
+    assert_eq!(at_a["state"]["incoming"], "verified", "{at_a}");
+    let accepted = clerk_a.post_json(
+        &format!("/api/v1/documents/{}/steps", at_a["id"].as_i64().unwrap()),
+        &json!({"event": "accept"}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    wait_for("A's 03 at D", || {
+        (codes_to(&clerk_d, sent_d, A).len() >= 2).then_some(())
+    });
+    assert_eq!(codes_to(&clerk_d, sent_d, A), ["01", "03"]);
+    drop(node_d);
+
     // The node CA revokes the hub's certificate: C, restarted with the CRL, refuses it
     // at the handshake; A's certificate still passes.
     drop(node_c);
@@ -712,6 +833,7 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
         &std::fs::read(&cert_a.cert_pem).unwrap(),
         &std::fs::read(&cert_a.key_pem).unwrap(),
         &std::fs::read(&ca.ca_pem).unwrap(),
+        &[],
         Duration::from_secs(30),
     )
     .unwrap();
@@ -719,5 +841,29 @@ fn three_nodes_one_hub_send_accept_refuse_recall() {
         .post(&url_c, "application/vnd.kyso.exchange", b"not a package")
         .unwrap();
     assert_eq!(status, 400, "a node in good standing reaches C");
+    // The other way: a node client given the CRL refuses the hub's listener (its server
+    // certificate revoked) with a clear error, and still reaches C.
+    let checking = kyso_net::NodeClient::from_pem(
+        &std::fs::read(&cert_a.cert_pem).unwrap(),
+        &std::fs::read(&cert_a.key_pem).unwrap(),
+        &std::fs::read(&ca.ca_pem).unwrap(),
+        &[ca.crl_der(&[&cert_b])],
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let url_b = format!("https://127.0.0.1:{port_b}/exchange/v1/packages");
+    let refused = checking.post(&url_b, "application/vnd.kyso.exchange", b"x");
+    assert!(
+        matches!(refused, Err(kyso_net::NetError::Revoked { .. })),
+        "a revoked node's listener was answered: {refused:?}"
+    );
+    assert!(
+        refused.unwrap_err().to_string().contains("revoked"),
+        "the error names the revocation"
+    );
+    let (status, _) = checking
+        .post(&url_c, "application/vnd.kyso.exchange", b"not a package")
+        .unwrap();
+    assert_eq!(status, 400, "a node in good standing is reached");
     drop((node_a, node_b, node_c));
 }

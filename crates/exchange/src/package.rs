@@ -208,6 +208,10 @@ pub struct Package {
     header: Header,
     attachments: Vec<Attachment>,
     trace: Vec<Hop>,
+    /// Magic and manifest frame, made once (every attachment hashed once).
+    prefix: Vec<u8>,
+    /// SHA-256 of `prefix`.
+    digest: Sha256Digest,
 }
 
 impl Package {
@@ -225,11 +229,35 @@ impl Package {
             Limits::default().max_name_bytes,
             Mode::Normalize,
         )?;
-        Ok(Self {
+        Ok(Self::sealed(header, attachments, Vec::new()))
+    }
+
+    /// The package with its manifest frame and digest computed (the only place they
+    /// are, so they always match the header and attachments).
+    fn sealed(header: Header, attachments: Vec<Attachment>, trace: Vec<Hop>) -> Self {
+        let entries: Vec<ManifestEntry> = attachments
+            .iter()
+            .map(|attachment| ManifestEntry {
+                name: attachment.name.clone(),
+                content_type: attachment.content_type.clone(),
+                description: attachment.description.clone(),
+                length: attachment.content.len() as u64,
+                sha256: attachment.sha256().to_hex(),
+            })
+            .collect();
+        let manifest = encode_manifest(&header, &entries);
+        let mut prefix = Vec::with_capacity(MAGIC.len() + 4 + manifest.len());
+        prefix.extend_from_slice(MAGIC);
+        prefix.extend_from_slice(&frame_length(manifest.len()).to_be_bytes());
+        prefix.extend_from_slice(&manifest);
+        let digest = Sha256Digest::of(&prefix);
+        Self {
             header,
             attachments,
-            trace: Vec::new(),
-        })
+            trace,
+            prefix,
+            digest,
+        }
     }
 
     /// The header.
@@ -264,41 +292,19 @@ impl Package {
     /// whole document; the trace is left out, so a relay that adds a hop keeps it. Two
     /// packages with the same `DocumentId` and digest are the same sending.
     pub fn digest(&self) -> Sha256Digest {
-        Sha256Digest::of(&self.prefix())
-    }
-
-    fn entries(&self) -> Vec<ManifestEntry> {
-        self.attachments
-            .iter()
-            .map(|attachment| ManifestEntry {
-                name: attachment.name.clone(),
-                content_type: attachment.content_type.clone(),
-                description: attachment.description.clone(),
-                length: attachment.content.len() as u64,
-                sha256: attachment.sha256().to_hex(),
-            })
-            .collect()
-    }
-
-    /// Magic and manifest frame.
-    fn prefix(&self) -> Vec<u8> {
-        let manifest = encode_manifest(&self.header, &self.entries());
-        let mut out = Vec::with_capacity(MAGIC.len() + 4 + manifest.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&frame_length(manifest.len()).to_be_bytes());
-        out.extend_from_slice(&manifest);
-        out
+        self.digest
     }
 
     /// The package in kyso's wire format (deterministic).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.prefix();
-        let digest = Sha256Digest::of(&out);
-        out.extend_from_slice(&digest.0);
+        let trace = encode_json(&self.trace);
+        let body: usize = self.attachments.iter().map(|a| a.content.len()).sum();
+        let mut out = Vec::with_capacity(self.prefix.len() + 32 + body + 4 + trace.len());
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(&self.digest.0);
         for attachment in &self.attachments {
             out.extend_from_slice(&attachment.content);
         }
-        let trace = encode_json(&self.trace);
         out.extend_from_slice(&frame_length(trace.len()).to_be_bytes());
         out.extend_from_slice(&trace);
         out
@@ -309,6 +315,9 @@ impl Package {
     /// writes.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Self, ExchangeError> {
         let manifest = Manifest::read(bytes, limits)?;
+        // Magic and manifest frame: what the digest covers, checked by `read`.
+        let prefix_end = usize::try_from(manifest.body_offset - 32).unwrap_or(usize::MAX);
+        let prefix = bytes[..prefix_end].to_vec();
         let mut cursor = Cursor::new(bytes);
         cursor.offset = manifest.body_offset;
         let mut attachments = Vec::with_capacity(manifest.entries.len());
@@ -368,6 +377,8 @@ impl Package {
             header: manifest.header,
             attachments,
             trace,
+            prefix,
+            digest: manifest.digest,
         })
     }
 
@@ -381,11 +392,7 @@ impl Package {
     ) -> Result<Self, ExchangeError> {
         header.check(Mode::Normalize)?;
         check_attachments(&mut attachments, limits.max_name_bytes, Mode::Normalize)?;
-        Ok(Self {
-            header,
-            attachments,
-            trace,
-        })
+        Ok(Self::sealed(header, attachments, trace))
     }
 }
 

@@ -4,14 +4,17 @@
 //!
 //! [`NodeClient`]: the calls of one kyso node to another (delivering packages and
 //! status messages between agencies): HTTPS only, mutual TLS (the node's own
-//! certificate, the other node's checked against the given CA), one attempt per call —
-//! the caller's outbox retries with backoff.
+//! certificate, the other node's checked against the given CA and, with the node CA's
+//! CRLs, refused when revoked), one attempt per call — the caller's outbox retries with
+//! backoff.
 //!
 //! What this crate does not do: interpret what it fetches. Parsing and validation are
 //! in `kyso-pki` and `kyso-cades`.
 
 use std::io::Read;
 use std::time::Duration;
+
+mod node_tls;
 
 /// Limits and timeouts for outbound calls.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +63,13 @@ pub enum NetError {
     /// The TLS material of a node client could not be read.
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// The other node's server certificate is revoked: a CRL given to the node client
+    /// lists it.
+    #[error("{url}: the node's certificate is revoked (CRL of the node CA)")]
+    Revoked {
+        /// URL.
+        url: String,
+    },
     /// Transport failure (DNS, connect, TLS, timeout).
     #[error("{url}: {reason}")]
     Transport {
@@ -164,7 +174,7 @@ impl Client {
 
 /// A client of other kyso nodes: HTTPS with this node's client certificate, the
 /// server's certificate verified against the given CA certificates only (not the
-/// system's roots).
+/// system's roots) and, when CRLs are given, refused if the node CA revoked it.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
     agent: ureq::Agent,
@@ -173,48 +183,48 @@ pub struct NodeClient {
 
 impl NodeClient {
     /// From PEM texts: this node's certificate chain (leaf first), its private key
-    /// (PKCS#8, SEC1 or PKCS#1) and the CA certificates that issue node certificates.
+    /// (PKCS#8, SEC1 or PKCS#1) and the CA certificates that issue node certificates;
+    /// `crls`: the node CA's CRLs (DER), empty for none — a server whose certificate
+    /// one of them lists is refused at the handshake ([`NetError::Revoked`]).
     pub fn from_pem(
         chain_pem: &[u8],
         key_pem: &[u8],
         ca_pem: &[u8],
+        crls: &[Vec<u8>],
         timeout: Duration,
     ) -> Result<Self, NetError> {
-        use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
-        let certificates =
-            |pem: &[u8], what: &str| -> Result<Vec<Certificate<'static>>, NetError> {
-                let mut out = Vec::new();
-                for item in ureq::tls::parse_pem(pem) {
-                    if let PemItem::Certificate(c) =
-                        item.map_err(|e| NetError::Tls(format!("{what}: {e}")))?
-                    {
-                        out.push(c);
-                    }
-                }
-                if out.is_empty() {
-                    return Err(NetError::Tls(format!("{what}: no certificate")));
-                }
-                Ok(out)
-            };
-        let chain = certificates(chain_pem, "node certificate")?;
-        let roots = certificates(ca_pem, "CA certificates")?;
-        let key =
-            PrivateKey::from_pem(key_pem).map_err(|e| NetError::Tls(format!("node key: {e}")))?;
-        let tls = TlsConfig::builder()
-            .client_cert(Some(ClientCert::new_with_certs(&chain, key)))
-            .root_certs(RootCerts::new_with_certs(&roots))
-            .build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        use ureq::unversioned::resolver::DefaultResolver;
+        use ureq::unversioned::transport::{ConnectProxyConnector, Connector as _, TcpConnector};
+        let config = node_tls::client_config(chain_pem, key_pem, ca_pem, crls)?;
+        // As ureq's default chain (an HTTP CONNECT proxy when configured, then TCP), with
+        // kyso's TLS in place of ureq's.
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(node_tls::NodeTlsConnector { config });
+        let agent_config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .https_only(true)
-            .tls_config(tls)
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(agent_config, connector, DefaultResolver::default());
         Ok(Self {
             agent,
             max_response: 1 << 20,
         })
+    }
+
+    fn transport_error(url: &str, e: ureq::Error) -> NetError {
+        if node_tls::is_revoked(&e) {
+            NetError::Revoked {
+                url: url.to_string(),
+            }
+        } else {
+            NetError::Transport {
+                url: url.to_string(),
+                reason: e.to_string(),
+            }
+        }
     }
 
     /// POSTs `body` once; the status and (at most 1 MiB of) the answer.
@@ -238,22 +248,48 @@ impl NodeClient {
         if !url.starts_with("https://") {
             return Err(NetError::UnsupportedUrl(url.to_string()));
         }
-        let transport = |e: ureq::Error| NetError::Transport {
-            url: url.to_string(),
-            reason: e.to_string(),
-        };
         let mut request = self.agent.post(url).header("Content-Type", content_type);
         for (name, value) in headers {
             request = request.header(*name, value.as_str());
         }
-        let mut resp = request.send(body).map_err(transport)?;
+        let resp = request
+            .send(body)
+            .map_err(|e| Self::transport_error(url, e))?;
+        self.answer(url, resp)
+    }
+
+    /// GETs `url` once; the status and (at most 1 MiB of) the answer — larger is
+    /// [`NetError::TooLarge`].
+    pub fn get(&self, url: &str) -> Result<(u16, Vec<u8>), NetError> {
+        if !url.starts_with("https://") {
+            return Err(NetError::UnsupportedUrl(url.to_string()));
+        }
+        let resp = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| Self::transport_error(url, e))?;
+        self.answer(url, resp)
+    }
+
+    fn answer(
+        &self,
+        url: &str,
+        mut resp: ureq::http::Response<ureq::Body>,
+    ) -> Result<(u16, Vec<u8>), NetError> {
         let status = resp.status().as_u16();
         let answer = resp
             .body_mut()
             .with_config()
             .limit(self.max_response)
             .read_to_vec()
-            .map_err(transport)?;
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => NetError::TooLarge {
+                    url: url.to_string(),
+                    limit: self.max_response,
+                },
+                other => Self::transport_error(url, other),
+            })?;
         Ok((status, answer))
     }
 }

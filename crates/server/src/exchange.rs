@@ -1,5 +1,6 @@
 //! Sending and receiving between agencies over HTTP: sending an issued document, the
-//! recipients' status timelines, recall and its answer, the directory of agencies.
+//! recipients' status timelines, recall and its answer, the directory of agencies (kept
+//! by the administrator, or pulled from a hub node).
 //! Accepting (03, số đến) and refusing (02) a received document are the ordinary steps
 //! (`POST /api/v1/documents/{id}/steps`). Each handler parses, calls one kyso-app use
 //! case and renders.
@@ -25,9 +26,9 @@ use crate::error::{ApiResult, ErrorBody};
 #[openapi(
     paths(
         send, deliveries, recall, recall_reply, agencies, add_agency, update_agency,
-        transport, outbox, retry_outbox, package_edxml, status_edxml, import_edxml
+        pull_agencies, transport, outbox, retry_outbox, package_edxml, status_edxml, import_edxml
     ),
-    components(schemas(SendBody, RecallBody, RecallReplyBody, AgencyBody, AgencyUpdateBody, OutboxQuery)),
+    components(schemas(SendBody, RecallBody, RecallReplyBody, AgencyBody, AgencyUpdateBody, PullBody, OutboxQuery)),
     tags((name = "exchange", description = "Sending and receiving documents between agencies (Decision 28/2018, edXML statuses)"))
 )]
 #[derive(Debug)]
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/recall", post(recall))
         .route("/deliveries/{id}/recall-reply", post(recall_reply))
         .route("/agencies", get(agencies).post(add_agency))
+        .route("/agencies/pull", post(pull_agencies))
         .route("/agencies/{id}", put(update_agency))
         .route("/deliveries/{id}/transport", get(transport))
         .route("/deliveries/{id}/edxml", get(package_edxml))
@@ -317,6 +319,45 @@ pub(crate) async fn update_agency(
         )
         .await?;
     json(&agency)
+}
+
+/// Where to pull the directory from.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PullBody {
+    /// The hub's exchange listener (`https://host:port`, as in a directory entry's
+    /// `node_url`).
+    hub_url: String,
+}
+
+/// Pulls the directory of a hub node (administrator): the hub's agencies and those it
+/// relays for are added as reached through the hub (`node_url` = `hub_url`,
+/// `node_certificate` = the certificate of the node that creates the agency's packages,
+/// as the hub knows it); entries already reached through the same hub are updated when
+/// they changed; an agency hosted here or reached through another node is never
+/// touched. Read over mutual TLS (`GET /exchange/v1/directory` on the hub) with this
+/// node's exchange certificate. Answers what was added, updated, unchanged and skipped
+/// (with the reasons). 409: this node has no exchange configured; 503: the hub cannot be
+/// reached, refused, or answered something that is not a directory.
+#[utoipa::path(
+    post, path = "/api/v1/agencies/pull", tag = "exchange", request_body = PullBody,
+    responses(
+        (status = 200, description = "The report: hub_url, added, updated, unchanged, skipped (id, code, reason, reason_en)", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)
+    )
+)]
+pub(crate) async fn pull_agencies(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<PullBody>,
+) -> ApiResult<Json<Value>> {
+    json(
+        &state
+            .app
+            .pull_directory(&caller.actor, &body.hub_url)
+            .await?,
+    )
 }
 
 /// The transport of a delivery to or from another node: its outbox rows (package or

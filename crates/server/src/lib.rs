@@ -532,9 +532,11 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
     let app = App::open(&config.data, config.database_url.as_deref())
         .await?
         .with_pkcs11_module(config.pkcs11_module.clone());
-    // URLs inside uploaded material never make the node read other files of the machine.
+    // URLs inside uploaded material never make the node read other files of the machine;
+    // CRLs fetched over HTTP are kept until their next update (at most 10 minutes).
     let app = {
-        let confined = kyso_app::ports::Confined::new(app.fetcher_arc(), &config.data);
+        let cached = Arc::new(kyso_app::ports::CrlCache::new(app.fetcher_arc()));
+        let confined = kyso_app::ports::Confined::new(cached, &config.data);
         app.with_fetcher(Arc::new(confined))
     };
     clear_staging(&config.data);
@@ -559,9 +561,13 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
         None
     };
     let exchange_handle = axum_server::Handle::new();
-    let exchange_url = match &exchange {
-        Some(tls) => Some(nodes::start(&app, tls, exchange_handle.clone())?),
-        None => None,
+    // The node client also serves the API: an administrator pulls a hub's directory.
+    let (app, exchange_url) = match &exchange {
+        Some(tls) => {
+            let (url, client) = nodes::start(&app, tls, exchange_handle.clone())?;
+            (app.with_node_link(Arc::new(client)), Some(url))
+        }
+        None => (app, None),
     };
     let listening = |url: &str| Listening {
         url: url.to_string(),

@@ -8,6 +8,10 @@
 //!   limits) and `POST /exchange/v1/statuses` (a status message, canonical JSON), hand
 //!   the bytes and the client certificate to one kyso-app use case each, which matches
 //!   the certificate against the directory entry of the sending agency.
+//!   `GET /exchange/v1/directory` answers this node's directory for other nodes (its
+//!   agencies and, in hub mode, those it relays for: `kyso_app::directory`).
+//! - `--exchange-crl` serves both directions: the listener refuses a revoked client
+//!   certificate, and the node client (outbox, directory pull) a revoked server one.
 //! - Four workers take due rows of the outbox (most urgent first; the rows of one
 //!   delivery in order), POST them to the destination's node with this node's
 //!   certificate (`--exchange-cert/--exchange-key`), and record the answer: done after a 2xx only; a refusal (400, 404, 413) for good;
@@ -24,7 +28,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use axum_server::tls::TlsInfo;
 use kyso_app::exchange::{Attempt, OutboxJob};
@@ -115,13 +119,19 @@ fn server_config(tls: &ExchangeTls) -> Result<rustls::ServerConfig, AppError> {
     Ok(config)
 }
 
-/// The client side, for the outbox worker.
+/// The client side, for the outbox worker and directory pulls: the same CRLs as the
+/// listener's, so a node whose certificate is revoked is refused both ways.
 fn client(tls: &ExchangeTls) -> Result<kyso_net::NodeClient, AppError> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| tls_error("tệp / file", p, e));
+    let crls: Vec<Vec<u8>> = match &tls.crl {
+        Some(path) => crls(path)?.iter().map(|c| c.as_ref().to_vec()).collect(),
+        None => Vec::new(),
+    };
     kyso_net::NodeClient::from_pem(
         &read(&tls.cert)?,
         &read(&tls.key)?,
         &read(&tls.ca)?,
+        &crls,
         Duration::from_secs(120),
     )
     .map_err(|e| tls_error("TLS", &tls.cert, e))
@@ -140,6 +150,7 @@ fn router(app: App) -> Router {
             "/exchange/v1/statuses",
             post(receive_status).layer(DefaultBodyLimit::max(64 * 1024)),
         )
+        .route(kyso_app::directory::DIRECTORY_PATH, get(directory))
         .fallback(|| async {
             ApiError(AppError::not_found("không có địa chỉ này", "no such route"))
         })
@@ -198,13 +209,23 @@ async fn receive_status(
     Ok(Json(serde_json::json!({ "changed": changed })))
 }
 
+/// This node's directory for another node (the agencies hosted here and, in hub mode,
+/// those it relays for): what `kyso_app::App::pull_directory` reads.
+async fn directory(
+    State(app): State<App>,
+    Extension(info): Extension<Arc<TlsInfo>>,
+) -> ApiResult<Response> {
+    json(StatusCode::OK, &app.directory_answer(peer(&info)).await?)
+}
+
 /// Binds the exchange listener and starts it and the outbox worker; returns the
-/// listener's URL. Both stop with `handle`'s graceful shutdown / the runtime.
+/// listener's URL and the node client (for the API's directory pull). Both stop with
+/// `handle`'s graceful shutdown / the runtime.
 pub(crate) fn start(
     app: &App,
     tls: &ExchangeTls,
     handle: axum_server::Handle<SocketAddr>,
-) -> Result<String, AppError> {
+) -> Result<(String, kyso_net::NodeClient), AppError> {
     let config = server_config(tls)?;
     let node_client = client(tls)?;
     let read = |p: &Path| std::fs::read(p).map_err(|e| tls_error("tệp / file", p, e));
@@ -231,7 +252,7 @@ pub(crate) fn start(
             tracing::error!("exchange listener: {e}");
         }
     });
-    let (app, client) = (app.clone(), Arc::new(node_client));
+    let (app, client) = (app.clone(), Arc::new(node_client.clone()));
     tokio::spawn(async move {
         match app.resume_outbox().await {
             Ok(0) => {}
@@ -242,7 +263,7 @@ pub(crate) fn start(
             tokio::spawn(worker(app.clone(), client.clone()));
         }
     });
-    Ok(format!("https://{addr}"))
+    Ok((format!("https://{addr}"), node_client))
 }
 
 /// How many deliveries to other nodes are in flight at once. Rows of one delivery go

@@ -638,6 +638,7 @@ fn flow(node: &Node) {
         "/api/v1/deliveries/{id}/recall-reply",
         "/api/v1/agencies",
         "/api/v1/agencies/{id}",
+        "/api/v1/agencies/pull",
         "/api/v1/outbox",
         "/api/v1/outbox/{id}/retry",
         "/api/v1/deliveries/{id}/transport",

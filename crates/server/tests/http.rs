@@ -1405,6 +1405,17 @@ fn authorisation_matrix() {
             403,
             false,
         ),
+        // Pulling a hub's directory: administrator only; this node has no exchange
+        // configured (409, nothing fetched).
+        case(
+            "POST",
+            "/api/v1/agencies/pull",
+            "/api/v1/agencies/pull".into(),
+            Body::Json(json!({"hub_url": "https://truc.example.gov.vn"})),
+            &["quantri"],
+            403,
+            false,
+        ),
         case(
             "GET",
             "/api/v1/outbox",

@@ -2,8 +2,11 @@
 //! append-only.
 //!
 //! [`Archive::audit_append`] gives the entry its sequence number (the next position),
-//! stores its canonical JSON exactly as hashed, recomputes the Merkle root over every
-//! stored leaf hash and stores a tree head signed for the new size — all in one
+//! stores its canonical JSON exactly as hashed, extends the Merkle tree (kept as its
+//! frontier, checked against the latest signed head: every stored leaf hash is read
+//! again when this process has not seen the log before and every
+//! `FULL_CHECK_EVERY` appends, otherwise only the leaves other processes appended)
+//! and stores a tree head signed for the new size — all in one
 //! transaction (SQLite `BEGIN IMMEDIATE`; PostgreSQL `LOCK TABLE audit_entry IN
 //! EXCLUSIVE MODE`, which lets readers through). So concurrent appenders serialise, the
 //! sequence has no gap or duplicate, and every committed entry is covered by a signed
@@ -16,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use kyso_audit::{
-    Entry, Hash, Outcome, TreeHead, leaf_hash, root, sign_tree_head, verify_tree_head,
+    Entry, Frontier, Hash, Outcome, TreeHead, leaf_hash, sign_tree_head, verify_tree_head,
 };
 use kyso_signer::Signer;
 use sqlx::Row;
@@ -25,6 +28,47 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::{Archive, Backend, StoreError, backend_error};
+
+/// The audit log as this process last verified it: the frontier of its Merkle tree
+/// (what an append needs, O(log n)), checked against the latest signed head.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    frontier: Frontier,
+    /// Appends made on it since every leaf was last read.
+    appends: u32,
+}
+
+/// Every this many appends the whole log is read and checked again (between them an
+/// append reads only the leaves other processes appended since, and checks the
+/// extended tree against the latest signed head): a row altered in the database
+/// outside kyso stops the log at the latest after that many more entries — and
+/// `kyso audit verify` finds it at once.
+const FULL_CHECK_EVERY: u32 = 1024;
+
+/// The leaf hashes stored from position `from` on, in order.
+async fn leaf_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    from: u64,
+) -> Result<Vec<(u64, Hash)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT position, leaf_hash FROM audit_entry WHERE position >= $1 ORDER BY position",
+    )
+    .bind(to_i64(from)?)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(backend_error)?;
+    rows.iter()
+        .map(|row| {
+            let position = to_u64(row.try_get::<i64, _>(0).map_err(backend_error)?)?;
+            let hex_hash: String = row.try_get(1).map_err(backend_error)?;
+            let hash: Hash = hex::decode(&hex_hash)
+                .ok()
+                .and_then(|v| v.try_into().ok())
+                .ok_or_else(|| corrupt(format!("audit entry {position}: malformed leaf hash")))?;
+            Ok((position, hash))
+        })
+        .collect()
+}
 
 /// An event to append: everything of a [`kyso_audit::Entry`] but its sequence number
 /// and time, which the store assigns under the log's lock.
@@ -135,22 +179,6 @@ impl Archive {
                 .await
                 .map_err(backend_error)?;
         }
-        let rows = sqlx::query("SELECT position, leaf_hash FROM audit_entry ORDER BY position")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-        let mut leaves: Vec<Hash> = Vec::with_capacity(rows.len() + 1);
-        let mut next: u64 = 0;
-        for row in &rows {
-            let position = to_u64(row.try_get::<i64, _>(0).map_err(backend_error)?)?;
-            let hex_hash: String = row.try_get(1).map_err(backend_error)?;
-            let hash: Hash = hex::decode(&hex_hash)
-                .ok()
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| corrupt(format!("audit entry {position}: malformed leaf hash")))?;
-            leaves.push(hash);
-            next = next.max(position + 1);
-        }
         let latest =
             sqlx::query("SELECT head_json FROM audit_head ORDER BY size DESC, id DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
@@ -167,27 +195,61 @@ impl Archive {
             ))
         };
         let latest = match latest {
-            None if leaves.is_empty() => None,
-            None => return Err(tampered(format!("{} entries, no head", leaves.len()))),
+            None => None,
             Some(row) => {
                 let json: String = row.try_get(0).map_err(backend_error)?;
                 let head: TreeHead = serde_json::from_str(&json)
                     .map_err(|e| tampered(format!("unreadable head: {e}")))?;
                 verify_tree_head(&head, signer.public_key())
                     .map_err(|e| tampered(format!("head of size {}: {e}", head.size)))?;
-                if head.size != leaves.len() as u64 || next != head.size {
-                    return Err(tampered(format!(
-                        "the head covers {} entries, {} are stored",
-                        head.size,
-                        leaves.len()
-                    )));
-                }
-                if head.root != hex::encode(root(&leaves)) {
-                    return Err(tampered("the entries no longer hash to its root".into()));
-                }
                 Some(head)
             }
         };
+        // What this process verified before (taken out: put back only once this append
+        // is committed). Every FULL_CHECK_EVERY appends, and whenever the log is not an
+        // extension of it, every stored leaf is read again.
+        let cached = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .filter(|v| v.appends < FULL_CHECK_EVERY);
+        // Extend what was verified with the leaves appended since (by another process),
+        // or read the whole log.
+        let (mut frontier, appends) = match cached {
+            Some(v) if latest.as_ref().is_some_and(|h| h.size >= v.frontier.size()) => {
+                (v.frontier, v.appends)
+            }
+            _ => (Frontier::default(), 0),
+        };
+        for (position, hash) in leaf_rows(&mut tx, frontier.size()).await? {
+            if position != frontier.size() {
+                return Err(tampered(format!(
+                    "entry {position} where {} was expected",
+                    frontier.size()
+                )));
+            }
+            frontier.push(hash);
+        }
+        match &latest {
+            None if frontier.size() == 0 => {}
+            None => {
+                return Err(tampered(format!("{} entries, no head", frontier.size())));
+            }
+            Some(head) => {
+                if head.size != frontier.size() {
+                    return Err(tampered(format!(
+                        "the head covers {} entries, {} are stored",
+                        head.size,
+                        frontier.size()
+                    )));
+                }
+                if head.root != hex::encode(frontier.root()) {
+                    return Err(tampered("the entries no longer hash to its root".into()));
+                }
+            }
+        }
+        let next = frontier.size();
         let mut time = audit_time(at);
         if let Some(head) = latest
             && head.time > time
@@ -215,9 +277,9 @@ impl Archive {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        leaves.push(leaf);
-        let size = leaves.len() as u64;
-        let head = sign_tree_head(signer, size, &root(&leaves), &entry.time)
+        frontier.push(leaf);
+        let size = frontier.size();
+        let head = sign_tree_head(signer, size, &frontier.root(), &entry.time)
             .map_err(|e| StoreError::Backend(format!("audit tree head: {e}")))?;
         sqlx::query("INSERT INTO audit_head (size, head_json) VALUES ($1, $2)")
             .bind(to_i64(size)?)
@@ -226,6 +288,13 @@ impl Archive {
             .await
             .map_err(backend_error)?;
         tx.commit().await.map_err(backend_error)?;
+        *self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Verified {
+            frontier,
+            appends: appends + 1,
+        });
         Ok((entry, head))
     }
 

@@ -55,6 +55,9 @@ pub struct Archive {
     pool: AnyPool,
     backend: Backend,
     root: PathBuf,
+    /// The audit log as this process last verified and extended it (see
+    /// [`Archive::audit_append`]).
+    audit: std::sync::Arc<std::sync::Mutex<Option<audit::Verified>>>,
 }
 
 /// Name of the SQLite database file inside the data directory.
@@ -223,6 +226,7 @@ impl Archive {
             pool,
             backend,
             root: root.to_path_buf(),
+            audit: std::sync::Arc::default(),
         };
         archive.recover().await?;
         Ok(archive)

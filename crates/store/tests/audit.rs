@@ -112,6 +112,59 @@ async fn concurrent_appends_are_gapless_and_every_entry_is_covered() {
     }
 }
 
+/// Two processes on one database (replicas, or `kyso serve` beside a CLI command):
+/// each extends the tree it verified with what the other appended, so every head
+/// covers every entry, in order.
+#[tokio::test]
+async fn two_processes_append_to_one_log() {
+    let key = SoftKey::generate(KeyKind::P256).unwrap();
+    for env in environments().await {
+        let other = Archive::open_data_dir(env._dir.path(), env.url.as_deref())
+            .await
+            .unwrap();
+        let order = [0, 0, 1, 1, 0, 1, 0, 0, 0, 1];
+        for (n, &who) in order.iter().enumerate() {
+            let archive = if who == 0 { &env.archive } else { &other };
+            let (entry, head) = archive
+                .audit_append(draft(&format!("process {who}"), n), &key)
+                .await
+                .unwrap();
+            assert_eq!(
+                (entry.seq, head.size),
+                (n as u64, n as u64 + 1),
+                "{}",
+                env.name
+            );
+        }
+        let (entries, heads) = log(&env.archive).await;
+        let report = audit(&entries, &heads, key.public_key());
+        assert!(report.is_intact(), "{}: {report:?}", env.name);
+        assert_eq!(report.covered, order.len() as u64, "{}", env.name);
+        // A row re-hashed behind both processes' backs: a process that reads the log
+        // afresh refuses to append.
+        env.archive
+            .pool()
+            .execute(sqlx::AssertSqlSafe(format!(
+                "UPDATE audit_entry SET leaf_hash = '{}' WHERE position = 3",
+                "0".repeat(64)
+            )))
+            .await
+            .unwrap();
+        let third = Archive::open_data_dir(env._dir.path(), env.url.as_deref())
+            .await
+            .unwrap();
+        let refused = third.audit_append(draft("third", 99), &key).await;
+        assert!(
+            matches!(refused, Err(kyso_store::StoreError::Corrupt(_))),
+            "{}: {refused:?}",
+            env.name
+        );
+        other.close().await;
+        third.close().await;
+        env.archive.close().await;
+    }
+}
+
 #[tokio::test]
 async fn head_times_never_go_back_and_tampering_shows() {
     let key = SoftKey::generate(KeyKind::P256).unwrap();

@@ -157,6 +157,12 @@ impl NodeCa {
         std::fs::write(&path, pem("X509 CRL", &crl)).unwrap();
         path
     }
+
+    /// [`Self::crl`] (written the same way) as DER, for `kyso_net::NodeClient::from_pem`.
+    pub fn crl_der(&self, revoked: &[&NodeCert]) -> Vec<u8> {
+        let text = std::fs::read_to_string(self.crl(revoked)).unwrap();
+        der::pem::decode_vec(text.as_bytes()).unwrap().1
+    }
 }
 
 /// A loopback port nothing listens on now (for a node to be started later on it).

@@ -10,6 +10,9 @@ use tempfile::TempDir;
 pub(crate) struct Env {
     pub(crate) name: &'static str,
     pub(crate) archive: Archive,
+    /// The PostgreSQL URL (`None`: SQLite in `_dir`).
+    #[allow(dead_code)]
+    pub(crate) url: Option<String>,
     pub(crate) _dir: TempDir,
 }
 
@@ -26,6 +29,7 @@ pub(crate) async fn environments() -> Vec<Env> {
     out.push(Env {
         name: "sqlite",
         archive,
+        url: None,
         _dir: dir,
     });
     if let Some(url) = postgres_database().await {
@@ -37,6 +41,7 @@ pub(crate) async fn environments() -> Vec<Env> {
         out.push(Env {
             name: "postgres",
             archive,
+            url: Some(url),
             _dir: dir,
         });
     }
