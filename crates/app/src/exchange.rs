@@ -1902,6 +1902,12 @@ impl App {
         Ok(self.archive().resume_outbox(millis(self.now())).await?)
     }
 
+    /// Notified when this process queues an outbox row or makes one due: an idle outbox
+    /// worker waits on it (and polls, for rows queued by other processes).
+    pub fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.archive().outbox_signal()
+    }
+
     /// Takes the most urgent due row of the outbox for a worker, with what to send and
     /// where. A row whose destination has no node URL fails for good.
     pub async fn claim_outbox(&self) -> AppResult<Option<OutboxJob>> {

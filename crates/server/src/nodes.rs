@@ -270,12 +270,14 @@ pub(crate) fn start(
 /// in order (a row is not claimed while an earlier row of its delivery is queued), so
 /// a status never overtakes its package.
 const WORKERS: usize = 4;
-/// How long an idle worker waits before it looks at the outbox again.
+/// How long an idle worker waits before it looks at the outbox again, unless this
+/// process queues a row before ([`App::outbox_signal`]).
 const IDLE: Duration = Duration::from_millis(250);
 
-/// An outbox worker: the most urgent due row at a time; idle, it looks again after
-/// [`IDLE`].
+/// An outbox worker: the most urgent due row at a time; idle, it looks again when a row
+/// is queued here, at the latest after [`IDLE`].
 async fn worker(app: App, client: Arc<kyso_net::NodeClient>) {
+    let signal = app.outbox_signal();
     loop {
         match app.claim_outbox().await {
             Ok(Some(job)) => {
@@ -288,7 +290,12 @@ async fn worker(app: App, client: Arc<kyso_net::NodeClient>) {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }
             }
-            Ok(None) => tokio::time::sleep(IDLE).await,
+            Ok(None) => {
+                tokio::select! {
+                    () = signal.notified() => {}
+                    () = tokio::time::sleep(IDLE) => {}
+                }
+            }
             Err(e) => {
                 tracing::error!("outbox: {}", e.en);
                 tokio::time::sleep(Duration::from_secs(5)).await;

@@ -562,6 +562,7 @@ impl Archive {
         let delivery_id =
             Self::insert_received(&mut tx, delivery, Some(document_id), status, inbound).await?;
         tx.commit().await.map_err(backend_error)?;
+        self.outbox_signal.notify_one();
         // The row owns the staged files now; recovery finishes them after a crash.
         staged.consumed = true;
         self.finalize(document_id).await?;
@@ -585,6 +586,7 @@ impl Archive {
         };
         let delivery_id = Self::insert_received(&mut tx, delivery, None, status, inbound).await?;
         tx.commit().await.map_err(backend_error)?;
+        self.outbox_signal.notify_one();
         Ok(Some(delivery_id))
     }
 
@@ -638,6 +640,7 @@ impl Archive {
         )
         .await?;
         tx.commit().await.map_err(backend_error)?;
+        self.outbox_signal.notify_one();
         Ok(Some(id))
     }
 
@@ -796,6 +799,7 @@ impl Archive {
             .await?;
         }
         tx.commit().await.map_err(backend_error)?;
+        self.outbox_signal.notify_one();
         Ok(id)
     }
 
@@ -971,7 +975,15 @@ impl Archive {
         .execute(&self.pool)
         .await
         .map_err(backend_error)?;
+        self.outbox_signal.notify_one();
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Notified (`notify_one`) each time this process commits a transaction that queued
+    /// an outbox row or made one due, so an idle outbox worker starts at once instead of
+    /// at its next poll. Rows queued by other processes (replicas) are found by polling.
+    pub fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox_signal.clone()
     }
 
     /// The status message (canonical JSON) of a status of a timeline.
@@ -1053,6 +1065,7 @@ impl Archive {
             .await?;
         }
         tx.commit().await.map_err(backend_error)?;
+        self.outbox_signal.notify_one();
         Ok(true)
     }
 

@@ -58,6 +58,9 @@ pub struct Archive {
     /// The audit log as this process last verified and extended it (see
     /// [`Archive::audit_append`]).
     audit: std::sync::Arc<std::sync::Mutex<Option<audit::Verified>>>,
+    /// Notified when a committed transaction queued an outbox row (see
+    /// [`Archive::outbox_signal`]).
+    outbox_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Name of the SQLite database file inside the data directory.
@@ -227,6 +230,7 @@ impl Archive {
             backend,
             root: root.to_path_buf(),
             audit: std::sync::Arc::default(),
+            outbox_signal: std::sync::Arc::default(),
         };
         archive.recover().await?;
         Ok(archive)
