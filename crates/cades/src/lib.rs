@@ -1,6 +1,7 @@
 //! CMS `SignedData` with CAdES baseline attributes (ETSI EN 319 122-1): detached
 //! signatures over any file, RFC 3161 signature time-stamps, a time-stamp authority
-//! core, and verification into ETSI-style reports.
+//! core, verification into ETSI-style reports, and RFC 4998 evidence records for the
+//! archive ([`ers`]).
 //!
 //! Signing is two-step ([`sign::prepare`] → any [`kyso_signer::Signer`] →
 //! [`sign::PreparedSignature::assemble`]) so tokens and remote keys plug in unchanged.
@@ -10,6 +11,7 @@
 
 mod asn1;
 pub mod ber;
+pub mod ers;
 pub mod report;
 pub mod sign;
 pub mod tsp;
