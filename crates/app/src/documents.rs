@@ -91,6 +91,15 @@ pub struct Allocate {
     pub advisory: Option<String>,
 }
 
+/// An original to file held in memory (a package's attachment), with its SHA-256
+/// (hex) and its detached signature: filed without a copy in a scratch file.
+#[derive(Debug, Clone)]
+pub(crate) struct InMemory {
+    pub(crate) document: std::sync::Arc<[u8]>,
+    pub(crate) sha256: String,
+    pub(crate) signature: Option<std::sync::Arc<[u8]>>,
+}
+
 /// Filing one original into the archive.
 #[derive(Debug, Clone)]
 pub struct FileRequest {
@@ -577,6 +586,32 @@ impl App {
         }
     }
 
+    /// [`App::verify_original`] of an original held in memory (`shown` names it in
+    /// the report).
+    fn verify_in_memory(
+        &self,
+        shown: &Path,
+        memory: &InMemory,
+        is_pdf: bool,
+        offline: bool,
+    ) -> AppResult<Verification> {
+        let mut settings = Settings::installation(self.data(), self.now())?;
+        settings.fetch = !offline;
+        match (&memory.signature, is_pdf) {
+            (None, true) => {
+                crate::verify::check_pdf_bytes(shown, &memory.document, settings.max_size)?;
+                crate::verify::verify_pdf(self.fetcher(), &memory.document, &settings)
+            }
+            (signature, _) => crate::verify::verify_detached(
+                self.fetcher(),
+                Content::Bytes(&memory.document),
+                signature.as_deref(),
+                &format!("{}.p7s", shown.display()),
+                &settings,
+            ),
+        }
+    }
+
     // ------------------------------------------------------------------------------
     // Filing
     // ------------------------------------------------------------------------------
@@ -591,8 +626,9 @@ impl App {
         who: &str,
         agency: &AgencyId,
         job: &FileRequest,
+        memory: Option<&InMemory>,
     ) -> AppResult<Result<Prepared, AppError>> {
-        self.prepare_decided(who, agency, job, None).await
+        self.prepare_decided(who, agency, job, None, memory).await
     }
 
     /// [`App::prepare_filing`] with the clerk's decision on an original whose signatures
@@ -608,6 +644,7 @@ impl App {
         agency: &AgencyId,
         job: &FileRequest,
         accept_unverified: Option<&str>,
+        memory: Option<&InMemory>,
     ) -> AppResult<Result<Prepared, AppError>> {
         let shown = job.shown();
         let mut notes = Vec::new();
@@ -618,7 +655,10 @@ impl App {
         let is_pdf = job
             .is_pdf
             .unwrap_or_else(|| is_pdf_name(&job.file) || starts_like_pdf(&job.file));
-        let (sha, _) = kyso_store::sha256_file(&job.file)?;
+        let sha = match memory {
+            Some(m) => m.sha256.clone(),
+            None => kyso_store::sha256_file(&job.file)?.0,
+        };
         if let Some(existing) = self.archive().by_sha256(agency, &sha).await? {
             let (id, dir) = (
                 existing.id.unwrap_or_default(),
@@ -642,8 +682,10 @@ impl App {
         let verification = {
             let app = self.clone();
             let (file, sig, offline) = (job.file.clone(), job.signature.clone(), job.offline);
-            tokio::task::spawn_blocking(move || {
-                app.verify_original(&file, is_pdf, sig.as_deref(), offline)
+            let memory = memory.cloned();
+            tokio::task::spawn_blocking(move || match memory {
+                Some(m) => app.verify_in_memory(&file, &m, is_pdf, offline),
+                None => app.verify_original(&file, is_pdf, sig.as_deref(), offline),
             })
             .await
             .map_err(AppError::internal)??
@@ -714,13 +756,23 @@ impl App {
             notes.push("chữ ký không hợp lệ: văn bản chỉ được tiếp nhận, không vào sổ văn bản đến; hãy trả lại (từ chối) kèm lý do / invalid signature: received only, not registered; return it (refuse) with a reason".into());
         }
         let (page, pages) = if is_pdf {
-            let bytes =
-                crate::verify::read_pdf_file(&job.file, crate::verify::DEFAULT_MAX_PDF_SIZE, 0)?;
+            let read;
+            let bytes: &[u8] = match memory {
+                Some(m) => &m.document,
+                None => {
+                    read = crate::verify::read_pdf_file(
+                        &job.file,
+                        crate::verify::DEFAULT_MAX_PDF_SIZE,
+                        0,
+                    )?;
+                    &read
+                }
+            };
             (
-                first_page_lines(&bytes)
+                first_page_lines(bytes)
                     .map(|l| read_first_page(&l))
                     .unwrap_or_default(),
-                page_count(&bytes),
+                page_count(bytes),
             )
         } else {
             (FirstPage::default(), None)
@@ -780,10 +832,25 @@ impl App {
                 .reserved_number(agency, &metadata, date, number.as_deref())
                 .await?;
         }
-        let staged: Staged = self
-            .archive()
-            .stage(&job.file, job.signature.as_deref(), Some(report))
-            .await?;
+        let staged: Staged = match memory {
+            Some(m) => {
+                let name = job.shown_name.clone().unwrap_or_else(|| job.shown());
+                self.archive()
+                    .stage_bytes(
+                        &name,
+                        m.document.clone(),
+                        m.sha256.clone(),
+                        m.signature.clone(),
+                        Some(report),
+                    )
+                    .await?
+            }
+            None => {
+                self.archive()
+                    .stage(&job.file, job.signature.as_deref(), Some(report))
+                    .await?
+            }
+        };
         Ok(Ok(Prepared {
             staged,
             verdict,
@@ -920,7 +987,7 @@ impl App {
             reserved,
             unverified,
         } = match self
-            .prepare_decided(&actor.audit_name(), &agency, &job, accept_unverified)
+            .prepare_decided(&actor.audit_name(), &agency, &job, accept_unverified, None)
             .await?
         {
             Ok(prepared) => prepared,

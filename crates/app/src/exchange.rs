@@ -44,7 +44,7 @@ use serde::Serialize;
 use crate::App;
 use crate::actor::Actor;
 use crate::audit::{AuditAction, AuditEvent};
-use crate::documents::{DocFields, FileRequest, Prepared, object};
+use crate::documents::{DocFields, FileRequest, InMemory, Prepared, object};
 use crate::error::{AppError, AppResult, Kind};
 use crate::origin::{Origin, Subject};
 
@@ -338,11 +338,6 @@ fn response_for(header: &Header) -> ResponseFor {
     r.code = format!("{}/{}", header.code.code_number, header.code.code_notation);
     r.promulgation_date = Some(header.promulgation.promulgation_date);
     r
-}
-
-/// A random folder name for unpacking.
-fn scratch_name() -> String {
-    hex::encode(rand::random::<[u8; 12]>())
 }
 
 impl App {
@@ -913,17 +908,26 @@ impl App {
                 "the package has no attachment",
             )));
         };
-        // Unpack next to the archive's staging area (same file system), removed after.
-        let scratch = self.exchange_dir().join("tmp").join(scratch_name());
-        std::fs::create_dir_all(&scratch)
-            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", scratch.display())))?;
-        let result = self
-            .receive_unpacked(
-                who, package, &header, first, &scratch, recipient, delivery, inbound,
-            )
-            .await;
-        let _ = std::fs::remove_dir_all(&scratch);
-        result
+        // Filed from memory: the attachments' bytes go straight into the archive's
+        // staging area (the package itself is already stored).
+        let signature_name = format!("{}.p7s", first.name).to_lowercase();
+        let signature = package
+            .attachments()
+            .iter()
+            .skip(1)
+            .find(|a| a.name.to_lowercase() == signature_name);
+        let memory = InMemory {
+            document: std::sync::Arc::from(first.content.as_slice()),
+            sha256: package
+                .attachment_digest(0)
+                .unwrap_or_else(|| first.sha256())
+                .to_hex(),
+            signature: signature.map(|a| std::sync::Arc::from(a.content.as_slice())),
+        };
+        self.receive_unpacked(
+            who, package, &header, first, &memory, recipient, delivery, inbound,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -933,29 +937,18 @@ impl App {
         package: &Package,
         header: &Header,
         first: &Attachment,
-        scratch: &Path,
+        memory: &InMemory,
         recipient: &AgencyRow,
         delivery: &NewDelivery,
         inbound: Option<i64>,
     ) -> AppResult<Received> {
-        // Names were checked by the package reader: plain file names, unique.
-        let write = |a: &Attachment| -> AppResult<PathBuf> {
-            let path = scratch.join(&a.name);
-            std::fs::write(&path, &a.content)
-                .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
-            Ok(path)
-        };
-        let file = write(first)?;
-        let signature_name = format!("{}.p7s", first.name).to_lowercase();
-        let signature = match package
-            .attachments()
-            .iter()
-            .skip(1)
-            .find(|a| a.name.to_lowercase() == signature_name)
-        {
-            Some(a) => Some(write(a)?),
-            None => None,
-        };
+        // Names were checked by the package reader: plain file names, unique. The paths
+        // only name the files in messages and reports.
+        let file = PathBuf::from(&first.name);
+        let signature = memory
+            .signature
+            .as_ref()
+            .map(|_| PathBuf::from(format!("{}.p7s", first.name)));
         let (now, today) = self.now_and_today();
         let job = FileRequest {
             file,
@@ -998,7 +991,10 @@ impl App {
             date,
             mut metadata,
             ..
-        } = match self.prepare_filing(who, &recipient.id, &job).await? {
+        } = match self
+            .prepare_filing(who, &recipient.id, &job, Some(memory))
+            .await?
+        {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Received::Skipped(reason)),
         };

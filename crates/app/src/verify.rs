@@ -296,17 +296,7 @@ pub fn read_pdf_file(path: &Path, max: u64, spare: usize) -> AppResult<Vec<u8>> 
         .read_to_end(&mut head)
         .map_err(cannot)?;
     if !has_pdf_header(&head) {
-        return Err(AppError::invalid(
-            "not_a_pdf",
-            format!(
-                "{} không phải tệp PDF: không có phần đầu %PDF- trong {PDF_HEADER_WINDOW} byte đầu tiên",
-                path.display()
-            ),
-            format!(
-                "{} is not a PDF: no %PDF- header in its first {PDF_HEADER_WINDOW} bytes",
-                path.display()
-            ),
-        ));
+        return Err(not_a_pdf(path));
     }
     let size = meta.len();
     if size > max {
@@ -322,6 +312,32 @@ pub fn read_pdf_file(path: &Path, max: u64, spare: usize) -> AppResult<Vec<u8>> 
         return Err(too_large(path, "tệp PDF", "PDFs", buf.len() as u64, max));
     }
     Ok(buf)
+}
+
+/// [`read_pdf_file`]'s checks for a PDF already in memory (`path` names it): the
+/// `%PDF-` header in the first KiB and the size limit.
+pub fn check_pdf_bytes(path: &Path, pdf: &[u8], max: u64) -> AppResult<()> {
+    if !has_pdf_header(&pdf[..pdf.len().min(PDF_HEADER_WINDOW)]) {
+        return Err(not_a_pdf(path));
+    }
+    if pdf.len() as u64 > max {
+        return Err(too_large(path, "tệp PDF", "PDFs", pdf.len() as u64, max));
+    }
+    Ok(())
+}
+
+fn not_a_pdf(path: &Path) -> AppError {
+    AppError::invalid(
+        "not_a_pdf",
+        format!(
+            "{} không phải tệp PDF: không có phần đầu %PDF- trong {PDF_HEADER_WINDOW} byte đầu tiên",
+            path.display()
+        ),
+        format!(
+            "{} is not a PDF: no %PDF- header in its first {PDF_HEADER_WINDOW} bytes",
+            path.display()
+        ),
+    )
 }
 
 /// Reads a signature file (`.p7s`, DER or PEM) of at most `max` bytes: its size is

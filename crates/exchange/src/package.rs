@@ -212,6 +212,8 @@ pub struct Package {
     prefix: Vec<u8>,
     /// SHA-256 of `prefix`.
     digest: Sha256Digest,
+    /// SHA-256 of each attachment, in order (as the manifest lists them).
+    attachment_digests: Vec<Sha256Digest>,
 }
 
 impl Package {
@@ -235,14 +237,17 @@ impl Package {
     /// The package with its manifest frame and digest computed (the only place they
     /// are, so they always match the header and attachments).
     fn sealed(header: Header, attachments: Vec<Attachment>, trace: Vec<Hop>) -> Self {
+        let attachment_digests: Vec<Sha256Digest> =
+            attachments.iter().map(Attachment::sha256).collect();
         let entries: Vec<ManifestEntry> = attachments
             .iter()
-            .map(|attachment| ManifestEntry {
+            .zip(&attachment_digests)
+            .map(|(attachment, sha256)| ManifestEntry {
                 name: attachment.name.clone(),
                 content_type: attachment.content_type.clone(),
                 description: attachment.description.clone(),
                 length: attachment.content.len() as u64,
-                sha256: attachment.sha256().to_hex(),
+                sha256: sha256.to_hex(),
             })
             .collect();
         let manifest = encode_manifest(&header, &entries);
@@ -257,6 +262,7 @@ impl Package {
             trace,
             prefix,
             digest,
+            attachment_digests,
         }
     }
 
@@ -268,6 +274,12 @@ impl Package {
     /// The attachments, in order.
     pub fn attachments(&self) -> &[Attachment] {
         &self.attachments
+    }
+
+    /// The SHA-256 of the attachment at `index` (as its manifest entry lists it and as
+    /// checked when the package was read), computed once.
+    pub fn attachment_digest(&self, index: usize) -> Option<Sha256Digest> {
+        self.attachment_digests.get(index).copied()
     }
 
     /// The nodes the package passed, oldest first.
@@ -321,6 +333,7 @@ impl Package {
         let mut cursor = Cursor::new(bytes);
         cursor.offset = manifest.body_offset;
         let mut attachments = Vec::with_capacity(manifest.entries.len());
+        let mut attachment_digests = Vec::with_capacity(manifest.entries.len());
         for (index, entry) in manifest.entries.into_iter().enumerate() {
             let offset = cursor.offset;
             let content = cursor.take(entry.length, "attachment")?;
@@ -334,6 +347,7 @@ impl Package {
                     found: found.to_hex(),
                 });
             }
+            attachment_digests.push(found);
             attachments.push(Attachment {
                 name: entry.name,
                 content_type: entry.content_type,
@@ -379,6 +393,7 @@ impl Package {
             trace,
             prefix,
             digest: manifest.digest,
+            attachment_digests,
         })
     }
 

@@ -659,3 +659,96 @@ fn agencies_of_one_node_send_and_receive() {
         flow(&node);
     }
 }
+
+/// A file that is not a PDF travels with its detached CAdES signature (made by
+/// `openssl cms -sign -cades`, the peer): B files both from the package's bytes and
+/// verifies the signature over the file on receipt.
+#[test]
+fn a_detached_signature_travels_with_its_file() {
+    let Some(node) = start("sqlite") else {
+        return;
+    };
+    node.user(A, "quantri", &[Role::Administrator]);
+    node.user(A, "vanthu_a", &[Role::Clerk]);
+    node.user(B, "vanthu_b", &[Role::Clerk]);
+    let admin = node.login("quantri");
+    for (id, name) in [(A, "Sở Thông tin và Truyền thông"), (B, "Sở Nội vụ")] {
+        let added = admin.post_json("/api/v1/agencies", &json!({"id": id, "name": name}));
+        assert_eq!(added.status, 201, "{}", added.text);
+    }
+    let pki = kyso_testkit::pki::fixture();
+    let dir = pki.scratch("detached-exchange");
+    let report = dir.join("bao-cao.txt");
+    std::fs::write(
+        &report,
+        "Báo cáo tình hình triển khai chữ ký số năm 2026\n".repeat(200),
+    )
+    .unwrap();
+    let p7s = dir.join("bao-cao.txt.p7s");
+    kyso_testkit::pki::check(
+        std::process::Command::new("openssl")
+            .args([
+                "cms", "-sign", "-cades", "-binary", "-md", "sha256", "-outform", "DER",
+            ])
+            .arg("-in")
+            .arg(&report)
+            .arg("-signer")
+            .arg(&pki.cert_pem)
+            .arg("-inkey")
+            .arg(&pki.key_pem)
+            .arg("-certfile")
+            .arg(&pki.chain_pem)
+            .arg("-out")
+            .arg(&p7s),
+    );
+    let clerk_a = node.login("vanthu_a");
+    let filed = clerk_a.post_form(
+        "/api/v1/documents",
+        &Multipart::new()
+            .file("file", "bao-cao.txt", &std::fs::read(&report).unwrap())
+            .file(
+                "signature",
+                "bao-cao.txt.p7s",
+                &std::fs::read(&p7s).unwrap(),
+            )
+            .text("type", "BC")
+            .text("subject", "Báo cáo tình hình triển khai chữ ký số")
+            .text("allocate_issuer", "STTTT"),
+    );
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let id = filed.json["record"]["id"].as_i64().unwrap();
+    let sent = clerk_a.post_json(
+        &format!("/api/v1/documents/{id}/sendings"),
+        &json!({"recipients": [B]}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(
+        sent.json["recipients"][0]["outcome"], "delivered",
+        "{}",
+        sent.text
+    );
+    let clerk_b = node.login("vanthu_b");
+    let received = incoming(&clerk_b);
+    let b_id = received["id"].as_i64().unwrap();
+    let shown = clerk_b.get(&format!("/api/v1/documents/{b_id}"));
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert_eq!(
+        shown.json["verification"]["verdict"], "valid",
+        "{}",
+        shown.text
+    );
+    // Both files are in B's archive, byte for byte.
+    let original = &shown.json["original"];
+    assert_eq!(
+        original["document"]["sha256"],
+        hex::encode(kyso_signer::DigestAlgorithm::Sha256.digest(&std::fs::read(&report).unwrap())),
+        "{}",
+        shown.text
+    );
+    assert_eq!(
+        original["signature"]["size"],
+        std::fs::metadata(&p7s).unwrap().len(),
+        "{}",
+        shown.text
+    );
+}

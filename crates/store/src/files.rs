@@ -154,9 +154,39 @@ pub fn check_permissions(data: &Path) -> Vec<String> {
 }
 
 /// Copies `source` into `dir/name`, hashing on the way, and syncs it.
-fn copy_synced(source: &Path, dir: &Path, name: &str) -> Result<StoredFile, StoreError> {
-    let mut input = fs::File::open(source).map_err(|e| io_error("cannot read", source, e))?;
-    let target = dir.join(name);
+/// What [`Archive::stage`] copies: a file, or bytes in memory with their SHA-256 (hex)
+/// when the caller has it.
+enum Source {
+    File(PathBuf),
+    Bytes(std::sync::Arc<[u8]>, Option<String>),
+}
+
+impl Source {
+    /// Written as `dir/name` (new, 0600) and synced; its SHA-256 and size.
+    fn write_synced(&self, dir: &Path, name: &str) -> Result<StoredFile, StoreError> {
+        let (bytes, sha256) = match self {
+            Source::File(path) => return copy_synced(path, dir, name),
+            Source::Bytes(bytes, sha256) => (bytes, sha256),
+        };
+        let target = dir.join(name);
+        let mut output =
+            new_private_file(&target).map_err(|e| io_error("cannot write", &target, e))?;
+        output
+            .write_all(bytes)
+            .and_then(|()| output.sync_all())
+            .map_err(|e| io_error("cannot write", &target, e))?;
+        Ok(StoredFile {
+            name: String::new(),
+            sha256: sha256
+                .clone()
+                .unwrap_or_else(|| hex::encode(Sha256::digest(bytes))),
+            size: bytes.len() as u64,
+        })
+    }
+}
+
+/// A new file (never an existing one) readable by kyso alone.
+fn new_private_file(target: &Path) -> std::io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     // An archived original is for kyso alone (not the source file's mode, as fs::copy).
@@ -165,9 +195,13 @@ fn copy_synced(source: &Path, dir: &Path, name: &str) -> Result<StoredFile, Stor
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut output = options
-        .open(&target)
-        .map_err(|e| io_error("cannot write", &target, e))?;
+    options.open(target)
+}
+
+fn copy_synced(source: &Path, dir: &Path, name: &str) -> Result<StoredFile, StoreError> {
+    let mut input = fs::File::open(source).map_err(|e| io_error("cannot read", source, e))?;
+    let target = dir.join(name);
+    let mut output = new_private_file(&target).map_err(|e| io_error("cannot write", &target, e))?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut buffer = vec![0u8; 1 << 16];
@@ -350,16 +384,51 @@ impl Archive {
         signature: Option<&Path>,
         verification: Option<Value>,
     ) -> Result<Staged, StoreError> {
+        let source_name = document
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.stage_from(
+            source_name,
+            Source::File(document.to_path_buf()),
+            signature.map(|s| Source::File(s.to_path_buf())),
+            verification,
+        )
+        .await
+    }
+
+    /// [`Archive::stage`] for an original held in memory (a package's attachment): its
+    /// bytes written straight into the staging area, no copy in between. `sha256` is
+    /// the SHA-256 (hex) the caller computed over `document` (a wrong one is reported by
+    /// [`Archive::check`]); `source_name` is the original's file name.
+    pub async fn stage_bytes(
+        &self,
+        source_name: &str,
+        document: std::sync::Arc<[u8]>,
+        sha256: String,
+        signature: Option<std::sync::Arc<[u8]>>,
+        verification: Option<Value>,
+    ) -> Result<Staged, StoreError> {
+        self.stage_from(
+            source_name.to_string(),
+            Source::Bytes(document, Some(sha256)),
+            signature.map(|s| Source::Bytes(s, None)),
+            verification,
+        )
+        .await
+    }
+
+    async fn stage_from(
+        &self,
+        source_name: String,
+        document: Source,
+        signature: Option<Source>,
+        verification: Option<Value>,
+    ) -> Result<Staged, StoreError> {
         let dir = self.staging_dir();
-        let document = document.to_path_buf();
-        let signature = signature.map(Path::to_path_buf);
         tokio::task::spawn_blocking(move || {
             fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))?;
             let token = format!("{}.{}", std::process::id(), random_hex());
-            let source_name = document
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
             let mut staged = Staged {
                 dir: dir.clone(),
                 document: StagedFile {
@@ -376,13 +445,13 @@ impl Archive {
                 // Nothing to clean up until the first file exists.
                 consumed: true,
             };
-            let written = copy_synced(&document, &dir, &staged.document.staging_name)?;
+            let written = document.write_synced(&dir, &staged.document.staging_name)?;
             staged.consumed = false;
             staged.document.stored.sha256 = written.sha256;
             staged.document.stored.size = written.size;
             if let Some(sig) = &signature {
                 let staging_name = format!("{token}.signature");
-                let written = copy_synced(sig, &dir, &staging_name);
+                let written = sig.write_synced(&dir, &staging_name);
                 staged.signature = Some(StagedFile {
                     staging_name,
                     stored: StoredFile {
