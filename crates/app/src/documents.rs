@@ -542,6 +542,18 @@ impl App {
         signature: Option<&Path>,
         offline: bool,
     ) -> AppResult<Verification> {
+        self.verify_original_with(self.fetcher(), content, is_pdf, signature, offline)
+    }
+
+    /// [`App::verify_original`] through `fetcher`.
+    pub(crate) fn verify_original_with(
+        &self,
+        fetcher: &dyn crate::Fetcher,
+        content: &Path,
+        is_pdf: bool,
+        signature: Option<&Path>,
+        offline: bool,
+    ) -> AppResult<Verification> {
         let mut settings = Settings::installation(self.data(), self.now())?;
         settings.fetch = !offline;
         match signature {
@@ -554,7 +566,7 @@ impl App {
                     )
                 })?;
                 crate::verify::verify_detached(
-                    self.fetcher(),
+                    fetcher,
                     Content::File(content),
                     Some(&bytes),
                     &sig.display().to_string(),
@@ -565,10 +577,10 @@ impl App {
                 // The size limit before anything is read (a huge file is refused, not
                 // loaded).
                 let pdf = crate::verify::read_pdf_file(content, settings.max_size, 0)?;
-                crate::verify::verify_pdf(self.fetcher(), &pdf, &settings)
+                crate::verify::verify_pdf(fetcher, &pdf, &settings)
             }
             None => crate::verify::verify_detached(
-                self.fetcher(),
+                fetcher,
                 Content::File(content),
                 None,
                 &format!("{}.p7s", content.display()),
@@ -643,11 +655,12 @@ impl App {
             let app = self.clone();
             let (file, sig, offline) = (job.file.clone(), job.signature.clone(), job.offline);
             tokio::task::spawn_blocking(move || {
-                app.verify_original(&file, is_pdf, sig.as_deref(), offline)
+                app.verify_and_capture(&file, is_pdf, sig.as_deref(), offline)
             })
             .await
             .map_err(AppError::internal)??
         };
+        let (verification, material) = verification;
         let verdict = verification.verdict_key();
         let report = verification.to_json();
         if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
@@ -780,10 +793,11 @@ impl App {
                 .reserved_number(agency, &metadata, date, number.as_deref())
                 .await?;
         }
-        let staged: Staged = self
+        let mut staged: Staged = self
             .archive()
             .stage(&job.file, job.signature.as_deref(), Some(report))
             .await?;
+        staged.set_material(material);
         Ok(Ok(Prepared {
             staged,
             verdict,

@@ -35,6 +35,7 @@ pub struct Staged {
     pub(crate) signature: Option<StagedFile>,
     pub(crate) source_name: String,
     pub(crate) verification: Option<Value>,
+    pub(crate) material: Option<String>,
     pub(crate) consumed: bool,
 }
 
@@ -64,6 +65,18 @@ impl Staged {
         if let Some(Value::Object(map)) = self.verification.as_mut() {
             map.insert(key.to_string(), value);
         }
+    }
+
+    /// Keeps `material` (the captured validation material, `material.json`, see
+    /// docs/evidence.md) with the document, byte-exact; the document then waits for its
+    /// evidence record.
+    pub fn set_material(&mut self, material: String) {
+        self.material = Some(material);
+    }
+
+    /// The captured validation material, when set.
+    pub fn material(&self) -> Option<&str> {
+        self.material.as_deref()
     }
 
     pub(crate) fn verification_json(&self) -> Option<String> {
@@ -373,6 +386,7 @@ impl Archive {
                 signature: None,
                 source_name,
                 verification,
+                material: None,
                 // Nothing to clean up until the first file exists.
                 consumed: true,
             };
@@ -427,8 +441,8 @@ impl Archive {
     /// verification.json rewritten from the database, then the row marked `done`.
     pub(crate) async fn finalize(&self, id: i64) -> Result<bool, StoreError> {
         let row = sqlx::query(
-            "SELECT sync_state, archive_dir, staging_document, staging_signature, record_json, verification_json \
-             FROM document WHERE id = $1",
+            "SELECT sync_state, archive_dir, staging_document, staging_signature, record_json, verification_json, \
+             material_json FROM document WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -444,6 +458,7 @@ impl Archive {
         let staging_signature: Option<String> = row.try_get(3).map_err(backend_error)?;
         let record_json: String = row.try_get(4).map_err(backend_error)?;
         let verification: Option<String> = row.try_get(5).map_err(backend_error)?;
+        let material: Option<String> = row.try_get(6).map_err(backend_error)?;
         let mut record: DocumentRecord = serde_json::from_str(&record_json)
             .map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
         record.id = Some(id);
@@ -507,6 +522,13 @@ impl Archive {
                     .and_then(|value| serde_json::to_vec_pretty(&value))
                     .unwrap_or(v);
                 write_atomic(&dir.join("verification.json"), &pretty, false)?;
+            }
+            // Byte-exact: the evidence record covers these bytes.
+            if let Some(m) = material {
+                let path = dir.join(crate::MATERIAL_FILE);
+                if fs::read(&path).ok().as_deref() != Some(m.as_bytes()) {
+                    write_atomic(&path, m.as_bytes(), false)?;
+                }
             }
             sync_dir(&dir);
             Ok(())
@@ -648,7 +670,13 @@ impl Archive {
             }
             let expected: Vec<&str> = std::iter::once(original.document.name.as_str())
                 .chain(original.signature.as_ref().map(|s| s.name.as_str()))
-                .chain(["metadata.json", "verification.json", "attachments"])
+                .chain([
+                    "metadata.json",
+                    "verification.json",
+                    "attachments",
+                    crate::MATERIAL_FILE,
+                    crate::EVIDENCE_FILE,
+                ])
                 .collect();
             if let Ok(entries) = fs::read_dir(&folder) {
                 for entry in entries.flatten() {
