@@ -50,6 +50,9 @@ pub(crate) enum Command {
     /// The archive of e-documents: add, import, files (hồ sơ), export, check.
     #[command(subcommand)]
     Archive(crate::archive::ArchiveCommand),
+    /// Evidence records (RFC 4998) of files outside an archive: verify.
+    #[command(subcommand)]
+    Evidence(crate::evidence::EvidenceCommand),
     /// Registers (sổ đăng ký): numbering, printing, electronic policy.
     #[command(subcommand)]
     Register(crate::archive::RegisterCommand),
