@@ -268,14 +268,18 @@ impl Parts {
                 format!("document {} has no original", row.id),
             )
         })?;
-        let material = row.folder.join(MATERIAL_FILE);
+        // Originals archived before evidence records have no captured material.
+        let material = row
+            .material
+            .as_ref()
+            .map(|_| row.folder.join(MATERIAL_FILE));
         Ok(Self {
             original: row.folder.join(&original.document.name),
             signature: original
                 .signature
                 .as_ref()
                 .map(|s| row.folder.join(&s.name)),
-            material: (row.state.is_some() || material.exists()).then_some(material),
+            material,
         })
     }
 }
@@ -347,8 +351,12 @@ impl EvidenceVerification {
     pub fn summary_vi(&self) -> String {
         let verdict = verdict_vi(&self.verdict);
         match self.proof_of_existence() {
-            Some(t) if self.evidence_holds() => format!(
+            Some(t) if self.evidence_holds() && self.signatures_valid() => format!(
                 "{verdict} — được chứng minh tồn tại lúc {} bởi bằng chứng lưu trữ",
+                vietnam_clock(t)
+            ),
+            Some(t) if self.evidence_holds() => format!(
+                "{verdict} (kiểm tra tại thời điểm {} mà bằng chứng lưu trữ chứng minh)",
                 vietnam_clock(t)
             ),
             _ => verdict.to_string(),
@@ -358,8 +366,13 @@ impl EvidenceVerification {
     /// The one-line summary in English.
     pub fn summary_en(&self) -> String {
         match self.proof_of_existence() {
-            Some(t) if self.evidence_holds() => format!(
+            Some(t) if self.evidence_holds() && self.signatures_valid() => format!(
                 "{} — proven to exist at {} by the evidence record",
+                self.verdict,
+                vietnam_time(t)
+            ),
+            Some(t) if self.evidence_holds() => format!(
+                "{} (verified as of {}, proven by the evidence record)",
                 self.verdict,
                 vietnam_time(t)
             ),
@@ -369,6 +382,10 @@ impl EvidenceVerification {
 
     fn evidence_holds(&self) -> bool {
         self.evidence.as_ref().is_some_and(ErsReport::is_valid)
+    }
+
+    fn signatures_valid(&self) -> bool {
+        matches!(self.verdict.as_str(), "valid" | "valid_with_changes")
     }
 
     /// JSON for `--json` and the API.
@@ -494,6 +511,7 @@ pub fn verify_with_evidence(
             ),
         )];
         reasons.extend(v.notes.iter().cloned());
+        reasons.extend(signature_reasons(&v));
         return Ok(EvidenceVerification {
             verdict,
             evidence: None,
@@ -575,12 +593,51 @@ pub fn verify_with_evidence(
     )];
     reasons.extend(notes);
     reasons.extend(v.notes.iter().cloned());
+    reasons.extend(signature_reasons(&v));
     Ok(EvidenceVerification {
         verdict: v.verdict_key(),
         evidence: Some(report),
         signatures: Some(v),
         reasons,
     })
+}
+
+/// The distinct reasons inside a signature report (`code: text`), both languages.
+fn signature_reasons(v: &Verification) -> Vec<Reason> {
+    fn walk(value: &Value, out: &mut Vec<(String, String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map {
+                    if key == "reasons"
+                        && let Some(list) = item.as_array()
+                    {
+                        for r in list {
+                            let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
+                            let code = field("code").to_string();
+                            if !code.is_empty() && !out.iter().any(|(c, _, _)| *c == code) {
+                                out.push((code, field("en").into(), field("vi").into()));
+                            }
+                        }
+                    }
+                    walk(item, out);
+                }
+            }
+            Value::Array(list) => list.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&v.to_json(), &mut found);
+    found
+        .into_iter()
+        .map(|(code, en, vi)| {
+            Reason::new(
+                "signature",
+                format!("signature ({code}): {en}"),
+                format!("chữ ký ({code}): {vi}"),
+            )
+        })
+        .collect()
 }
 
 /// The original's signatures under `s` (no capture).

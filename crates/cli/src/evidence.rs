@@ -89,6 +89,9 @@ pub(crate) struct StandaloneArgs {
     /// Trust anchors (PEM/DER files or folders); default: the data directory's.
     #[arg(long, value_name = "PATH")]
     pub(crate) trust: Vec<PathBuf>,
+    /// More CRLs (DER or PEM files), e.g. one published since.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) crl: Vec<PathBuf>,
     /// Verify as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub(crate) at: Option<String>,
@@ -219,6 +222,9 @@ pub(crate) fn verify_standalone(data: &Path, a: &StandaloneArgs) -> Result<bool>
     });
     let mut s = Settings::new(anchors, own, at);
     s.fetch = !a.offline;
+    for c in &a.crl {
+        s.crls.push(crate::store::read_crl(c)?);
+    }
     let record = std::fs::read(&a.ers).map_err(|e| {
         anyhow::anyhow!(
             "không đọc được {} / cannot read {}: {e}",

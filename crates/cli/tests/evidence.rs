@@ -147,6 +147,7 @@ fn an_archived_signature_stays_provable_after_its_certificate_expires() {
     assert!(!valid, "{t}");
     assert!(t.contains("CHƯA XÁC ĐỊNH ĐƯỢC"), "{t}");
     assert!(t.contains("chưa có bằng chứng lưu trữ"), "{t}");
+    assert!(t.contains("expired_no_proof_of_time"), "{t}");
 
     // Seal: one time-stamp.
     let tsa = f.tsa_url();
@@ -229,6 +230,34 @@ fn an_archived_signature_stays_provable_after_its_certificate_expires() {
         .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     assert!(text(&out).contains("được chứng minh tồn tại lúc"));
+
+    // A revocation dated after the evidence's time does not touch what it proves; one
+    // dated before it does.
+    let standalone = |crl: &[u8]| {
+        let path = elsewhere.join("published-later.crl");
+        std::fs::write(&path, crl).unwrap();
+        let out = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &elsewhere)
+            .args(["evidence", "verify"])
+            .arg(&original)
+            .arg("--p7s")
+            .arg(find(&data.join("archive"), "document.txt.p7s"))
+            .arg("--material")
+            .arg(&material)
+            .arg("--ers")
+            .arg(&ers)
+            .arg("--crl")
+            .arg(&path)
+            .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
+            .output()
+            .unwrap();
+        (out.status.success(), text(&out))
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let (valid, t) = standalone(&f.short_lived.revoked_crl(now + time::Duration::hours(12)));
+    assert!(valid, "revoked after the proof of existence: {t}");
+    let (valid, t) = standalone(&f.short_lived.revoked_crl(now - time::Duration::hours(1)));
+    assert!(!valid, "revoked before the proof of existence: {t}");
+    assert!(t.contains("KHÔNG HỢP LỆ") && t.contains("(revoked)"), "{t}");
 
     // An interrupted sealing (record written, row not updated) is completed.
     let (file2, sig2) = signed(&src, "cong-van.txt", "CÔNG VĂN số 6/QĐ-UBND\n");

@@ -222,11 +222,8 @@ impl Archive {
         .bind(now.clone())
         .bind(now)
         .bind(staged.and_then(|s| s.material.clone()))
-        .bind(
-            staged
-                .and_then(|s| s.material.as_ref())
-                .map(|_| "waiting".to_string()),
-        )
+        // Every archived original waits for its evidence record.
+        .bind(staged.map(|_| "waiting".to_string()))
         .fetch_one(&mut **tx)
         .await
         .map_err(backend_error)?;
@@ -292,7 +289,7 @@ impl Archive {
         .bind(rfc3339(at))
         .bind(id)
         .bind(staged.material.clone())
-        .bind(staged.material.as_ref().map(|_| "waiting".to_string()))
+        .bind("waiting".to_string())
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;

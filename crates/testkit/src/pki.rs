@@ -48,6 +48,7 @@ pub struct ShortLived {
     pub key: SoftKey,
     pub certificate: Certificate,
     pub issuing_ca: Certificate,
+    issuing_key: SoftKey,
 }
 
 impl ShortLived {
@@ -60,6 +61,32 @@ impl ShortLived {
             .not_after
             .to_unix_duration();
         OffsetDateTime::UNIX_EPOCH + Duration::try_from(t).unwrap()
+    }
+
+    /// A CRL of the issuing CA (DER) listing this certificate as revoked at
+    /// `revoked_at` (key compromise), issued just after it.
+    pub fn revoked_crl(&self, revoked_at: OffsetDateTime) -> Vec<u8> {
+        let issuer = Issuer {
+            certificate: &self.issuing_ca,
+            key: &self.issuing_key,
+        };
+        build_crl(
+            &issuer,
+            &[kyso_pki::ca::RevokedEntry {
+                serial: self
+                    .certificate
+                    .tbs_certificate()
+                    .serial_number()
+                    .as_bytes()
+                    .to_vec(),
+                revoked_at,
+                reason: Some(kyso_pki::ca::RevocationReason::KeyCompromise),
+            }],
+            revoked_at + Duration::minutes(1),
+            revoked_at + Duration::days(30),
+            2,
+        )
+        .unwrap()
     }
 
     /// A detached CAdES signature (DER) of `content`, signed now, carrying the issuing
@@ -225,6 +252,7 @@ fn build() -> Fixture {
         key: short_key,
         certificate: short_cert,
         issuing_ca: sub.clone(),
+        issuing_key: SoftKey::from_pkcs8_der(&sub_key.to_pkcs8_der(), None).unwrap(),
     };
     let root_crl = build_crl(
         &root_issuer,

@@ -6,3 +6,6 @@ ALTER TABLE document ADD COLUMN material_json TEXT;
 ALTER TABLE document ADD COLUMN evidence_state TEXT;  -- NULL (none) | waiting | sealed
 ALTER TABLE document ADD COLUMN evidence_time TEXT;   -- RFC 3339 UTC: the first time-stamp
 CREATE INDEX document_evidence ON document (evidence_state);
+-- Originals archived before evidence records wait for theirs too (without captured
+-- material: their record covers the original and its signature).
+UPDATE document SET evidence_state = 'waiting' WHERE archive_dir IS NOT NULL;
