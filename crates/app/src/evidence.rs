@@ -1106,3 +1106,58 @@ fn which_part_changed(row: &EvidenceRow, parts: &Parts) -> Vec<Reason> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers a PKITS CRL for `/crl`, a certificate for `/ca`, other bytes otherwise.
+    #[derive(Debug)]
+    struct Canned;
+
+    impl Fetcher for Canned {
+        fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+            Ok(if url.ends_with("/crl") {
+                include_bytes!("../../../testdata/pkits/crls/TrustAnchorRootCRL.crl").to_vec()
+            } else if url.ends_with("/ca") {
+                include_bytes!("../../../testdata/pkits/certs/TrustAnchorRootCertificate.crt")
+                    .to_vec()
+            } else {
+                b"not DER".to_vec()
+            })
+        }
+
+        fn post(&self, _: &str, _: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+            Ok(body.iter().rev().copied().collect())
+        }
+    }
+
+    #[test]
+    fn the_recording_fetcher_keeps_what_was_fetched_byte_exact() {
+        let recording = Recording::new(&Canned);
+        let crl = recording.get("http://ca.example/crl").unwrap();
+        recording.get("http://ca.example/crl").unwrap();
+        let cert = recording.get("http://ca.example/ca").unwrap();
+        recording.get("http://ca.example/other").unwrap();
+        let ocsp = recording
+            .post("http://ocsp.example", "application/ocsp-request", b"abc")
+            .unwrap();
+        recording
+            .post("http://tsa.example", "application/timestamp-query", b"xyz")
+            .unwrap();
+        let mut m = recording.material();
+        assert_eq!(m.crls_der(), vec![crl], "kept once, byte-exact");
+        assert_eq!(m.certificates_der(), vec![cert]);
+        assert_eq!(m.ocsp_der(), vec![ocsp], "only OCSP answers are material");
+        m.format = MATERIAL_FORMAT.into();
+        let text = m.to_text();
+        assert_eq!(Material::parse(text.as_bytes()).unwrap(), m);
+        assert!(Material::parse(b"{\"format\":\"other\"}").is_err());
+    }
+
+    #[test]
+    fn times_for_clerks_are_vietnamese() {
+        let t = time::macros::datetime!(2026-12-07 15:31:04 UTC);
+        assert_eq!(vietnam_clock(t), "07/12/2026 22:31 (+07:00)");
+    }
+}

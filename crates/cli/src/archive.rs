@@ -684,6 +684,15 @@ fn check_finding(text: &str) -> Said {
             format!("tệp lạ {file}")
         } else if let Some(dir) = what.strip_suffix("/metadata.json missing") {
             format!("thiếu {dir}/metadata.json")
+        } else if let Some(path) =
+            what.strip_suffix(" is missing or not the material captured on archiving")
+        {
+            format!("thiếu {path} hoặc không còn là dữ liệu xác minh thu thập khi lưu trữ")
+        } else if let Some(path) = what
+            .strip_prefix("sealed but ")
+            .and_then(|w| w.strip_suffix(" is missing"))
+        {
+            format!("đã niêm phong nhưng thiếu bằng chứng lưu trữ {path}")
         } else if let Some((path, tail)) = what.split_once(" has SHA-256 ") {
             let tail = tail
                 .replace(" bytes)", " byte)")

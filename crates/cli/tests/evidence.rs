@@ -189,6 +189,13 @@ fn an_archived_signature_stays_provable_after_its_certificate_expires() {
         &material,
         |b| b.extend_from_slice(b" "),
         || {
+            let out = run(&data, &["archive", "check"]);
+            assert!(!out.status.success(), "{}", describe(&out));
+            assert!(
+                text(&out).contains("không còn là dữ liệu xác minh thu thập khi lưu trữ"),
+                "{}",
+                describe(&out)
+            );
             let (valid, t) = verify(&data, &id, &later);
             assert!(!valid, "{t}");
             assert!(
@@ -200,7 +207,7 @@ fn an_archived_signature_stays_provable_after_its_certificate_expires() {
     tampered(
         &ers,
         |b| {
-            // A byte of the reduced hash tree / imprint region near the start.
+            // A byte in the first eighth of the record (inside its time-stamp token).
             let n = b.len();
             b[n / 8] ^= 0x55;
         },

@@ -620,7 +620,8 @@ impl Archive {
     pub async fn check(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         let rows = sqlx::query(
-            "SELECT id, sync_state, archive_dir, record_json FROM document ORDER BY id",
+            "SELECT id, sync_state, archive_dir, record_json, material_json, evidence_state \
+             FROM document ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
@@ -631,6 +632,8 @@ impl Archive {
             let state: String = row.try_get(1).map_err(backend_error)?;
             let dir: Option<String> = row.try_get(2).map_err(backend_error)?;
             let json: String = row.try_get(3).map_err(backend_error)?;
+            let material: Option<String> = row.try_get(4).map_err(backend_error)?;
+            let evidence: Option<String> = row.try_get(5).map_err(backend_error)?;
             if state == "pending" {
                 problems.push(format!("document {id}: files still pending"));
             }
@@ -664,6 +667,23 @@ impl Archive {
                     Ok(Err(e)) => problems.push(format!("document {id}: {e}")),
                     Err(e) => problems.push(format!("document {id}: {e}")),
                 }
+            }
+            if state != "pending"
+                && let Some(material) = material
+                && fs::read(folder.join(crate::MATERIAL_FILE)).ok().as_deref()
+                    != Some(material.as_bytes())
+            {
+                problems.push(format!(
+                    "document {id}: {dir}/{} is missing or not the material captured on archiving",
+                    crate::MATERIAL_FILE
+                ));
+            }
+            if evidence.as_deref() == Some("sealed") && !folder.join(crate::EVIDENCE_FILE).is_file()
+            {
+                problems.push(format!(
+                    "document {id}: sealed but {dir}/{} is missing",
+                    crate::EVIDENCE_FILE
+                ));
             }
             if !folder.join("metadata.json").is_file() {
                 problems.push(format!("document {id}: {dir}/metadata.json missing"));
