@@ -734,9 +734,28 @@ impl App {
     /// each, then the rows marked sealed. Idempotent: a run interrupted after writing a
     /// record finds it on the next run and only marks the row (when the record holds
     /// for the files); otherwise the document is sealed again.
+    ///
+    /// A person or token seals its own agency's documents; the operator of the data
+    /// directory every agency's.
     pub async fn seal_evidence(&self, actor: &Actor, tsa: &str) -> AppResult<Sealing> {
         self.allow(actor, Action::SealEvidence, "evidence").await?;
-        let waiting = self.archive().evidence_waiting().await?;
+        self.seal_waiting(&actor.audit_name(), scope(actor), tsa)
+            .await
+    }
+
+    /// The scheduled sealing of `kyso serve` (every agency's documents), recorded as
+    /// done by `kyso:serve`.
+    pub async fn seal_evidence_scheduled(&self, tsa: &str) -> AppResult<Sealing> {
+        self.seal_waiting("kyso:serve", None, tsa).await
+    }
+
+    async fn seal_waiting(
+        &self,
+        who: &str,
+        agency: Option<String>,
+        tsa: &str,
+    ) -> AppResult<Sealing> {
+        let waiting = self.archive().evidence_waiting(agency.as_deref()).await?;
         let mut outcome = Sealing::default();
         if waiting.is_empty() {
             return Ok(outcome);
@@ -820,7 +839,7 @@ impl App {
                     .join(",")
             };
             let mut event = AuditEvent::new(
-                actor.audit_name(),
+                who,
                 AuditAction::Evidence,
                 "evidence:seal",
                 Outcome::Succeeded,
@@ -910,7 +929,10 @@ impl App {
         hash: Option<DigestAlgorithm>,
     ) -> AppResult<Renewal> {
         self.allow(actor, Action::SealEvidence, "evidence").await?;
-        let sealed = self.archive().evidence_sealed().await?;
+        let sealed = self
+            .archive()
+            .evidence_sealed(scope(actor).as_deref())
+            .await?;
         let app = self.clone();
         let tsa = tsa.to_string();
         let limit = self.now() + before;
@@ -1006,6 +1028,14 @@ impl App {
             .await?;
         }
         Ok(renewal)
+    }
+}
+
+/// The agency whose documents `actor` seals: its own, or every one for the operator.
+fn scope(actor: &Actor) -> Option<String> {
+    match actor {
+        Actor::Operator { .. } => None,
+        other => Some(other.agency().to_string()),
     }
 }
 

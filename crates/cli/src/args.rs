@@ -595,6 +595,13 @@ pub(crate) struct ServeArgs {
     /// at the handshake.
     #[arg(long, value_name = "FILE", requires = "exchange_listen")]
     pub(crate) exchange_crl: Option<PathBuf>,
+    /// Seal the archived originals waiting for their evidence record (RFC 4998) with
+    /// this time-stamp authority, at start and then every --evidence-every hours.
+    #[arg(long, value_name = "URL")]
+    pub(crate) evidence_tsa: Option<String>,
+    /// Hours between two sealings (default 24).
+    #[arg(long, value_name = "HOURS", requires = "evidence_tsa")]
+    pub(crate) evidence_every: Option<u64>,
 }
 
 /// Options every office command shares.

@@ -305,3 +305,41 @@ fn an_archived_signature_stays_provable_after_its_certificate_expires() {
     let out = ok(&data, &["archive", "check"]);
     assert!(out.contains("nhất quán"), "{out}");
 }
+
+#[test]
+fn kyso_serve_seals_waiting_originals_when_a_tsa_is_configured() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    ok(&data, &["trust", "add", f.root_pem.to_str().unwrap()]);
+    let (file, sig) = signed(&src, "thong-bao.txt", "THÔNG BÁO số 7/QĐ-UBND\n");
+    let id = add(&data, &file, &sig, "7/QĐ-UBND");
+    let tsa = f.tsa_url();
+    let _served = kyso_testkit::serve::spawn(
+        kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &data).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--evidence-tsa",
+            &tsa,
+        ]),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let later = (f.short_lived.not_after() + time::Duration::days(9))
+        .format(&Rfc3339)
+        .unwrap();
+    loop {
+        let (valid, t) = verify(&data, &id, &later);
+        if valid {
+            assert!(t.contains("bởi bằng chứng lưu trữ"), "{t}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kyso serve did not seal within a minute: {t}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}

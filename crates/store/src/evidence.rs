@@ -59,27 +59,55 @@ impl Archive {
         })
     }
 
-    async fn evidence_rows(&self, state: &str) -> Result<Vec<EvidenceRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, archive_dir, record_json, evidence_state, evidence_time, material_json FROM document \
-             WHERE evidence_state = $1 AND sync_state = 'done' AND archive_dir IS NOT NULL \
-             ORDER BY id",
-        )
-        .bind(state.to_string())
-        .fetch_all(&self.pool)
-        .await
+    async fn evidence_rows(
+        &self,
+        state: &str,
+        agency: Option<&str>,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        macro_rules! select {
+            ($tail:literal) => {
+                concat!(
+                    "SELECT id, archive_dir, record_json, evidence_state, evidence_time, material_json \
+                     FROM document WHERE evidence_state = $1 AND sync_state = 'done' \
+                     AND archive_dir IS NOT NULL",
+                    $tail
+                )
+            };
+        }
+        let rows = match agency {
+            Some(agency) => {
+                sqlx::query(select!(" AND agency = $2 ORDER BY id"))
+                    .bind(state.to_string())
+                    .bind(agency.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query(select!(" ORDER BY id"))
+                    .bind(state.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
         .map_err(backend_error)?;
         rows.iter().map(|r| self.evidence_row(r)).collect()
     }
 
-    /// Documents whose files are in place and wait for their evidence record.
-    pub async fn evidence_waiting(&self) -> Result<Vec<EvidenceRow>, StoreError> {
-        self.evidence_rows("waiting").await
+    /// Documents (of `agency`, or of every agency) whose files are in place and wait
+    /// for their evidence record.
+    pub async fn evidence_waiting(
+        &self,
+        agency: Option<&str>,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.evidence_rows("waiting", agency).await
     }
 
-    /// Documents with an evidence record.
-    pub async fn evidence_sealed(&self) -> Result<Vec<EvidenceRow>, StoreError> {
-        self.evidence_rows("sealed").await
+    /// Documents (of `agency`, or of every agency) with an evidence record.
+    pub async fn evidence_sealed(
+        &self,
+        agency: Option<&str>,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.evidence_rows("sealed", agency).await
     }
 
     /// One archived document's evidence state (`None`: no such archived document).
