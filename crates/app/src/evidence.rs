@@ -867,14 +867,14 @@ impl App {
     ) -> AppResult<EvidenceVerification> {
         self.allow(actor, Action::ViewDocuments, &format!("document:{id}"))
             .await?;
-        let record = self.document_record(actor, id).await?;
+        // Another agency's document is not found.
+        self.document_record(actor, id).await?;
         let row = self.archive().evidence(id).await?.ok_or_else(|| {
             AppError::not_found(
                 format!("văn bản {id} chưa có bản gốc lưu trữ"),
                 format!("document {id} has no archived original"),
             )
         })?;
-        let _ = record;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut s = Settings::installation(app.data(), at.unwrap_or_else(|| app.now()))?;

@@ -18,8 +18,21 @@ use kyso_testkit::cli::{describe, text};
 use kyso_testkit::pki::fixture;
 use time::format_description::well_known::Rfc3339;
 
+thread_local! {
+    /// The PostgreSQL database of the running test, if any (SQLite otherwise).
+    static DATABASE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+fn database() -> Option<String> {
+    DATABASE.with(|d| d.borrow().clone())
+}
+
 fn kyso(data: &Path) -> Command {
-    kyso_testkit::cli::office(env!("CARGO_BIN_EXE_kyso"), data)
+    let mut c = kyso_testkit::cli::office(env!("CARGO_BIN_EXE_kyso"), data);
+    if let Some(url) = database() {
+        c.env("KYSO_DATABASE_URL", url);
+    }
+    c
 }
 
 fn run(data: &Path, args: &[&str]) -> Output {
@@ -71,7 +84,9 @@ fn tampered(path: &Path, f: impl FnOnce(&mut Vec<u8>), check: impl FnOnce()) {
 fn sql(data: &Path, statement: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let archive = Archive::open_data_dir(data, None).await.unwrap();
+        let archive = Archive::open_data_dir(data, database().as_deref())
+            .await
+            .unwrap();
         archive
             .pool()
             .execute(kyso_store::sqlx::AssertSqlSafe(statement.to_string()))
@@ -116,6 +131,22 @@ fn add(data: &Path, file: &Path, sig: &Path, number: &str) -> String {
 
 #[test]
 fn an_archived_signature_stays_provable_after_its_certificate_expires() {
+    scenario();
+}
+
+/// The same on PostgreSQL (migration 0009 and the evidence queries), when a test server
+/// is configured (`KYSO_TEST_POSTGRES_URL`).
+#[test]
+fn an_archived_signature_stays_provable_on_postgresql() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = rt.block_on(kyso_testkit::postgres::database()) else {
+        return;
+    };
+    DATABASE.with(|d| *d.borrow_mut() = Some(url));
+    scenario();
+}
+
+fn scenario() {
     let f = fixture();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
