@@ -1061,31 +1061,20 @@ fn verify_record_only(input: &EvidenceInput<'_>, s: &Settings) -> Option<OffsetD
     report.proof_of_existence.filter(|_| report.is_valid())
 }
 
-/// When the TSA certificate of the record's last time-stamp expires.
+/// When the record's last time-stamp stops being verifiable: the earliest expiry among
+/// the certificates its token carries (the TSA's and its chain's).
 fn last_tsa_expiry(record: &ers::EvidenceRecord) -> Option<OffsetDateTime> {
     let token = record.tokens().ok()?.pop()?;
     let mut certs = Vec::new();
     cms_certificates(&token, &mut certs);
-    let ci = cms::content_info::ContentInfo::from_der(&token).ok()?;
-    let sd = ci
-        .content
-        .decode_as::<cms::signed_data::SignedData>()
-        .ok()?;
-    let sid = &sd.signer_infos.0.iter().next()?.sid;
     certs
         .iter()
         .filter_map(|c| x509_cert::Certificate::from_der(c).ok())
-        .find(|c| match sid {
-            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(is) => {
-                c.tbs_certificate().serial_number() == &is.serial_number
-                    && c.tbs_certificate().issuer() == &is.issuer
-            }
-            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(_) => true,
-        })
         .map(|c| {
             let t = c.tbs_certificate().validity().not_after.to_unix_duration();
             OffsetDateTime::UNIX_EPOCH + time::Duration::try_from(t).unwrap_or_default()
         })
+        .min()
 }
 
 /// Which part of an archived document differs from what was archived (original and

@@ -200,6 +200,12 @@ fn scenario() {
     assert!(t.contains("proven to exist at"), "{t}");
     let out = ok(&data, &["archive", "check"]);
     assert!(out.contains("nhất quán"), "{out}");
+    let out = ok(&data, &["archive", "verify", &id, "--at", &later, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["evidence"]["verdict"], "valid", "{v}");
+    assert!(v["evidence"]["proof_of_existence"].is_string(), "{v}");
+    assert_eq!(v["evidence"]["stamps"].as_array().unwrap().len(), 1, "{v}");
 
     // Tampering, each detected and named.
     let original = find(&data.join("archive"), "document.txt");
