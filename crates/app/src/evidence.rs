@@ -316,6 +316,8 @@ pub struct Sealing {
     pub repaired: Vec<i64>,
     /// The time-stamp's time (proof of existence) of the documents sealed now.
     pub time: Option<String>,
+    /// Things to act on (`vi / en`): a time-stamp this installation cannot verify.
+    pub warnings: Vec<String>,
 }
 
 /// The outcome of a renewal.
@@ -812,12 +814,35 @@ impl App {
                     )
                 })?;
             let time = records.first().and_then(|r| first_time(r));
+            // A record is worth keeping only if it can be verified here: its time-stamp
+            // must chain to a trusted root (the TSA's root added with `kyso trust add`).
+            let mut warnings = Vec::new();
+            if let (Some((row, _)), Some(record)) = (todo.first(), records.first()) {
+                let mut s = Settings::new(
+                    settings.anchors.clone(),
+                    settings.own_anchors,
+                    app.now(),
+                );
+                s.fetch = false;
+                s.revocation = RevocationMode::Skip;
+                let parts = Parts::of(row)?;
+                let input = EvidenceInput {
+                    parts: &parts,
+                    is_pdf: false,
+                    record: Some(record),
+                };
+                if verify_record_only(&input, &s).is_none() {
+                    warnings.push(format!(
+                        "dấu thời gian của {tsa} không kiểm tra được bằng các chứng thư gốc tin cậy của kho này: hãy thêm chứng thư gốc của dịch vụ (kyso trust add) / the time-stamp of {tsa} does not verify against this installation's trust anchors: add the TSA's root (kyso trust add)"
+                    ));
+                }
+            }
             let mut ids = Vec::new();
             for ((row, _), record) in todo.iter().zip(&records) {
                 kyso_store::write_atomic(&row.folder.join(EVIDENCE_FILE), record, false)?;
                 ids.push(row.id);
             }
-            Ok((repaired, Some((ids, time))))
+            Ok((repaired, Some((ids, time, warnings))))
         })
         .await
         .map_err(AppError::internal)??;
@@ -825,7 +850,8 @@ impl App {
             self.archive().mark_sealed(&[*id], *time).await?;
             outcome.repaired.push(*id);
         }
-        if let Some((ids, time)) = sealed {
+        if let Some((ids, time, warnings)) = sealed {
+            outcome.warnings = warnings;
             let time = time.unwrap_or_else(|| self.now());
             self.archive().mark_sealed(&ids, time).await?;
             outcome.time = Some(vietnam_time(time));

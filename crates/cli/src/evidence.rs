@@ -129,6 +129,9 @@ pub(crate) fn seal(data: &Path, a: &SealArgs) -> Result<bool> {
             sealing.sealed.len()
         );
     }
+    for w in &sealing.warnings {
+        eprintln!("kyso: cảnh báo / warning: {w}");
+    }
     if !sealing.repaired.is_empty() {
         println!(
             "Đã hoàn tất niêm phong dở dang của {:?} / completed an interrupted sealing of {:?}",

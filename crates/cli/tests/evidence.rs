@@ -380,3 +380,38 @@ fn kyso_serve_seals_waiting_originals_when_a_tsa_is_configured() {
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
+
+#[test]
+fn sealing_warns_when_this_installation_cannot_verify_the_time_stamp() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // No `kyso trust add`: the signature is indeterminate, kept on the clerk's reason.
+    let (file, sig) = signed(&src, "to-trinh.txt", "TỜ TRÌNH số 8/QĐ-UBND\n");
+    ok(
+        &data,
+        &[
+            "archive",
+            "add",
+            file.to_str().unwrap(),
+            "--sig",
+            sig.to_str().unwrap(),
+            "--type",
+            "QĐ",
+            "--number",
+            "8/QĐ-UBND",
+            "--accept-unverified",
+            "chứng thư gốc chưa được cài đặt",
+        ],
+    );
+    let out = run(&data, &["archive", "evidence", "--tsa", &f.tsa_url()]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let t = text(&out);
+    assert!(t.contains("Đã niêm phong"), "{t}");
+    assert!(
+        t.contains("cảnh báo") && t.contains("kyso trust add"),
+        "no warning about an unverifiable time-stamp: {t}"
+    );
+}

@@ -574,13 +574,19 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
             loop {
                 tick.tick().await;
                 match app.seal_evidence_scheduled(&tsa).await {
-                    Ok(s) if s.sealed.is_empty() && s.repaired.is_empty() => {}
-                    Ok(s) => tracing::info!(
-                        "evidence: sealed {:?} (time-stamp {}), repaired {:?}",
-                        s.sealed,
-                        s.time.unwrap_or_default(),
-                        s.repaired
-                    ),
+                    Ok(s) => {
+                        for w in &s.warnings {
+                            tracing::warn!("evidence: {w}");
+                        }
+                        if !s.sealed.is_empty() || !s.repaired.is_empty() {
+                            tracing::info!(
+                                "evidence: sealed {:?} (time-stamp {}), repaired {:?}",
+                                s.sealed,
+                                s.time.unwrap_or_default(),
+                                s.repaired
+                            );
+                        }
+                    }
                     Err(e) => tracing::error!("evidence: sealing failed: {}", e.en),
                 }
             }
