@@ -415,3 +415,63 @@ fn sealing_warns_when_this_installation_cannot_verify_the_time_stamp() {
         "no warning about an unverifiable time-stamp: {t}"
     );
 }
+
+/// A PDF signed by pyHanko (the repository's peer signer): the certificates of its
+/// signature captured from the PDF, sealed and verified with its evidence.
+#[test]
+fn a_signed_pdf_is_sealed_and_verified_with_its_evidence() {
+    let f = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(&data, &["trust", "add", f.root_pem.to_str().unwrap()]);
+    let draft = kyso_office::text_pdf(&[
+        "ỦY BAN NHÂN DÂN THÀNH PHỐ CẦN THƠ",
+        "Số: 09/UBND-VP",
+        "Cần Thơ, ngày 04 tháng 3 năm 2025",
+        "CÔNG VĂN",
+        "V/v lưu trữ lâu dài",
+    ])
+    .unwrap();
+    let pdf = tmp.path().join("cv09.pdf");
+    std::fs::write(
+        &pdf,
+        kyso_testkit::pki::sign_bytes(&draft, "Sig1", kyso_testkit::pki::Who::Leader, &[]),
+    )
+    .unwrap();
+    let out = ok(&data, &["archive", "add", pdf.to_str().unwrap(), "--json"]);
+    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let material: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(find(&data.join("archive"), "material.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        material["certificates"].as_array().unwrap().len() >= 2,
+        "the PDF signature's certificates were not captured: {material}"
+    );
+    assert!(
+        !material["crls"].as_array().unwrap().is_empty(),
+        "{material}"
+    );
+    ok(&data, &["archive", "evidence", "--tsa", &f.tsa_url()]);
+    let at = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&Rfc3339)
+        .unwrap();
+    let (valid, t) = verify(&data, &id, &at);
+    assert!(valid && t.contains("bởi bằng chứng lưu trữ"), "{t}");
+    let original = find(&data.join("archive"), "document.pdf");
+    tampered(
+        &original,
+        |b| b.extend_from_slice(b"\n%"),
+        || {
+            let (valid, t) = verify(&data, &id, &at);
+            assert!(!valid, "{t}");
+            assert!(
+                t.contains("document.pdf không còn là tệp đã lưu trữ"),
+                "{t}"
+            );
+        },
+    );
+}
