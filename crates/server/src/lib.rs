@@ -287,6 +287,7 @@ pub fn router(state: AppState) -> Router {
             post(outgoing::create_draft).layer(DefaultBodyLimit::max(upload)),
         )
         .route("/documents/{id}/original", get(routes::original))
+        .route("/documents/{id}/evidence", get(routes::evidence))
         .route("/documents/{id}/steps", post(routes::advance))
         .route(
             "/documents/{id}/signing-sessions",
