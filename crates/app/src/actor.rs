@@ -239,4 +239,31 @@ mod tests {
         assert_eq!((e.code.as_str(), e.exit_code()), ("missing_role", 3));
         assert!(authorize(&actor, Action::SetPolicy).is_err());
     }
+
+    #[test]
+    fn only_the_administrator_and_the_operator_seal_evidence() {
+        let person =
+            |role| Actor::User(User::new(agency(), "nguoi", "Người Thử", [role].into()).unwrap());
+        assert!(
+            authorize(
+                &person(kyso_office::Role::Administrator),
+                Action::SealEvidence
+            )
+            .is_ok()
+        );
+        for role in [kyso_office::Role::Clerk, kyso_office::Role::Leader] {
+            let e = authorize(&person(role), Action::SealEvidence).unwrap_err();
+            assert_eq!(e.code, "missing_role");
+        }
+        assert!(authorize(&Actor::operator(agency()), Action::SealEvidence).is_ok());
+        let all = Actor::Token(TokenClient {
+            agency: agency(),
+            name: "all".into(),
+            scopes: Scope::ALL.to_vec(),
+        });
+        assert_eq!(
+            authorize(&all, Action::SealEvidence).unwrap_err().code,
+            "not_for_tokens"
+        );
+    }
 }

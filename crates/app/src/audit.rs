@@ -107,6 +107,8 @@ pub enum AuditAction {
     ExchangeRecallReply,
     /// The directory of agencies changed.
     AgencyDirectory,
+    /// Archived originals sealed with an evidence record, or their records renewed.
+    Evidence,
 }
 
 impl AuditAction {
@@ -141,6 +143,7 @@ impl AuditAction {
             AuditAction::ExchangeRecall => "exchange_recall",
             AuditAction::ExchangeRecallReply => "exchange_recall_reply",
             AuditAction::AgencyDirectory => "agency_directory",
+            AuditAction::Evidence => "evidence",
         }
     }
 
@@ -164,6 +167,7 @@ impl AuditAction {
             A::SendDocument => AuditAction::ExchangeSend,
             A::AnswerRecall => AuditAction::ExchangeRecallReply,
             A::ManageAgencies => AuditAction::AgencyDirectory,
+            A::SealEvidence => AuditAction::Evidence,
         }
     }
 }

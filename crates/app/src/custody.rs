@@ -2255,19 +2255,23 @@ impl App {
         if record.archive_dir.is_none() {
             let verified = {
                 let (app, sealed) = (self.clone(), sealed.clone());
-                tokio::task::spawn_blocking(move || app.verify_original(&sealed, true, None, false))
-                    .await
-                    .map_err(AppError::internal)??
+                tokio::task::spawn_blocking(move || {
+                    app.verify_and_capture(&sealed, true, None, false)
+                })
+                .await
+                .map_err(AppError::internal)??
             };
+            let (verified, material) = verified;
             let verification = verified.to_json();
             let verdict = verification["verdict"]
                 .as_str()
                 .unwrap_or("indeterminate")
                 .to_string();
-            let staged = self
+            let mut staged = self
                 .archive()
                 .stage(&sealed, None, Some(verification))
                 .await?;
+            staged.set_material(material);
             record = self
                 .archive()
                 .attach_original(id, staged, &note, now)

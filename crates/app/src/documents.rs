@@ -551,6 +551,18 @@ impl App {
         signature: Option<&Path>,
         offline: bool,
     ) -> AppResult<Verification> {
+        self.verify_original_with(self.fetcher(), content, is_pdf, signature, offline)
+    }
+
+    /// [`App::verify_original`] through `fetcher`.
+    pub(crate) fn verify_original_with(
+        &self,
+        fetcher: &dyn crate::Fetcher,
+        content: &Path,
+        is_pdf: bool,
+        signature: Option<&Path>,
+        offline: bool,
+    ) -> AppResult<Verification> {
         let mut settings = Settings::installation(self.data(), self.now())?;
         settings.fetch = !offline;
         match signature {
@@ -563,7 +575,7 @@ impl App {
                     )
                 })?;
                 crate::verify::verify_detached(
-                    self.fetcher(),
+                    fetcher,
                     Content::File(content),
                     Some(&bytes),
                     &sig.display().to_string(),
@@ -574,10 +586,10 @@ impl App {
                 // The size limit before anything is read (a huge file is refused, not
                 // loaded).
                 let pdf = crate::verify::read_pdf_file(content, settings.max_size, 0)?;
-                crate::verify::verify_pdf(self.fetcher(), &pdf, &settings)
+                crate::verify::verify_pdf(fetcher, &pdf, &settings)
             }
             None => crate::verify::verify_detached(
-                self.fetcher(),
+                fetcher,
                 Content::File(content),
                 None,
                 &format!("{}.p7s", content.display()),
@@ -586,10 +598,11 @@ impl App {
         }
     }
 
-    /// [`App::verify_original`] of an original held in memory (`shown` names it in
-    /// the report).
-    fn verify_in_memory(
+    /// [`App::verify_original_with`] of an original held in memory (`shown` names it
+    /// in the report).
+    pub(crate) fn verify_in_memory_with(
         &self,
+        fetcher: &dyn crate::Fetcher,
         shown: &Path,
         memory: &InMemory,
         is_pdf: bool,
@@ -600,10 +613,10 @@ impl App {
         match (&memory.signature, is_pdf) {
             (None, true) => {
                 crate::verify::check_pdf_bytes(shown, &memory.document, settings.max_size)?;
-                crate::verify::verify_pdf(self.fetcher(), &memory.document, &settings)
+                crate::verify::verify_pdf(fetcher, &memory.document, &settings)
             }
             (signature, _) => crate::verify::verify_detached(
-                self.fetcher(),
+                fetcher,
                 Content::Bytes(&memory.document),
                 signature.as_deref(),
                 &format!("{}.p7s", shown.display()),
@@ -684,12 +697,13 @@ impl App {
             let (file, sig, offline) = (job.file.clone(), job.signature.clone(), job.offline);
             let memory = memory.cloned();
             tokio::task::spawn_blocking(move || match memory {
-                Some(m) => app.verify_in_memory(&file, &m, is_pdf, offline),
-                None => app.verify_original(&file, is_pdf, sig.as_deref(), offline),
+                Some(m) => app.verify_and_capture_in_memory(&file, &m, is_pdf, offline),
+                None => app.verify_and_capture(&file, is_pdf, sig.as_deref(), offline),
             })
             .await
             .map_err(AppError::internal)??
         };
+        let (verification, material) = verification;
         let verdict = verification.verdict_key();
         let report = verification.to_json();
         if matches!(verdict.as_str(), "invalid" | "modified") && !job.accept_invalid {
@@ -832,7 +846,7 @@ impl App {
                 .reserved_number(agency, &metadata, date, number.as_deref())
                 .await?;
         }
-        let staged: Staged = match memory {
+        let mut staged: Staged = match memory {
             Some(m) => {
                 let name = job.shown_name.clone().unwrap_or_else(|| job.shown());
                 self.archive()
@@ -851,6 +865,7 @@ impl App {
                     .await?
             }
         };
+        staged.set_material(material);
         Ok(Ok(Prepared {
             staged,
             verdict,

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod directory;
 pub mod documents;
 mod error;
+pub mod evidence;
 pub mod exchange;
 mod indexing;
 pub mod interop;

@@ -1460,12 +1460,13 @@ impl App {
         let verification = {
             let (app, w) = (self.clone(), working.clone());
             tokio::task::spawn_blocking(move || {
-                app.verify_original(&w.content, w.is_pdf(), w.signature.as_deref(), false)
+                app.verify_and_capture(&w.content, w.is_pdf(), w.signature.as_deref(), false)
             })
             .await
             .map_err(AppError::internal)??
         };
-        let staged = self
+        let (verification, material) = verification;
+        let mut staged = self
             .archive()
             .stage(
                 &working.content,
@@ -1473,6 +1474,7 @@ impl App {
                 Some(verification.to_json()),
             )
             .await?;
+        staged.set_material(material);
         self.archive()
             .attach_original(id, staged, "phát hành / issued", self.now())
             .await?;

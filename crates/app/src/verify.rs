@@ -34,6 +34,8 @@ pub struct Settings {
     pub own_anchors: usize,
     /// CRLs given by the caller.
     pub crls: Vec<Vec<u8>>,
+    /// OCSP responses given by the caller (e.g. captured when an original was archived).
+    pub ocsp: Vec<Vec<u8>>,
     /// Extra certificates (DER) for path building.
     pub certificates: Vec<Vec<u8>>,
     /// The validation time.
@@ -66,6 +68,7 @@ impl Settings {
             anchors: anchors.into(),
             own_anchors,
             crls: Vec::new(),
+            ocsp: Vec::new(),
             certificates: Vec::new(),
             at,
             revocation: RevocationMode::Require,
@@ -450,7 +453,7 @@ pub fn verify_pdf(fetcher: &dyn Fetcher, pdf: &[u8], s: &Settings) -> AppResult<
     let limits = kyso_pades::verify::Limits::default();
     let mut notes = Vec::new();
     let options = kyso_pades::verify::VerifyOptions {
-        cades: cades_options(s, &s.crls, &[]),
+        cades: cades_options(s, &s.crls, &s.ocsp),
         limits,
         policy: s.policy,
         password: s.password.as_deref().map(String::as_str),
@@ -613,7 +616,7 @@ pub fn verify_detached(
         other => other,
     };
     let mut crls = s.crls.clone();
-    let mut ocsp: Vec<Vec<u8>> = Vec::new();
+    let mut ocsp: Vec<Vec<u8>> = s.ocsp.clone();
     if s.fetch
         && s.revocation != RevocationMode::Skip
         && let Ok(list) = kyso_cades::verify::needs(&signature)

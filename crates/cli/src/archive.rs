@@ -65,6 +65,15 @@ pub(crate) enum ArchiveCommand {
         #[command(flatten)]
         office: OfficeArgs,
     },
+    /// Seal the originals waiting for their evidence record (RFC 4998): one time-stamp
+    /// from the TSA over all of them, evidence.ers beside each.
+    Evidence(crate::evidence::SealArgs),
+    /// Verify an archived original with its evidence record: the record now (or --at),
+    /// the signatures as of its proof-of-existence time with the captured material.
+    Verify(crate::evidence::ArchiveVerifyArgs),
+    /// Renew evidence records: a new time-stamp before the last TSA certificate
+    /// expires (--before DAYS), or a new hash tree (--hash sha512).
+    Renew(crate::evidence::RenewArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -675,6 +684,15 @@ fn check_finding(text: &str) -> Said {
             format!("tệp lạ {file}")
         } else if let Some(dir) = what.strip_suffix("/metadata.json missing") {
             format!("thiếu {dir}/metadata.json")
+        } else if let Some(path) =
+            what.strip_suffix(" is missing or not the material captured on archiving")
+        {
+            format!("thiếu {path} hoặc không còn là dữ liệu xác minh thu thập khi lưu trữ")
+        } else if let Some(path) = what
+            .strip_prefix("sealed but ")
+            .and_then(|w| w.strip_suffix(" is missing"))
+        {
+            format!("đã niêm phong nhưng thiếu bằng chứng lưu trữ {path}")
         } else if let Some((path, tail)) = what.split_once(" has SHA-256 ") {
             let tail = tail
                 .replace(" bytes)", " byte)")
@@ -1325,6 +1343,9 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
             reindex(&ctx)?;
             Ok(true)
         }
+        ArchiveCommand::Evidence(a) => crate::evidence::seal(data, &a),
+        ArchiveCommand::Verify(a) => crate::evidence::verify_archived(data, &a),
+        ArchiveCommand::Renew(a) => crate::evidence::renew(data, &a),
     }
 }
 

@@ -50,6 +50,9 @@ pub(crate) enum Command {
     /// The archive of e-documents: add, import, files (hồ sơ), export, check.
     #[command(subcommand)]
     Archive(crate::archive::ArchiveCommand),
+    /// Evidence records (RFC 4998) of files outside an archive: verify.
+    #[command(subcommand)]
+    Evidence(crate::evidence::EvidenceCommand),
     /// Registers (sổ đăng ký): numbering, printing, electronic policy.
     #[command(subcommand)]
     Register(crate::archive::RegisterCommand),
@@ -592,6 +595,13 @@ pub(crate) struct ServeArgs {
     /// at the handshake.
     #[arg(long, value_name = "FILE", requires = "exchange_listen")]
     pub(crate) exchange_crl: Option<PathBuf>,
+    /// Seal the archived originals waiting for their evidence record (RFC 4998) with
+    /// this time-stamp authority, at start and then every --evidence-every hours.
+    #[arg(long, value_name = "URL")]
+    pub(crate) evidence_tsa: Option<String>,
+    /// Hours between two sealings (default 24).
+    #[arg(long, value_name = "HOURS", requires = "evidence_tsa")]
+    pub(crate) evidence_every: Option<u64>,
 }
 
 /// Options every office command shares.

@@ -7,6 +7,7 @@ mod audit;
 mod ca;
 mod custody;
 mod demo;
+mod evidence;
 mod keys;
 mod office;
 mod pdf_sign;
@@ -162,6 +163,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ca(CaCommand::Crl(a)) => ca::crl(&data, &a),
         Command::Ca(CaCommand::Serve(a)) => serve::run(&data, &a),
         Command::Archive(c) => Ok(exit_ok(archive::archive_command(&data, c)?)),
+        Command::Evidence(evidence::EvidenceCommand::Verify(a)) => {
+            Ok(exit_ok(evidence::verify_standalone(&data, &a)?))
+        }
         Command::Register(c) => Ok(exit_ok(archive::register_command(&data, c)?)),
         Command::Search(a) => search::run(&data, &a),
         Command::User(c) => Ok(exit_ok(custody::user_command(&data, c)?)),

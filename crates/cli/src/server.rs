@@ -65,6 +65,12 @@ fn config(data: &Path, data_given: bool, a: &ServeArgs) -> Result<kyso_server::C
     if let Some(n) = a.verify_rate_per_minute {
         config.verify_rate_per_minute = n;
     }
+    if a.evidence_tsa.is_some() {
+        config.evidence_tsa = a.evidence_tsa.clone();
+    }
+    if let Some(hours) = a.evidence_every {
+        config.evidence_every_hours = hours;
+    }
     Ok(config)
 }
 

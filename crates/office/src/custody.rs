@@ -617,6 +617,8 @@ pub enum Action<'a> {
     AnswerRecall,
     /// Add agencies to the node's directory (hosted here, or on another node).
     ManageAgencies,
+    /// Seal archived originals with evidence records (RFC 4998) and renew them.
+    SealEvidence,
 }
 
 impl Action<'_> {
@@ -642,6 +644,7 @@ impl Action<'_> {
             Action::SendDocument => "exchange_send",
             Action::AnswerRecall => "exchange_recall_reply",
             Action::ManageAgencies => "agency_directory",
+            Action::SealEvidence => "evidence",
         }
     }
 }
@@ -740,7 +743,7 @@ pub fn authorize(user: &User, action: Action<'_>) -> Result<(), Refusal> {
         Action::TakeNumber | Action::ExportRecords => need_role(user, Role::Clerk),
         // The clerk (văn thư) sends, recalls and answers recalls (QĐ28 Art 8–9).
         Action::SendDocument | Action::AnswerRecall => need_role(user, Role::Clerk),
-        Action::ManageAgencies => need_role(user, Role::Administrator),
+        Action::ManageAgencies | Action::SealEvidence => need_role(user, Role::Administrator),
         Action::Advance(event) => need_any(user, roles_for(event)),
         Action::SignWithDevice(device) => {
             if device.agency != user.agency || device.custodian != user.name {

@@ -91,6 +91,12 @@ pub struct Config {
     /// CRLs of the node CA (PEM or DER file): the exchange listener refuses a node
     /// whose certificate is revoked, at the handshake. Read at start.
     pub exchange_crl: Option<PathBuf>,
+    /// The time-stamp authority (RFC 3161 over HTTP) that seals archived originals
+    /// with evidence records (docs/evidence.md): at start, then every
+    /// `evidence_every_hours`; none: no sealing by the server.
+    pub evidence_tsa: Option<String>,
+    /// Hours between two sealings (default 24, at least 1).
+    pub evidence_every_hours: u64,
     /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
     #[serde(skip)]
     pub tls: bool,
@@ -117,6 +123,8 @@ impl Default for Config {
             exchange_ca: None,
             exchange_relay: false,
             exchange_crl: None,
+            evidence_tsa: None,
+            evidence_every_hours: 24,
             tls: false,
         }
     }
@@ -279,6 +287,7 @@ pub fn router(state: AppState) -> Router {
             post(outgoing::create_draft).layer(DefaultBodyLimit::max(upload)),
         )
         .route("/documents/{id}/original", get(routes::original))
+        .route("/documents/{id}/evidence", get(routes::evidence))
         .route("/documents/{id}/steps", post(routes::advance))
         .route(
             "/documents/{id}/signing-sessions",
@@ -552,6 +561,35 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                 Ok(0) => {}
                 Ok(n) => tracing::warn!("exchange: {n} statuses recovered after a crash"),
                 Err(e) => tracing::error!("exchange: recovering statuses: {}", e.en),
+            }
+        });
+    }
+    // Evidence records: the originals waiting for theirs sealed at start, then
+    // periodically (one time-stamp per run; an interrupted run is repaired by the next).
+    if let Some(tsa) = config.evidence_tsa.clone() {
+        let app = app.clone();
+        let every = Duration::from_secs(config.evidence_every_hours.max(1) * 3600);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match app.seal_evidence_scheduled(&tsa).await {
+                    Ok(s) => {
+                        for w in &s.warnings {
+                            tracing::warn!("evidence: {w}");
+                        }
+                        if !s.sealed.is_empty() || !s.repaired.is_empty() {
+                            tracing::info!(
+                                "evidence: sealed {:?} (time-stamp {}), repaired {:?}",
+                                s.sealed,
+                                s.time.unwrap_or_default(),
+                                s.repaired
+                            );
+                        }
+                    }
+                    Err(e) => tracing::error!("evidence: sealing failed: {}", e.en),
+                }
             }
         });
     }

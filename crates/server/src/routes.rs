@@ -32,7 +32,7 @@ use crate::upload::read_form;
     ),
     paths(
         verify, setup, login, logout, me, list_documents, file_document, show_document,
-        original, advance, take_number, archive_tree, search, get_policy, set_policy,
+        original, evidence, advance, take_number, archive_tree, search, get_policy, set_policy,
         create_token, revoke_token, crate::outgoing::create_draft,
         crate::outgoing::start_signing, crate::outgoing::finish_signing, crate::outgoing::seal,
         crate::records::register, crate::records::files, crate::records::open_file,
@@ -611,6 +611,37 @@ pub(crate) async fn original(
         "application/octet-stream"
     };
     Ok(crate::records::download(file, &name, content_type))
+}
+
+/// When to verify an archived original.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct EvidenceParams {
+    /// Validation time (RFC 3339); default now.
+    at: Option<String>,
+}
+
+/// The archived original verified with its evidence record (RFC 4998,
+/// docs/evidence.md): the record now (or `at`), the signatures as of its
+/// proof-of-existence time with the material captured on archiving; without a record, the
+/// ordinary verification. `{verdict, summary, summary_en, evidence, signatures,
+/// reasons}`.
+#[utoipa::path(
+    get, path = "/api/v1/documents/{id}/evidence", tag = "documents",
+    params(("id" = i64, Path, description = "Document id"), EvidenceParams),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub(crate) async fn evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(p): Query<EvidenceParams>,
+) -> ApiResult<Json<Value>> {
+    let at = p.at.as_deref().map(kyso_app::ca::parse_time).transpose()?;
+    let verified = state
+        .app
+        .verify_archived(&caller.actor, id, at, false)
+        .await?;
+    Ok(Json(verified.to_json()))
 }
 
 /// A lifecycle step.

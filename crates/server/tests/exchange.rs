@@ -751,4 +751,24 @@ fn a_detached_signature_travels_with_its_file() {
         "{}",
         shown.text
     );
+    // The validation material of the receipt is kept beside them (evidence records).
+    let folder = node
+        .dir
+        .path()
+        .join("archive")
+        .join(shown.json["archive_dir"].as_str().unwrap());
+    let material: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("material.json")).unwrap()).unwrap();
+    assert_eq!(
+        material["format"], "kyso-validation-material/1",
+        "{material}"
+    );
+    assert!(
+        material["certificates"].as_array().unwrap().len() >= 2,
+        "the signer and its chain: {material}"
+    );
+    assert!(
+        !material["crls"].as_array().unwrap().is_empty(),
+        "the CRLs fetched on receipt: {material}"
+    );
 }

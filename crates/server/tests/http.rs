@@ -1012,6 +1012,15 @@ fn authorisation_matrix() {
         ),
         case(
             "GET",
+            "/api/v1/documents/{id}/evidence",
+            format!("/api/v1/documents/{id}/evidence"),
+            Body::None,
+            &["*"],
+            200,
+            true,
+        ),
+        case(
+            "GET",
             "/api/v1/archive",
             "/api/v1/archive".into(),
             Body::None,

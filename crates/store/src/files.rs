@@ -35,6 +35,7 @@ pub struct Staged {
     pub(crate) signature: Option<StagedFile>,
     pub(crate) source_name: String,
     pub(crate) verification: Option<Value>,
+    pub(crate) material: Option<String>,
     pub(crate) consumed: bool,
 }
 
@@ -64,6 +65,18 @@ impl Staged {
         if let Some(Value::Object(map)) = self.verification.as_mut() {
             map.insert(key.to_string(), value);
         }
+    }
+
+    /// Keeps `material` (the captured validation material, `material.json`, see
+    /// docs/evidence.md) with the document, byte-exact; the document then waits for its
+    /// evidence record.
+    pub fn set_material(&mut self, material: String) {
+        self.material = Some(material);
+    }
+
+    /// The captured validation material, when set.
+    pub fn material(&self) -> Option<&str> {
+        self.material.as_deref()
     }
 
     pub(crate) fn verification_json(&self) -> Option<String> {
@@ -442,6 +455,7 @@ impl Archive {
                 signature: None,
                 source_name,
                 verification,
+                material: None,
                 // Nothing to clean up until the first file exists.
                 consumed: true,
             };
@@ -496,8 +510,8 @@ impl Archive {
     /// verification.json rewritten from the database, then the row marked `done`.
     pub(crate) async fn finalize(&self, id: i64) -> Result<bool, StoreError> {
         let row = sqlx::query(
-            "SELECT sync_state, archive_dir, staging_document, staging_signature, record_json, verification_json \
-             FROM document WHERE id = $1",
+            "SELECT sync_state, archive_dir, staging_document, staging_signature, record_json, verification_json, \
+             material_json FROM document WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -513,6 +527,7 @@ impl Archive {
         let staging_signature: Option<String> = row.try_get(3).map_err(backend_error)?;
         let record_json: String = row.try_get(4).map_err(backend_error)?;
         let verification: Option<String> = row.try_get(5).map_err(backend_error)?;
+        let material: Option<String> = row.try_get(6).map_err(backend_error)?;
         let mut record: DocumentRecord = serde_json::from_str(&record_json)
             .map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
         record.id = Some(id);
@@ -576,6 +591,13 @@ impl Archive {
                     .and_then(|value| serde_json::to_vec_pretty(&value))
                     .unwrap_or(v);
                 write_atomic(&dir.join("verification.json"), &pretty, false)?;
+            }
+            // Byte-exact: the evidence record covers these bytes.
+            if let Some(m) = material {
+                let path = dir.join(crate::MATERIAL_FILE);
+                if fs::read(&path).ok().as_deref() != Some(m.as_bytes()) {
+                    write_atomic(&path, m.as_bytes(), false)?;
+                }
             }
             sync_dir(&dir);
             Ok(())
@@ -667,7 +689,8 @@ impl Archive {
     pub async fn check(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         let rows = sqlx::query(
-            "SELECT id, sync_state, archive_dir, record_json FROM document ORDER BY id",
+            "SELECT id, sync_state, archive_dir, record_json, material_json, evidence_state \
+             FROM document ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
@@ -678,6 +701,8 @@ impl Archive {
             let state: String = row.try_get(1).map_err(backend_error)?;
             let dir: Option<String> = row.try_get(2).map_err(backend_error)?;
             let json: String = row.try_get(3).map_err(backend_error)?;
+            let material: Option<String> = row.try_get(4).map_err(backend_error)?;
+            let evidence: Option<String> = row.try_get(5).map_err(backend_error)?;
             if state == "pending" {
                 problems.push(format!("document {id}: files still pending"));
             }
@@ -712,12 +737,35 @@ impl Archive {
                     Err(e) => problems.push(format!("document {id}: {e}")),
                 }
             }
+            if state != "pending"
+                && let Some(material) = material
+                && fs::read(folder.join(crate::MATERIAL_FILE)).ok().as_deref()
+                    != Some(material.as_bytes())
+            {
+                problems.push(format!(
+                    "document {id}: {dir}/{} is missing or not the material captured on archiving",
+                    crate::MATERIAL_FILE
+                ));
+            }
+            if evidence.as_deref() == Some("sealed") && !folder.join(crate::EVIDENCE_FILE).is_file()
+            {
+                problems.push(format!(
+                    "document {id}: sealed but {dir}/{} is missing",
+                    crate::EVIDENCE_FILE
+                ));
+            }
             if !folder.join("metadata.json").is_file() {
                 problems.push(format!("document {id}: {dir}/metadata.json missing"));
             }
             let expected: Vec<&str> = std::iter::once(original.document.name.as_str())
                 .chain(original.signature.as_ref().map(|s| s.name.as_str()))
-                .chain(["metadata.json", "verification.json", "attachments"])
+                .chain([
+                    "metadata.json",
+                    "verification.json",
+                    "attachments",
+                    crate::MATERIAL_FILE,
+                    crate::EVIDENCE_FILE,
+                ])
                 .collect();
             if let Ok(entries) = fs::read_dir(&folder) {
                 for entry in entries.flatten() {

@@ -17,6 +17,7 @@
 
 mod audit;
 mod custody;
+mod evidence;
 mod exchange;
 mod files;
 mod sessions;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use audit::{AuditDraft, AuditHeadRow, AuditRow, audit_time};
+pub use evidence::{EVIDENCE_FILE, EvidenceRow, MATERIAL_FILE};
 pub use exchange::{
     AgencyRow, DeliveryRow, NewDelivery, NewStatus, OutboxRow, PackageRow, StatusRow,
 };

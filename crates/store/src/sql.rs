@@ -190,9 +190,9 @@ impl Archive {
             "INSERT INTO document (agency, direction, year, type_key, secrecy, urgency, electronic, state, \
              series, series_number, code_number, code_notation, issued_date, organ_name, subject, \
              duplicate_key, sha256, archive_dir, sync_state, staging_document, staging_signature, \
-             record_json, verification_json, created_at, updated_at) \
+             record_json, verification_json, created_at, updated_at, material_json, evidence_state) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24, $25) RETURNING id",
+             $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id",
         )
         .bind(record.agency.to_string())
         .bind(record.direction.key().to_string())
@@ -221,6 +221,9 @@ impl Archive {
         .bind(staged.and_then(Staged::verification_json))
         .bind(now.clone())
         .bind(now)
+        .bind(staged.and_then(|s| s.material.clone()))
+        // Every archived original waits for its evidence record.
+        .bind(staged.map(|_| "waiting".to_string()))
         .fetch_one(&mut **tx)
         .await
         .map_err(backend_error)?;
@@ -275,7 +278,7 @@ impl Archive {
         let mut stored = record.clone();
         stored.id = None;
         let done = sqlx::query(
-            "UPDATE document SET sha256 = $1, archive_dir = $2, sync_state = 'pending',              staging_document = $3, staging_signature = $4, record_json = $5,              verification_json = $6, updated_at = $7              WHERE id = $8 AND archive_dir IS NULL AND sync_state = 'none'",
+            "UPDATE document SET sha256 = $1, archive_dir = $2, sync_state = 'pending',              staging_document = $3, staging_signature = $4, record_json = $5,              verification_json = $6, updated_at = $7, material_json = $9, evidence_state = $10              WHERE id = $8 AND archive_dir IS NULL AND sync_state = 'none'",
         )
         .bind(staged.sha256().to_string())
         .bind(dir)
@@ -285,6 +288,8 @@ impl Archive {
         .bind(staged.verification_json())
         .bind(rfc3339(at))
         .bind(id)
+        .bind(staged.material.clone())
+        .bind("waiting".to_string())
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;

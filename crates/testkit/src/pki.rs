@@ -36,6 +36,78 @@ pub struct Fixture {
     pub crls: Vec<Vec<u8>>,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// A short-lived personal certificate (valid from a day ago for two days) of the
+    /// issuing CA, with its key and the issuing CA's certificate: archived signatures
+    /// that outlive their certificate (evidence records).
+    pub short_lived: ShortLived,
+}
+
+/// A signer whose certificate expires a day after the fixture is built.
+#[derive(Debug)]
+pub struct ShortLived {
+    pub key: SoftKey,
+    pub certificate: Certificate,
+    pub issuing_ca: Certificate,
+    issuing_key: SoftKey,
+}
+
+impl ShortLived {
+    /// When the certificate expires.
+    pub fn not_after(&self) -> OffsetDateTime {
+        let t = self
+            .certificate
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_unix_duration();
+        OffsetDateTime::UNIX_EPOCH + Duration::try_from(t).unwrap()
+    }
+
+    /// A CRL of the issuing CA (DER) listing this certificate as revoked at
+    /// `revoked_at` (key compromise), issued just after it.
+    pub fn revoked_crl(&self, revoked_at: OffsetDateTime) -> Vec<u8> {
+        let issuer = Issuer {
+            certificate: &self.issuing_ca,
+            key: &self.issuing_key,
+        };
+        build_crl(
+            &issuer,
+            &[kyso_pki::ca::RevokedEntry {
+                serial: self
+                    .certificate
+                    .tbs_certificate()
+                    .serial_number()
+                    .as_bytes()
+                    .to_vec(),
+                revoked_at,
+                reason: Some(kyso_pki::ca::RevocationReason::KeyCompromise),
+            }],
+            revoked_at + Duration::minutes(1),
+            revoked_at + Duration::days(30),
+            2,
+        )
+        .unwrap()
+    }
+
+    /// A detached CAdES signature (DER) of `content`, signed now, carrying the issuing
+    /// CA's certificate.
+    pub fn sign_detached(&self, content: &[u8]) -> Vec<u8> {
+        let alg = kyso_cades::sign::digest_algorithm(self.key.algorithm());
+        let digest = alg.digest(content);
+        kyso_cades::sign::sign(
+            &self.key,
+            &kyso_cades::sign::SignRequest {
+                message_digest: &digest,
+                signer_certificate: &self.certificate,
+                chain: std::slice::from_ref(&self.issuing_ca),
+                signing_time: Some(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()),
+                content_type: None,
+                crls: &[],
+                encapsulated: None,
+            },
+        )
+        .unwrap()
+    }
 }
 
 impl Fixture {
@@ -164,6 +236,24 @@ fn build() -> Fixture {
     let (key, cert) = leaf("Nguyễn Văn Hùng", Profile::Person, 10);
     let (key2, cert2) = leaf("Sở Thông tin và Truyền thông", Profile::Seal, 11);
     let (tsa_key, tsa_cert) = leaf("TSA thử nghiệm kyso", Profile::Tsa, 12);
+    let short_key = SoftKey::generate(KeyKind::P256).unwrap();
+    let mut short_req = request(
+        Profile::Person,
+        "Trần Thị Ngắn Hạn",
+        &short_key,
+        now - Duration::days(1),
+        now + Duration::days(1),
+        13,
+        Some(format!("{url}/crl/sub.crl")),
+    );
+    short_req.ca_issuers_url = Some(format!("{url}/ca/sub.crt"));
+    let short_cert = issue(&short_req, Some(&sub_issuer), None).unwrap();
+    let short_lived = ShortLived {
+        key: short_key,
+        certificate: short_cert,
+        issuing_ca: sub.clone(),
+        issuing_key: SoftKey::from_pkcs8_der(&sub_key.to_pkcs8_der(), None).unwrap(),
+    };
     let root_crl = build_crl(
         &root_issuer,
         &[],
@@ -208,6 +298,7 @@ fn build() -> Fixture {
         root_der,
         crls,
         url,
+        short_lived,
     }
 }
 
