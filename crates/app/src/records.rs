@@ -272,7 +272,9 @@ impl App {
     }
 
     /// Exports a records file into `<out>/<file code>/`: its documents (originals with
-    /// their signatures) numbered in order, `ho-so.xml` (the file and each document's
+    /// their signatures, the validation material captured at archiving
+    /// `NNN_….material.json` and the evidence record `NNN_….ers` when sealed) numbered
+    /// in order, `ho-so.xml` (the file and each document's
     /// metadata) and `muc-luc.pdf` (the table of contents).
     pub async fn export_record_file(
         &self,
@@ -313,6 +315,20 @@ impl App {
                     let from = path.with_file_name(&sig.name);
                     fs::copy(&from, folder.join(&sig_name)).map_err(|e| io_error(&from, e))?;
                     exported.push(sig_name);
+                }
+                // What keeps it verifiable without kyso's database: the validation
+                // material captured when it was archived and its evidence record
+                // (`kyso evidence verify FILE --p7s … --material … --ers …`).
+                for (kept, suffix) in [
+                    (kyso_store::MATERIAL_FILE, "material.json"),
+                    (kyso_store::EVIDENCE_FILE, "ers"),
+                ] {
+                    let from = path.with_file_name(kept);
+                    if from.is_file() {
+                        let to = format!("{name}.{suffix}");
+                        fs::copy(&from, folder.join(&to)).map_err(|e| io_error(&from, e))?;
+                        exported.push(to);
+                    }
                 }
             }
             pages += d.metadata.page_amount.unwrap_or(0);

@@ -59,6 +59,24 @@ fn find(dir: &Path, name: &str) -> PathBuf {
     panic!("no {name} under {}", dir.display())
 }
 
+/// The one file under `dir` whose name ends with `suffix`.
+fn ending(dir: &Path, suffix: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else if e.file_name().to_string_lossy().ends_with(suffix) {
+                found.push(p);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "files ending with {suffix}: {found:?}");
+    found.remove(0)
+}
+
 /// `kyso archive verify ID --at AT`: (success, text).
 fn verify(data: &Path, id: &str, at: &str) -> (bool, String) {
     let out = run(data, &["archive", "verify", id, "--at", at]);
@@ -269,6 +287,53 @@ fn scenario() {
         .arg(&material)
         .arg("--ers")
         .arg(&ers)
+        .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text(&out).contains("được chứng minh tồn tại lúc"));
+
+    // A records file exported carries the evidence: verified from the export alone.
+    ok(
+        &data,
+        &[
+            "archive",
+            "file",
+            "create",
+            "01.VP",
+            "--year",
+            "2026",
+            "--title",
+            "Hồ sơ bằng chứng lưu trữ",
+        ],
+    );
+    let code = format!("{}.2026.01.VP", kyso_testkit::cli::AGENCY);
+    ok(&data, &["archive", "file", "add", &code, &id]);
+    let export = tmp.path().join("export");
+    ok(
+        &data,
+        &[
+            "archive",
+            "export",
+            &code,
+            "--out",
+            export.to_str().unwrap(),
+        ],
+    );
+    let xml = std::fs::read_to_string(find(&export, "ho-so.xml")).unwrap();
+    assert!(
+        xml.contains(".txt.ers") && xml.contains(".txt.material.json"),
+        "{xml}"
+    );
+    let out = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &elsewhere)
+        .args(["evidence", "verify"])
+        .arg(ending(&export, ".txt"))
+        .arg("--p7s")
+        .arg(ending(&export, ".txt.p7s"))
+        .arg("--material")
+        .arg(ending(&export, ".txt.material.json"))
+        .arg("--ers")
+        .arg(ending(&export, ".txt.ers"))
         .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
         .output()
         .unwrap();
