@@ -689,6 +689,11 @@ fn verify_original_at(
     }
 }
 
+/// Days before the expiry of a record's last TSA certificate at which the scheduled
+/// renewal of `kyso serve` renews its time-stamp (the default of `kyso archive renew
+/// --before`).
+pub const RENEW_BEFORE_DAYS: i64 = 180;
+
 impl App {
     /// [`App::verify_original`] recording what it fetches: the verification, and the
     /// validation material (`material.json` text) to keep beside the original.
@@ -989,10 +994,33 @@ impl App {
         hash: Option<DigestAlgorithm>,
     ) -> AppResult<Renewal> {
         self.allow(actor, Action::SealEvidence, "evidence").await?;
-        let sealed = self
-            .archive()
-            .evidence_sealed(scope(actor).as_deref())
-            .await?;
+        self.renew_sealed(&actor.audit_name(), scope(actor), tsa, before, hash)
+            .await
+    }
+
+    /// The scheduled renewal of `kyso serve` (every agency's records; time-stamp
+    /// renewal of those whose last TSA certificate expires within
+    /// [`RENEW_BEFORE_DAYS`] days), recorded as done by `kyso:serve`.
+    pub async fn renew_evidence_scheduled(&self, tsa: &str) -> AppResult<Renewal> {
+        self.renew_sealed(
+            "kyso:serve",
+            None,
+            tsa,
+            time::Duration::days(RENEW_BEFORE_DAYS),
+            None,
+        )
+        .await
+    }
+
+    async fn renew_sealed(
+        &self,
+        who: &str,
+        agency: Option<String>,
+        tsa: &str,
+        before: time::Duration,
+        hash: Option<DigestAlgorithm>,
+    ) -> AppResult<Renewal> {
+        let sealed = self.archive().evidence_sealed(agency.as_deref()).await?;
         let app = self.clone();
         let tsa = tsa.to_string();
         let limit = self.now() + before;
@@ -1069,7 +1097,7 @@ impl App {
         if !renewal.renewed.is_empty() {
             self.record(
                 AuditEvent::new(
-                    actor.audit_name(),
+                    who,
                     AuditAction::Evidence,
                     "evidence:renew",
                     Outcome::Succeeded,

@@ -56,7 +56,7 @@ pub(crate) struct RenewArgs {
     pub(crate) tsa: String,
     /// Renew the records whose last time-stamp's TSA certificate expires within this
     /// many days.
-    #[arg(long, value_name = "DAYS", default_value_t = 180)]
+    #[arg(long, value_name = "DAYS", default_value_t = kyso_app::evidence::RENEW_BEFORE_DAYS)]
     pub(crate) before: i64,
     /// Hash-tree renewal to this algorithm (sha256, sha384, sha512) for every record
     /// whose last chain uses another.

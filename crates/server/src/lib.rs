@@ -565,7 +565,8 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
         });
     }
     // Evidence records: the originals waiting for theirs sealed at start, then
-    // periodically (one time-stamp per run; an interrupted run is repaired by the next).
+    // periodically (one time-stamp per run; an interrupted run is repaired by the next),
+    // and the records whose last TSA certificate expires within 180 days renewed.
     if let Some(tsa) = config.evidence_tsa.clone() {
         let app = app.clone();
         let every = Duration::from_secs(config.evidence_every_hours.max(1) * 3600);
@@ -589,6 +590,13 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                         }
                     }
                     Err(e) => tracing::error!("evidence: sealing failed: {}", e.en),
+                }
+                match app.renew_evidence_scheduled(&tsa).await {
+                    Ok(r) if !r.renewed.is_empty() => {
+                        tracing::info!("evidence: renewed {:?} ({})", r.renewed, r.kind);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("evidence: renewal failed: {}", e.en),
                 }
             }
         });
