@@ -999,17 +999,15 @@ impl App {
     }
 
     /// The scheduled renewal of `kyso serve` (every agency's records; time-stamp
-    /// renewal of those whose last TSA certificate expires within
+    /// renewal of those whose last TSA certificate expires within `before`, by default
     /// [`RENEW_BEFORE_DAYS`] days), recorded as done by `kyso:serve`.
-    pub async fn renew_evidence_scheduled(&self, tsa: &str) -> AppResult<Renewal> {
-        self.renew_sealed(
-            "kyso:serve",
-            None,
-            tsa,
-            time::Duration::days(RENEW_BEFORE_DAYS),
-            None,
-        )
-        .await
+    pub async fn renew_evidence_scheduled(
+        &self,
+        tsa: &str,
+        before: time::Duration,
+    ) -> AppResult<Renewal> {
+        self.renew_sealed("kyso:serve", None, tsa, before, None)
+            .await
     }
 
     async fn renew_sealed(

@@ -602,6 +602,10 @@ pub(crate) struct ServeArgs {
     /// Hours between two sealings (default 24).
     #[arg(long, value_name = "HOURS", requires = "evidence_tsa")]
     pub(crate) evidence_every: Option<u64>,
+    /// Each sealing run also renews by time-stamp the evidence records whose last TSA
+    /// certificate expires within this many days (default 180).
+    #[arg(long, value_name = "DAYS", requires = "evidence_tsa")]
+    pub(crate) evidence_renew_before: Option<i64>,
 }
 
 /// Options every office command shares.

@@ -71,6 +71,9 @@ fn config(data: &Path, data_given: bool, a: &ServeArgs) -> Result<kyso_server::C
     if let Some(hours) = a.evidence_every {
         config.evidence_every_hours = hours;
     }
+    if let Some(days) = a.evidence_renew_before {
+        config.evidence_renew_before_days = days;
+    }
     Ok(config)
 }
 

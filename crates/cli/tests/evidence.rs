@@ -426,6 +426,9 @@ fn kyso_serve_seals_waiting_originals_when_a_tsa_is_configured() {
             "127.0.0.1:0",
             "--evidence-tsa",
             &tsa,
+            // The test TSA's certificate lives a year: renewal due at once.
+            "--evidence-renew-before",
+            "400",
         ]),
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -441,6 +444,21 @@ fn kyso_serve_seals_waiting_originals_when_a_tsa_is_configured() {
         assert!(
             std::time::Instant::now() < deadline,
             "kyso serve did not seal within a minute: {t}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    // The same run renews it: a second time-stamp over the first, still valid.
+    loop {
+        let out = ok(&data, &["archive", "verify", &id, "--at", &later, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let stamps = v["evidence"]["stamps"].as_array().map_or(0, Vec::len);
+        if stamps == 2 {
+            assert_eq!(v["verdict"], "valid", "{v}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kyso serve did not renew within a minute: {v}"
         );
         std::thread::sleep(std::time::Duration::from_millis(300));
     }

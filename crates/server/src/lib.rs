@@ -97,6 +97,10 @@ pub struct Config {
     pub evidence_tsa: Option<String>,
     /// Hours between two sealings (default 24, at least 1).
     pub evidence_every_hours: u64,
+    /// Each sealing run also renews by time-stamp the records whose last TSA
+    /// certificate expires within this many days (default
+    /// [`kyso_app::evidence::RENEW_BEFORE_DAYS`]).
+    pub evidence_renew_before_days: i64,
     /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
     #[serde(skip)]
     pub tls: bool,
@@ -125,6 +129,7 @@ impl Default for Config {
             exchange_crl: None,
             evidence_tsa: None,
             evidence_every_hours: 24,
+            evidence_renew_before_days: kyso_app::evidence::RENEW_BEFORE_DAYS,
             tls: false,
         }
     }
@@ -566,10 +571,11 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
     }
     // Evidence records: the originals waiting for theirs sealed at start, then
     // periodically (one time-stamp per run; an interrupted run is repaired by the next),
-    // and the records whose last TSA certificate expires within 180 days renewed.
+    // and the records whose last TSA certificate expires soon renewed.
     if let Some(tsa) = config.evidence_tsa.clone() {
         let app = app.clone();
         let every = Duration::from_secs(config.evidence_every_hours.max(1) * 3600);
+        let renew_before = time::Duration::days(config.evidence_renew_before_days.max(0));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -591,7 +597,7 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                     }
                     Err(e) => tracing::error!("evidence: sealing failed: {}", e.en),
                 }
-                match app.renew_evidence_scheduled(&tsa).await {
+                match app.renew_evidence_scheduled(&tsa, renew_before).await {
                     Ok(r) if !r.renewed.is_empty() => {
                         tracing::info!("evidence: renewed {:?} ({})", r.renewed, r.kind);
                     }
