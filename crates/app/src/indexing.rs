@@ -79,9 +79,13 @@ impl App {
         });
     }
 
-    /// Writes what is queued for the index now (blocking). A search calls it first;
-    /// `kyso serve` calls it when it stops.
+    /// Writes what is queued for the index now (blocking), after any batch being
+    /// written: when it returns, everything queued before the call is committed. A
+    /// search calls it first; `kyso serve` calls it when it stops. (The writer lock is
+    /// taken before the queue: a search must not find the queue empty while the
+    /// background task is still writing what it took from it.)
     pub fn flush_index(&self) {
+        let _writing = self.writing();
         let docs = std::mem::take(
             &mut *self
                 .indexer
@@ -90,17 +94,26 @@ impl App {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         if !docs.is_empty() {
-            self.write_index(docs);
+            self.write_locked(docs);
         }
+    }
+
+    /// This process's writer lock.
+    fn writing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.indexer
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// One writer, one commit for `docs`.
     fn write_index(&self, docs: Vec<DocumentRecord>) {
-        let _writing = self
-            .indexer
-            .writing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writing = self.writing();
+        self.write_locked(docs);
+    }
+
+    /// [`App::write_index`] with the writer lock held.
+    fn write_locked(&self, docs: Vec<DocumentRecord>) {
         let result = (|| -> Result<(), kyso_search::SearchError> {
             // One indexing thread: a batch is small, and every thread writes its own
             // segment at each commit.
