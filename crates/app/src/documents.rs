@@ -604,21 +604,22 @@ impl App {
         &self,
         fetcher: &dyn crate::Fetcher,
         shown: &Path,
-        memory: &InMemory,
+        document: &[u8],
+        signature: Option<&[u8]>,
         is_pdf: bool,
         offline: bool,
     ) -> AppResult<Verification> {
         let mut settings = Settings::installation(self.data(), self.now())?;
         settings.fetch = !offline;
-        match (&memory.signature, is_pdf) {
+        match (signature, is_pdf) {
             (None, true) => {
-                crate::verify::check_pdf_bytes(shown, &memory.document, settings.max_size)?;
-                crate::verify::verify_pdf(fetcher, &memory.document, &settings)
+                crate::verify::check_pdf_bytes(shown, document, settings.max_size)?;
+                crate::verify::verify_pdf(fetcher, document, &settings)
             }
             (signature, _) => crate::verify::verify_detached(
                 fetcher,
-                Content::Bytes(&memory.document),
-                signature.as_deref(),
+                Content::Bytes(document),
+                signature,
                 &format!("{}.p7s", shown.display()),
                 &settings,
             ),
@@ -697,7 +698,13 @@ impl App {
             let (file, sig, offline) = (job.file.clone(), job.signature.clone(), job.offline);
             let memory = memory.cloned();
             tokio::task::spawn_blocking(move || match memory {
-                Some(m) => app.verify_and_capture_in_memory(&file, &m, is_pdf, offline),
+                Some(m) => app.verify_and_capture_in_memory(
+                    &file,
+                    &m.document,
+                    m.signature.as_deref(),
+                    is_pdf,
+                    offline,
+                ),
                 None => app.verify_and_capture(&file, is_pdf, sig.as_deref(), offline),
             })
             .await

@@ -705,24 +705,18 @@ impl App {
         signature: Option<&Path>,
         offline: bool,
     ) -> AppResult<(Verification, String)> {
+        if is_pdf && signature.is_none() {
+            // Read once, verified and searched for certificates in memory.
+            let pdf =
+                crate::verify::read_pdf_file(content, crate::verify::DEFAULT_MAX_PDF_SIZE, 0)?;
+            return self.verify_and_capture_in_memory(content, &pdf, None, true, offline);
+        }
         let recording = Recording::new(self.fetcher());
         let verification =
             self.verify_original_with(&recording, content, is_pdf, signature, offline)?;
         let mut certificates = Vec::new();
-        match signature {
-            Some(sig) => {
-                if let Ok(bytes) = fs::read(sig) {
-                    cms_certificates(&crate::verify::decode_pem_or_der(&bytes), &mut certificates);
-                }
-            }
-            None if is_pdf => {
-                if let Ok(pdf) =
-                    crate::verify::read_pdf_file(content, crate::verify::DEFAULT_MAX_PDF_SIZE, 0)
-                {
-                    pdf_certificates(&pdf, &mut certificates);
-                }
-            }
-            None => {}
+        if let Some(bytes) = signature.and_then(|sig| fs::read(sig).ok()) {
+            cms_certificates(&crate::verify::decode_pem_or_der(&bytes), &mut certificates);
         }
         Ok((verification, self.material(recording, certificates)))
     }
@@ -731,19 +725,20 @@ impl App {
     pub(crate) fn verify_and_capture_in_memory(
         &self,
         shown: &Path,
-        memory: &crate::documents::InMemory,
+        document: &[u8],
+        signature: Option<&[u8]>,
         is_pdf: bool,
         offline: bool,
     ) -> AppResult<(Verification, String)> {
         let recording = Recording::new(self.fetcher());
         let verification =
-            self.verify_in_memory_with(&recording, shown, memory, is_pdf, offline)?;
+            self.verify_in_memory_with(&recording, shown, document, signature, is_pdf, offline)?;
         let mut certificates = Vec::new();
-        match &memory.signature {
+        match signature {
             Some(sig) => {
                 cms_certificates(&crate::verify::decode_pem_or_der(sig), &mut certificates);
             }
-            None if is_pdf => pdf_certificates(&memory.document, &mut certificates),
+            None if is_pdf => pdf_certificates(document, &mut certificates),
             None => {}
         }
         Ok((verification, self.material(recording, certificates)))

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use kyso_app::evidence::{EvidenceInput, EvidenceVerification, Parts};
-use kyso_app::verify::Settings;
 use kyso_signer::DigestAlgorithm;
 
 use crate::args::OfficeArgs;
@@ -116,26 +115,29 @@ pub(crate) fn seal(data: &Path, a: &SealArgs) -> Result<bool> {
         return Ok(true);
     }
     if sealing.sealed.is_empty() && sealing.repaired.is_empty() {
-        println!(
-            "Không có văn bản nào chờ niêm phong bằng chứng / no document waits for its evidence record"
-        );
+        println!("Không có văn bản nào chờ niêm phong bằng chứng lưu trữ.");
+        println!("No document waits for its evidence record.");
     }
     if !sealing.sealed.is_empty() {
+        let time = sealing.time.clone().unwrap_or_default();
         println!(
-            "Đã niêm phong bằng chứng lưu trữ cho {} văn bản {:?}, dấu thời gian lúc {} / sealed {} documents with one time-stamp",
+            "Đã niêm phong bằng chứng lưu trữ cho {} văn bản {:?}, dấu thời gian lúc {time}.",
             sealing.sealed.len(),
             sealing.sealed,
-            sealing.time.clone().unwrap_or_default(),
+        );
+        println!(
+            "Sealed {} documents with one time-stamp at {time}.",
             sealing.sealed.len()
         );
     }
     for w in &sealing.warnings {
-        eprintln!("kyso: cảnh báo / warning: {w}");
+        eprintln!("kyso: cảnh báo: {w}");
     }
     if !sealing.repaired.is_empty() {
+        println!("Đã hoàn tất niêm phong dở dang của {:?}.", sealing.repaired);
         println!(
-            "Đã hoàn tất niêm phong dở dang của {:?} / completed an interrupted sealing of {:?}",
-            sealing.repaired, sealing.repaired
+            "Completed an interrupted sealing of {:?}.",
+            sealing.repaired
         );
     }
     Ok(true)
@@ -160,14 +162,19 @@ pub(crate) fn renew(data: &Path, a: &RenewArgs) -> Result<bool> {
         hash,
     ))?;
     if renewal.renewed.is_empty() {
-        println!("Không có bằng chứng nào cần gia hạn / no evidence record is due for renewal");
+        println!("Không có bằng chứng lưu trữ nào cần gia hạn.");
+        println!("No evidence record is due for renewal.");
     } else {
         println!(
-            "Đã gia hạn bằng chứng lưu trữ ({}) của {} văn bản {:?} / renewed {} evidence records",
+            "Đã gia hạn bằng chứng lưu trữ ({}) của {} văn bản {:?}.",
             renewal.kind,
             renewal.renewed.len(),
             renewal.renewed,
-            renewal.renewed.len()
+        );
+        println!(
+            "Renewed {} evidence records ({}).",
+            renewal.renewed.len(),
+            renewal.kind
         );
     }
     Ok(true)
@@ -184,7 +191,8 @@ fn print(out: &EvidenceVerification, title: &str, json: bool) -> Result<bool> {
         writeln!(stdout, "Kết luận: {}", out.summary_vi())?;
         writeln!(stdout, "Verdict: {}", out.summary_en())?;
         for r in &out.reasons {
-            writeln!(stdout, "  - {} / {}", r.vi, r.en)?;
+            writeln!(stdout, "  - {}", r.vi)?;
+            writeln!(stdout, "    ({})", r.en)?;
         }
     }
     Ok(matches!(
@@ -206,24 +214,7 @@ pub(crate) fn verify_archived(data: &Path, a: &ArchiveVerifyArgs) -> Result<bool
 
 /// `kyso evidence verify`.
 pub(crate) fn verify_standalone(data: &Path, a: &StandaloneArgs) -> Result<bool> {
-    let trust = if a.trust.is_empty() {
-        let default = data.join("trust");
-        if default.is_dir() {
-            vec![default]
-        } else {
-            Vec::new()
-        }
-    } else {
-        a.trust.clone()
-    };
-    let (mut anchors, own) = kyso_app::trust::load_anchors(&trust)?;
-    kyso_app::trust::add_trust_list(&mut anchors, "vn")?;
-    let at = parse_at(a.at.as_deref())?.unwrap_or_else(|| {
-        time::OffsetDateTime::now_utc()
-            .replace_nanosecond(0)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-    });
-    let mut s = Settings::new(anchors, own, at);
+    let mut s = crate::verifying::base_settings(&a.trust, "vn", a.at.as_deref(), data)?;
     s.fetch = !a.offline;
     for c in &a.crl {
         s.crls.push(crate::store::read_crl(c)?);

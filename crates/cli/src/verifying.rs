@@ -15,6 +15,34 @@ use zeroize::Zeroizing;
 
 use crate::args::{Lang, PdfPolicy, VerifyArgs};
 
+/// The verification settings every verifying command starts from: anchors from `trust`
+/// (default: the data directory's trust store) plus the `trust_list`, at `at` (RFC 3339;
+/// default now, to the second).
+pub(crate) fn base_settings(
+    trust: &[PathBuf],
+    trust_list: &str,
+    at: Option<&str>,
+    data: &Path,
+) -> Result<Settings> {
+    let trust_paths = if trust.is_empty() {
+        let default = data.join("trust");
+        if default.is_dir() {
+            vec![default]
+        } else {
+            Vec::new()
+        }
+    } else {
+        trust.to_vec()
+    };
+    let (mut anchors, own) = kyso_app::trust::load_anchors(&trust_paths)?;
+    kyso_app::trust::add_trust_list(&mut anchors, trust_list)?;
+    let at = match at {
+        Some(t) => kyso_app::ca::parse_time(t)?,
+        None => OffsetDateTime::now_utc().replace_nanosecond(0)?,
+    };
+    Ok(Settings::new(anchors, own, at))
+}
+
 /// One detached-signature verification from the command line.
 pub(crate) struct VerifyJob {
     pub(crate) content: PathBuf,
@@ -26,23 +54,7 @@ pub(crate) struct VerifyJob {
 /// data directory's trust store) plus --trust-list, extra CRLs and certificates, --at,
 /// --no-revocation-check, --offline, --sha1-until, --policy, --password.
 pub(crate) fn settings(a: &VerifyArgs, data: &Path) -> Result<Settings> {
-    let trust_paths = if a.trust.is_empty() {
-        let default = data.join("trust");
-        if default.is_dir() {
-            vec![default]
-        } else {
-            Vec::new()
-        }
-    } else {
-        a.trust.clone()
-    };
-    let (mut anchors, own) = kyso_app::trust::load_anchors(&trust_paths)?;
-    kyso_app::trust::add_trust_list(&mut anchors, &a.trust_list)?;
-    let at = match &a.at {
-        Some(t) => kyso_app::ca::parse_time(t)?,
-        None => OffsetDateTime::now_utc().replace_nanosecond(0)?,
-    };
-    let mut s = Settings::new(anchors, own, at);
+    let mut s = base_settings(&a.trust, &a.trust_list, a.at.as_deref(), data)?;
     if let Some(t) = &a.sha1_until {
         s.algorithms = AlgorithmPolicy {
             sha1_until: kyso_app::ca::parse_time(t)?,

@@ -278,18 +278,24 @@ fn scenario() {
     // Outside the archive, in a receiving archive without a kyso database.
     let elsewhere = tmp.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let out = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &elsewhere)
-        .args(["evidence", "verify"])
-        .arg(&original)
-        .arg("--p7s")
-        .arg(find(&data.join("archive"), "document.txt.p7s"))
-        .arg("--material")
-        .arg(&material)
-        .arg("--ers")
-        .arg(&ers)
-        .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
-        .output()
-        .unwrap();
+    let p7s = find(&data.join("archive"), "document.txt.p7s");
+    let standalone = |files: [&Path; 4], extra: &[&str]| {
+        let [file, p7s, material, ers] = files;
+        kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &elsewhere)
+            .args(["evidence", "verify"])
+            .arg(file)
+            .arg("--p7s")
+            .arg(p7s)
+            .arg("--material")
+            .arg(material)
+            .arg("--ers")
+            .arg(ers)
+            .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = standalone([&original, &p7s, &material, &ers], &[]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(text(&out).contains("được chứng minh tồn tại lúc"));
 
@@ -325,46 +331,27 @@ fn scenario() {
         xml.contains(".txt.ers") && xml.contains(".txt.material.json"),
         "{xml}"
     );
-    let out = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &elsewhere)
-        .args(["evidence", "verify"])
-        .arg(ending(&export, ".txt"))
-        .arg("--p7s")
-        .arg(ending(&export, ".txt.p7s"))
-        .arg("--material")
-        .arg(ending(&export, ".txt.material.json"))
-        .arg("--ers")
-        .arg(ending(&export, ".txt.ers"))
-        .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
-        .output()
-        .unwrap();
+    let exported =
+        [".txt", ".txt.p7s", ".txt.material.json", ".txt.ers"].map(|e| ending(&export, e));
+    let out = standalone(exported.each_ref().map(PathBuf::as_path), &[]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(text(&out).contains("được chứng minh tồn tại lúc"));
 
     // A revocation dated after the evidence's time does not touch what it proves; one
     // dated before it does.
-    let standalone = |crl: &[u8]| {
+    let with_crl = |crl: &[u8]| {
         let path = elsewhere.join("published-later.crl");
         std::fs::write(&path, crl).unwrap();
-        let out = kyso_testkit::cli::command(env!("CARGO_BIN_EXE_kyso"), &elsewhere)
-            .args(["evidence", "verify"])
-            .arg(&original)
-            .arg("--p7s")
-            .arg(find(&data.join("archive"), "document.txt.p7s"))
-            .arg("--material")
-            .arg(&material)
-            .arg("--ers")
-            .arg(&ers)
-            .arg("--crl")
-            .arg(&path)
-            .args(["--trust", f.root_pem.to_str().unwrap(), "--at", &later])
-            .output()
-            .unwrap();
+        let out = standalone(
+            [&original, &p7s, &material, &ers],
+            &["--crl", path.to_str().unwrap()],
+        );
         (out.status.success(), text(&out))
     };
     let now = time::OffsetDateTime::now_utc();
-    let (valid, t) = standalone(&f.short_lived.revoked_crl(now + time::Duration::hours(12)));
+    let (valid, t) = with_crl(&f.short_lived.revoked_crl(now + time::Duration::hours(12)));
     assert!(valid, "revoked after the proof of existence: {t}");
-    let (valid, t) = standalone(&f.short_lived.revoked_crl(now - time::Duration::hours(1)));
+    let (valid, t) = with_crl(&f.short_lived.revoked_crl(now - time::Duration::hours(1)));
     assert!(!valid, "revoked before the proof of existence: {t}");
     assert!(t.contains("KHÔNG HỢP LỆ") && t.contains("(revoked)"), "{t}");
 
@@ -394,7 +381,10 @@ fn scenario() {
         "{out}"
     );
     let out = ok(&data, &["archive", "renew", "--tsa", &tsa, "--before", "1"]);
-    assert!(out.contains("Không có bằng chứng nào cần gia hạn"), "{out}");
+    assert!(
+        out.contains("Không có bằng chứng lưu trữ nào cần gia hạn"),
+        "{out}"
+    );
     let out = ok(
         &data,
         &["archive", "renew", "--tsa", &tsa, "--hash", "sha512"],
