@@ -24,7 +24,7 @@ if [ "${1:-}" = --repeat ]; then
 fi
 
 # --- system packages --------------------------------------------------------------
-apt_packages=(openssl ca-certificates curl python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15 softhsm2 opensc)
+apt_packages=(openssl ca-certificates curl python3-venv poppler-utils qpdf fonts-liberation2 libnss3-tools postgresql-15 softhsm2 opensc chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +47,15 @@ if ! "$venv/bin/pyhanko" --version >/dev/null 2>&1; then
 fi
 export KYSO_PYHANKO="$venv/bin/pyhanko"
 export KYSO_PYTHON="$venv/bin/python"
+
+# --- the agent's browser test (Debian's Chromium driven by playwright-core) ---------------
+# playwright-core only drives the browser: it never downloads one; the test uses
+# /usr/bin/chromium from the apt packages above.
+browser_dir="$root/crates/agent/tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+  (cd "$browser_dir" && npm ci --no-audit --no-fund)
+fi
+export KYSO_BROWSER_DIR="$browser_dir"
 
 # --- PostgreSQL on loopback (crates/store tests run on SQLite and on PostgreSQL) ------
 # A throw-away cluster in a temporary directory, port 55432, trust auth, stopped on exit.

@@ -449,13 +449,9 @@ pub fn sign_detached(
             (cms, sig)
         }
     };
-    let mut timestamped = false;
+    let timestamped = request.tsa.is_some();
     if let Some(url) = request.tsa {
-        let imprint = DigestAlgorithm::Sha256.digest(&signature);
-        let token = timestamp_token(fetcher, url, DigestAlgorithm::Sha256, &imprint)
-            .map_err(timestamp_error)?;
-        cms = add_signature_timestamp(&cms, &signature, &token).map_err(cades_error)?;
-        timestamped = true;
+        cms = timestamp_signature(&cms, &signature, url, fetcher)?;
     }
     write_file(&out, &cms, false)?;
     Ok(DetachedSigned {
@@ -465,6 +461,52 @@ pub fn sign_detached(
         embedded_crls: crls.len(),
         warnings,
     })
+}
+
+/// Adds a signature time-stamp from `tsa` over `signature` (B-T).
+fn timestamp_signature(
+    cms: &[u8],
+    signature: &[u8],
+    tsa: &str,
+    fetcher: &dyn Fetcher,
+) -> AppResult<Vec<u8>> {
+    let imprint = DigestAlgorithm::Sha256.digest(signature);
+    let token = timestamp_token(fetcher, tsa, DigestAlgorithm::Sha256, &imprint)
+        .map_err(timestamp_error)?;
+    add_signature_timestamp(cms, signature, &token).map_err(cades_error)
+}
+
+/// A new detached CAdES signature (B-B, or B-T with `tsa`) over `content` held in
+/// memory, by `signer` whose certificate is `chain[0]`: the `.p7s` bytes. For callers
+/// that hold the file (`kyso agent`); [`sign_detached`] streams files.
+pub fn sign_detached_bytes(
+    signer: &dyn Signer,
+    chain: &[Certificate],
+    content: &[u8],
+    tsa: Option<&str>,
+    fetcher: &dyn Fetcher,
+    now: OffsetDateTime,
+) -> AppResult<Vec<u8>> {
+    let certificate = signer_certificate(chain)?;
+    let message_digest = signer.algorithm().digest().digest(content);
+    let signing_time = now.replace_nanosecond(0).unwrap_or(now);
+    let sign_request = SignRequest {
+        message_digest: &message_digest,
+        signer_certificate: certificate,
+        chain: &chain[1..],
+        signing_time: Some(signing_time),
+        content_type: None,
+        crls: &[],
+        encapsulated: None,
+    };
+    let cms = kyso_cades::sign(signer, &sign_request).map_err(cades_error)?;
+    match tsa {
+        Some(url) => {
+            let signature = signature_value(&cms).map_err(cades_error)?;
+            timestamp_signature(&cms, &signature, url, fetcher)
+        }
+        None => Ok(cms),
+    }
 }
 
 // ----------------------------------------------------------------------------------
@@ -591,7 +633,7 @@ pub fn sign_pdf(
     fetcher: &dyn Fetcher,
     now: OffsetDateTime,
 ) -> AppResult<PdfSigned> {
-    let certificate = signer_certificate(chain)?;
+    signer_certificate(chain)?;
     let level = request.level.unwrap_or(if request.tsa.is_some() {
         PadesLevel::BT
     } else {
@@ -618,7 +660,82 @@ pub fn sign_pdf(
         Some(p) => Some(fs::read(p).map_err(|e| read_error(p, e))?),
         None => None,
     };
-    let role = request.role.unwrap_or(if image.is_some() {
+    let how = PdfSigning {
+        level,
+        tsa,
+        role: request.role,
+        image: image.as_deref(),
+        placement: request.placement.clone(),
+        info: request.info.clone(),
+        reason: request.reason.clone(),
+        location: request.location.clone(),
+    };
+    let done = sign_pdf_bytes(signer, chain, &mut pdf, &how, fetcher, now)?;
+    write_file(&out, &pdf, false)?;
+    Ok(PdfSigned {
+        out,
+        signing_time: done.signing_time,
+        level: done.level,
+        placed: done.placed,
+        notes: done.notes,
+    })
+}
+
+/// How a PDF held in memory is signed ([`sign_pdf_bytes`]): everything of a
+/// [`PdfRequest`] but the files.
+#[derive(Debug, Clone)]
+pub struct PdfSigning<'a> {
+    /// Level (B-T and above need `tsa`).
+    pub level: PadesLevel,
+    /// Time-stamp authority.
+    pub tsa: Option<&'a str>,
+    /// Decree 30 role (default: leader with an image, else invisible).
+    pub role: Option<Role>,
+    /// PNG of the signature or seal (leader and seal roles).
+    pub image: Option<&'a [u8]>,
+    /// Where the signature goes.
+    pub placement: Placement,
+    /// The information line of attachments and copies.
+    pub info: InfoLine,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+}
+
+/// What signing a PDF in memory did.
+#[derive(Debug, Clone)]
+pub struct PdfSignedBytes {
+    /// The claimed signing time.
+    pub signing_time: OffsetDateTime,
+    /// The level reached.
+    pub level: PadesLevel,
+    /// Where the signature was put.
+    pub placed: Placed,
+    /// Notes (certificates naming no revocation location).
+    pub notes: Vec<String>,
+}
+
+/// Signs the PDF in `pdf` (the incremental update, and for B-LT/B-LTA the validation
+/// data and document time-stamp, appended to it) with `signer`, whose certificate is
+/// `chain[0]`; the signing time is `now` (whole seconds). What [`sign_pdf`] does
+/// between reading and writing, for callers that hold the PDF (`kyso agent`).
+pub fn sign_pdf_bytes(
+    signer: &dyn Signer,
+    chain: &[Certificate],
+    pdf: &mut Vec<u8>,
+    how: &PdfSigning<'_>,
+    fetcher: &dyn Fetcher,
+    now: OffsetDateTime,
+) -> AppResult<PdfSignedBytes> {
+    let certificate = signer_certificate(chain)?;
+    let level = how.level;
+    let tsa = how.tsa;
+    if level != PadesLevel::BB && tsa.is_none() {
+        return Err(needs_tsa(level.name()));
+    }
+    let image = how.image;
+    let role = how.role.unwrap_or(if image.is_some() {
         Role::Leader
     } else {
         Role::Invisible
@@ -630,7 +747,7 @@ pub fn sign_pdf(
             "--image is for --role leader or seal",
         ));
     }
-    let mut info = request.info.clone();
+    let mut info = how.info.clone();
     if info.agency.is_none() && role == Role::Copy {
         let s = kyso_pki::ca::SubjectName::from_name(certificate.tbs_certificate().subject());
         info.agency = Some(s.organization.unwrap_or(s.common_name));
@@ -639,35 +756,33 @@ pub fn sign_pdf(
     let pades_request = PdfSignRequest {
         chain: &chain[1..],
         role,
-        image: image.as_deref(),
-        placement: request.placement.clone(),
+        image,
+        placement: how.placement.clone(),
         info,
-        reason: request.reason.clone(),
-        location: request.location.clone(),
+        reason: how.reason.clone(),
+        location: how.location.clone(),
         timestamp: level != PadesLevel::BB,
         ..PdfSignRequest::new(certificate, signing_time)
     };
     let signed = match tsa {
         Some(url) if level != PadesLevel::BB => {
             let mut ts = |alg, imprint: &[u8]| timestamp_token(fetcher, url, alg, imprint);
-            pades::sign(&pdf, signer, &pades_request, Some(&mut ts))
+            pades::sign(pdf, signer, &pades_request, Some(&mut ts))
         }
-        _ => pades::sign(&pdf, signer, &pades_request, None),
+        _ => pades::sign(pdf, signer, &pades_request, None),
     }
     .map_err(pades_error)?;
     pdf.extend_from_slice(&signed.update);
     let mut notes = Vec::new();
     if matches!(level, PadesLevel::BLt | PadesLevel::BLta) {
-        notes.extend(add_validation_data(&mut pdf, fetcher)?);
+        notes.extend(add_validation_data(pdf, fetcher)?);
     }
     if level == PadesLevel::BLta
         && let Some(url) = tsa
     {
-        add_document_timestamp(&mut pdf, fetcher, url)?;
+        add_document_timestamp(pdf, fetcher, url)?;
     }
-    write_file(&out, &pdf, false)?;
-    Ok(PdfSigned {
-        out,
+    Ok(PdfSignedBytes {
         signing_time,
         level,
         placed: signed.placed,

@@ -24,6 +24,10 @@ pub(crate) enum Command {
     /// Run the agency node: the JSON API (and, later, the web UI) on
     /// http://127.0.0.1:8080 over the data directory (SQLite + files by default).
     Serve(ServeArgs),
+    /// The local signing helper for web pages (VGCA Sign Service protocol on
+    /// wss://127.0.0.1:8987): signs with the token on this computer after a local
+    /// confirmation. `kyso agent install-cert` first.
+    Agent(crate::agent::AgentArgs),
     /// Run the end-to-end demonstration: a city CA, two agencies, a document signed by a
     /// leader and sealed by the agency, verified by the recipient.
     Demo(DemoArgs),

@@ -1,6 +1,7 @@
 //! The `kyso` command. Exit codes: 0 success / valid; 1 invalid, indeterminate or
 //! unsigned; 2 could not run (bad arguments, unreadable input, failing environment).
 
+mod agent;
 mod archive;
 mod args;
 mod audit;
@@ -98,6 +99,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let net = kyso_net::Client::default();
     match cli.command {
         Command::Serve(a) => server::run(&data, cli.data.is_some(), a),
+        Command::Agent(a) => agent::run(a),
         Command::Demo(a) => {
             let ok = demo::demo(&data, a.dir.as_deref(), a.lang)?;
             Ok(if ok {

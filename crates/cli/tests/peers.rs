@@ -14,6 +14,8 @@
 //! missing peer fails the test. OpenSSL 3.0 cannot sign or verify Ed25519 CMS, so
 //! Ed25519 goes through pyHanko only.
 
+#[path = "peers/agent.rs"]
+mod agent;
 #[path = "peers/custody.rs"]
 mod custody;
 #[path = "peers/handover.rs"]

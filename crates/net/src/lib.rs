@@ -124,6 +124,41 @@ impl Client {
         })
     }
 
+    /// GET an http(s) URL with extra request headers (name, value) — a signing helper
+    /// passing a page's cookie or bearer token; `file:` is refused.
+    pub fn get_with_headers(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> Result<Vec<u8>, NetError> {
+        check_scheme(url)?;
+        self.with_retries(url, || {
+            let mut request = self.agent.get(url);
+            for (name, value) in headers {
+                request = request.header(*name, value.as_str());
+            }
+            request.call()
+        })
+    }
+
+    /// POST with extra request headers (name, value); the body of a 2xx answer.
+    pub fn post_with_headers(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Vec<u8>, NetError> {
+        check_scheme(url)?;
+        self.with_retries(url, || {
+            let mut request = self.agent.post(url).header("Content-Type", content_type);
+            for (name, value) in headers {
+                request = request.header(*name, value.as_str());
+            }
+            request.send(body)
+        })
+    }
+
     fn with_retries(
         &self,
         url: &str,

@@ -208,6 +208,17 @@ impl Module {
         })
     }
 
+    /// The X.509 certificates on `token` with their `CKA_ID`, read without logging in
+    /// (certificates are public objects): what a signing helper shows before any PIN.
+    pub fn certificates(
+        &self,
+        token: &TokenInfo,
+    ) -> Result<Vec<(Vec<u8>, Certificate)>, Pkcs11Error> {
+        let slot = self.slot(token.slot)?;
+        let session = self.inner.open_ro_session(slot)?;
+        certificates(&session)
+    }
+
     fn slot(&self, id: u64) -> Result<Slot, Pkcs11Error> {
         self.inner
             .get_slots_with_token()?

@@ -25,6 +25,7 @@ pub mod node;
 pub mod pki;
 pub mod postgres;
 pub mod serve;
+pub mod softhsm;
 
 use std::path::{Path, PathBuf};
 

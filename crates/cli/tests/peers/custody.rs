@@ -93,7 +93,7 @@ fn refused(cmd: &mut Command, code: &str) -> String {
 /// Users admin, an (custodian), binh (custodian, personal token), dung (leader); the
 /// agency device with an RSA-2048 seal key, custodian an.
 fn office() -> (Office, String) {
-    let hsm = SoftHsm::new();
+    let hsm = crate::token::new_softhsm();
     seal_device(&hsm, DEVICE, PIN);
     hsm.init_token(PERSONAL, PERSONAL_PIN);
     let binh_chain = hsm.token_key(

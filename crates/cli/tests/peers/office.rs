@@ -50,7 +50,7 @@ impl Office {
     /// The device `device` (PIN `pin`) with the agency's RSA-2048 seal key, the data
     /// directory trusting the CA root, the administrator `admin`.
     pub(crate) fn new(device: &str, pin: &str, database_url: Option<String>) -> Self {
-        let hsm = SoftHsm::new();
+        let hsm = crate::token::new_softhsm();
         seal_device(&hsm, device, pin);
         success(hsm.kyso().args(["trust", "add"]).arg(&hsm.root));
         let office = Office { hsm, database_url };
