@@ -40,10 +40,12 @@ fi
 
 # --- pyHanko (the reference peer for CAdES/PAdES) ---------------------------------
 venv="$root/.venv"
-if ! "$venv/bin/pyhanko" --version >/dev/null 2>&1; then
-  python3 -m venv "$venv"
+# python-pkcs11: pyHanko signing on the SoftHSM token beside kyso agent (bench_agent).
+if ! "$venv/bin/pyhanko" --version >/dev/null 2>&1 || ! "$venv/bin/python" -c 'import pkcs11' 2>/dev/null; then
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check \
-    'pyhanko[opentype,image-support]==0.38.0' 'pyhanko-certvalidator==0.33.0' 'pyhanko-cli==0.6.0'
+    'pyhanko[opentype,image-support]==0.38.0' 'pyhanko-certvalidator==0.33.0' 'pyhanko-cli==0.6.0' \
+    'python-pkcs11==0.10.1'
 fi
 export KYSO_PYHANKO="$venv/bin/pyhanko"
 export KYSO_PYTHON="$venv/bin/python"

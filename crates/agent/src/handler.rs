@@ -437,7 +437,10 @@ impl Agent {
             self.own_anchors,
             OffsetDateTime::now_utc(),
         );
-        let fetcher = kyso_net::Client::default();
+        // Revocation data named inside the (untrusted) PDF is fetched over http(s) only:
+        // never a file of this computer.
+        let client = kyso_net::Client::default();
+        let fetcher = kyso_app::ports::HttpOnly(&client);
         let v = kyso_app::verify::verify_pdf(&fetcher, &pdf, &settings).map_err(|e| {
             Failure::new(
                 Status::BadDocument,

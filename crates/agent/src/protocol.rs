@@ -139,7 +139,7 @@ pub enum Status {
     WrongPin = 8,
     /// The PIN is locked (or only the final try is left).
     PinLocked = 9,
-    /// The certificate cannot sign now (not yet / no longer valid, key usage).
+    /// The certificate cannot sign now (not yet or no longer valid).
     CertificateInvalid = 10,
     /// The person refused (or did not answer).
     Cancelled = 11,

@@ -164,7 +164,12 @@ pub async fn serve(
         shutdown.await;
         stopper.graceful_shutdown(Some(Duration::from_secs(5)));
     });
-    axum_server::from_tcp_rustls(listener, config)
+    // TCP_NODELAY: the small frames of a call (TLS session tickets, the upgrade, the
+    // reply) must not wait for delayed ACKs (40 ms each on Linux).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::from_tcp(listener)
+        .map(|s| s.acceptor(acceptor))
         .map_err(|e| StartError {
             vi: format!("không mở được cổng: {e}"),
             en: format!("cannot listen: {e}"),

@@ -520,6 +520,17 @@ fn agent_signs_for_a_vgca_page_in_chromium() {
         "Phát hành văn bản số 15/QĐ-UBND, ngày 07/12/2026"
     );
 
+    // VerifyPDF (no confirmation: nothing is signed): both signatures found; the CRLs of
+    // the test CA are file:// URLs, which the agent never reads for a PDF's sake.
+    let r = browse(&home, &page(&clerk, "127.0.0.1"), &["verify"]);
+    assert_eq!(status(&r["verify"], "VerifyPDF"), 0, "{r}");
+    assert_eq!(
+        r["verify"]["Report"]["signatures"].as_array().map(Vec::len),
+        Some(2),
+        "{r}"
+    );
+    assert!(!r["verify"]["Message"].as_str().unwrap().is_empty(), "{r}");
+
     // A batch: one confirmation, one PIN, each file uploaded.
     leader.will(&[Say::Sign(PIN)]);
     let r = browse(&home, &page(&leader, "127.0.0.1"), &["files"]);
@@ -718,4 +729,66 @@ fn kyso_two_step_signing_through_the_agent() {
         .unwrap_or_default();
     assert_eq!(state, "leader_signed", "{}", signed.text);
     assert!(!agent.output().contains(PIN));
+}
+
+/// Setting up: no local certificate yet → told what to run; the certificate made; the
+/// systemd user unit that starts the agent with the session (confirming in a window);
+/// the port held by another program (the VGCA Sign Service) → a clear refusal.
+#[test]
+fn agent_set_up_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let agent = |args: &[&str]| {
+        let mut c = crate::support::kyso();
+        c.env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .arg("agent")
+            .args(args);
+        c
+    };
+    let out = crate::support::run(&mut agent(&["--port", "0"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("kyso agent install-cert"),
+        "{err}"
+    );
+    success(&mut agent(&["install-cert"]));
+    let tls = home.join(".config/kyso-agent/tls");
+    assert!(tls.join("agent.crt.pem").exists() && tls.join("root.crt.pem").exists());
+
+    let config = home.join("agent.toml");
+    std::fs::write(
+        &config,
+        "allowed_origins = [\"https://eoffice.cantho.gov.vn\"]\nconfirm = \"dialog\"\n",
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let said = success(&mut agent(&[
+        "install-autostart",
+        "--no-enable",
+        "--config",
+        &config_arg,
+    ]));
+    let unit = home.join(".config/systemd/user/kyso-agent.service");
+    assert!(said.contains(&unit.display().to_string()), "{said}");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let exec = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    assert!(
+        exec.ends_with(&format!("agent --config {config_arg} --confirm dialog")),
+        "{text}"
+    );
+    assert!(text.contains("WantedBy=graphical-session.target"), "{text}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = crate::support::run(&mut agent(&["--config", &config_arg, "--port", &port]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("đang được dùng (VGCA Sign Service"),
+        "{err}"
+    );
 }
