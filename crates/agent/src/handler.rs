@@ -729,7 +729,23 @@ fn check_validity(cert: &Certificate) -> Result<(), Failure> {
             format!("the certificate is not valid now ({from} – {to})"),
         ));
     }
-    Ok(())
+    // A signature its own verifiers would refuse is not made.
+    match cert
+        .tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::KeyUsage>()
+    {
+        Ok(Some((_, ku))) if !(ku.digital_signature() || ku.non_repudiation()) => Err(Failure::new(
+            Status::CertificateInvalid,
+            "Chứng thư số không cho phép ký số (thiếu digitalSignature/nonRepudiation)",
+            "the certificate's key usage allows no digital signature",
+        )),
+        Ok(_) => Ok(()),
+        Err(_) => Err(Failure::new(
+            Status::CertificateInvalid,
+            "Chứng thư số có phần mở rộng keyUsage sai định dạng",
+            "malformed keyUsage extension",
+        )),
+    }
 }
 
 /// `CertInfo` of GetCertInfo.

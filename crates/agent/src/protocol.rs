@@ -139,7 +139,8 @@ pub enum Status {
     WrongPin = 8,
     /// The PIN is locked (or only the final try is left).
     PinLocked = 9,
-    /// The certificate cannot sign now (not yet or no longer valid).
+    /// The certificate cannot sign now (not yet or no longer valid, or its key usage
+    /// allows no digital signature).
     CertificateInvalid = 10,
     /// The person refused (or did not answer).
     Cancelled = 11,

@@ -664,8 +664,12 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                 shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
                 exchange_handle.graceful_shutdown(Some(Duration::from_secs(30)));
             });
-            axum_server::from_tcp_rustls(listener, tls)
+            // TCP_NODELAY (small responses must not wait for delayed ACKs).
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            axum_server::from_tcp(listener)
                 .map_err(|e| io("lắng nghe được trên", e))?
+                .acceptor(acceptor)
                 .handle(handle)
                 .serve(service)
                 .await
@@ -680,6 +684,9 @@ pub async fn run(config: Config, on_listening: impl FnOnce(&Listening)) -> Resul
                 .map_err(|e| io("lắng nghe được trên", e))?;
             let url = format!("http://{addr}");
             on_listening(&listening(&url));
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, service)
                 .with_graceful_shutdown(async move {
                     shutdown_signal().await;

@@ -240,12 +240,16 @@ pub(crate) fn start(
         )
     })?;
     let addr = listener.local_addr().map_err(AppError::internal)?;
-    let server = axum_server::from_tcp_rustls(
-        listener,
+    // TCP_NODELAY: a package's small writes (session tickets, headers, the receipt) must
+    // not wait for a delayed ACK.
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
         axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
     )
-    .map_err(AppError::internal)?
-    .handle(handle);
+    .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let server = axum_server::from_tcp(listener)
+        .map_err(AppError::internal)?
+        .acceptor(acceptor)
+        .handle(handle);
     let service = router(app.clone()).into_make_service();
     tokio::spawn(async move {
         if let Err(e) = server.serve(service).await {
