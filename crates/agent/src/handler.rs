@@ -734,11 +734,13 @@ fn check_validity(cert: &Certificate) -> Result<(), Failure> {
         .tbs_certificate()
         .get_extension::<x509_cert::ext::pkix::KeyUsage>()
     {
-        Ok(Some((_, ku))) if !(ku.digital_signature() || ku.non_repudiation()) => Err(Failure::new(
-            Status::CertificateInvalid,
-            "Chứng thư số không cho phép ký số (thiếu digitalSignature/nonRepudiation)",
-            "the certificate's key usage allows no digital signature",
-        )),
+        Ok(Some((_, ku))) if !(ku.digital_signature() || ku.non_repudiation()) => {
+            Err(Failure::new(
+                Status::CertificateInvalid,
+                "Chứng thư số không cho phép ký số (thiếu digitalSignature/nonRepudiation)",
+                "the certificate's key usage allows no digital signature",
+            ))
+        }
         Ok(_) => Ok(()),
         Err(_) => Err(Failure::new(
             Status::CertificateInvalid,
