@@ -50,11 +50,12 @@ fi
 export KYSO_PYHANKO="$venv/bin/pyhanko"
 export KYSO_PYTHON="$venv/bin/python"
 
-# --- the agent's browser test (Debian's Chromium driven by playwright-core) ---------------
+# --- browser tests (Debian's Chromium driven by playwright-core; axe-core) -------------------
+# tests/browser: the agent's VGCA test page and driver, the verification page's driver.
 # playwright-core only drives the browser: it never downloads one; the test uses
 # /usr/bin/chromium from the apt packages above.
-browser_dir="$root/crates/agent/tests/browser"
-if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+browser_dir="$root/tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ] || [ ! -d "$browser_dir/node_modules/axe-core" ]; then
   (cd "$browser_dir" && npm ci --no-audit --no-fund)
 fi
 export KYSO_BROWSER_DIR="$browser_dir"

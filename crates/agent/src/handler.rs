@@ -754,18 +754,7 @@ fn check_validity(cert: &Certificate) -> Result<(), Failure> {
 fn cert_info(cert: &Certificate) -> Value {
     use base64::Engine as _;
     let v = cert.tbs_certificate().validity();
-    let fmt = |t: OffsetDateTime| {
-        let t = t.to_offset(vietnam());
-        format!(
-            "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
-            t.day(),
-            u8::from(t.month()),
-            t.year(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
-    };
+    let fmt = kyso_app::vietnam_date_time;
     json!({
         "Subject": subject(cert),
         "Issuer": cert.tbs_certificate().issuer().to_string(),

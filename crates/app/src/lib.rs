@@ -51,6 +51,20 @@ pub const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
     Err(_) => time::UtcOffset::UTC,
 };
 
+/// `dd/mm/yyyy hh:mm:ss (+07:00)`: a time as agency staff read it.
+pub fn vietnam_date_time(t: time::OffsetDateTime) -> String {
+    let t = t.checked_to_offset(VIETNAM).unwrap_or(t);
+    format!(
+        "{:02}/{:02}/{:04} {:02}:{:02}:{:02} (+07:00)",
+        t.day(),
+        u8::from(t.month()),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// The application: the store and the ports.
 #[derive(Debug, Clone)]
 pub struct App {

@@ -21,6 +21,7 @@ mod records;
 mod routes;
 mod setup;
 mod upload;
+mod web;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -319,6 +320,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/setup", get(setup::page).post(setup::submit))
+        .route(
+            "/xac-minh",
+            get(web::verify_page)
+                .post(web::verify_submit)
+                .layer(DefaultBodyLimit::max(verify)),
+        )
         .route("/", get(home))
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -359,7 +366,7 @@ async fn home(State(state): State<AppState>) -> Response {
         "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>kyso</title></head><body>\
          <h1>kyso — nút cơ quan</h1>{setup}\
          <p>Giao diện web đang được xây dựng. API JSON: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>; \
-         kiểm tra chữ ký không cần đăng nhập: <code>POST /api/v1/verify</code> (multipart, trường <code>file</code>).</p>\
+         kiểm tra chữ ký không cần đăng nhập: <a href=\"/xac-minh\">trang kiểm tra chữ ký số</a>, hoặc <code>POST /api/v1/verify</code> (multipart, trường <code>file</code>).</p>\
          </body></html>"
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
@@ -388,7 +395,9 @@ async fn frame(State(state): State<AppState>, request: Request, next: Next) -> R
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // A page's error is a page (in Vietnamese), the API's is JSON; axum's plain-text
+    // rejections become JSON.
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let text = match axum::body::to_bytes(
             std::mem::replace(response.body_mut(), Body::empty()),

@@ -95,8 +95,22 @@ pub(crate) async fn verify(
     headers: axum::http::HeaderMap,
     multipart: Multipart,
 ) -> ApiResult<Json<Value>> {
-    state.verify_rate.check(addr.ip())?;
-    let announced = crate::upload::check_length(&headers, state.config.verify_limit)?;
+    let (verification, _) = verify_upload(&state, addr.ip(), &headers, multipart).await?;
+    Ok(Json(verification.to_json()))
+}
+
+/// The public verification of an upload (`file`, and `signature` for a non-PDF), shared
+/// by `POST /api/v1/verify` and the page `/xac-minh`: per-address rate limit, size
+/// limit, bounded concurrency, revocation fetched over http(s) only, nothing stored,
+/// counted in the metrics. The verification and the file's name.
+pub(crate) async fn verify_upload(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    multipart: Multipart,
+) -> ApiResult<(kyso_app::verify::Verification, String)> {
+    state.verify_rate.check(ip)?;
+    let announced = crate::upload::check_length(headers, state.config.verify_limit)?;
     let mut form = read_form(
         multipart,
         &["file", "signature"],
@@ -105,14 +119,18 @@ pub(crate) async fn verify(
         announced,
     )
     .await?;
-    let (_, file) = form.buffers.remove("file").ok_or_else(|| {
+    let (name, file) = form.buffers.remove("file").ok_or_else(|| {
         ApiError::bad_request(
             "missing_file",
             "thiếu trường `file` (tệp cần kiểm tra)",
             "the field `file` (the file to verify) is missing",
         )
     })?;
-    let signature = form.buffers.remove("signature").map(|(_, b)| b);
+    let signature = form
+        .buffers
+        .remove("signature")
+        .map(|(_, b)| b)
+        .filter(|b| !b.is_empty());
     let permit = state
         .verify_slots
         .clone()
@@ -142,13 +160,11 @@ pub(crate) async fn verify(
     })
     .await
     .map_err(AppError::internal)??;
-    let value = verification.to_json();
-    let verdict = value["verdict"].as_str().unwrap_or("unknown").to_string();
     state.metrics.verified(
-        &verdict,
+        &verification.verdict_key(),
         u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
-    Ok(Json(value))
+    Ok((verification, name))
 }
 
 // ----------------------------------------------------------------------------------

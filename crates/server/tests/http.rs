@@ -282,6 +282,145 @@ fn public_verification_reports_without_storing() {
     );
 }
 
+/// Runs `tests/browser/verify-page.mjs` on the page at `url` with `file`: what it saw.
+fn browse_verify_page(
+    url: &str,
+    file: &std::path::Path,
+    out: &std::path::Path,
+    width: u32,
+) -> Value {
+    let dir = std::env::var_os("KYSO_BROWSER_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| kyso_testkit::workspace().join("tests/browser"));
+    assert!(
+        dir.join("node_modules/axe-core").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Debian's chromium, playwright-core and axe-core in {} (bash scripts/test.sh installs them)",
+        dir.display()
+    );
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(dir.join("verify-page.mjs"))
+        .args(["--url", url, "--width", &width.to_string(), "--file"])
+        .arg(file)
+        .arg("--out")
+        .arg(out);
+    // KYSO_SCREENSHOTS=DIR keeps a screenshot of each report (docs/screenshots).
+    if let Some(shots) = std::env::var_os("KYSO_SCREENSHOTS") {
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        cmd.arg("--screenshot")
+            .arg(std::path::Path::new(&shots).join(format!("xac-minh-{stem}-{width}.png")));
+    }
+    let o = cmd
+        .output()
+        .expect("node (nodejs) is needed for the browser test");
+    let text = std::fs::read_to_string(out).unwrap_or_default();
+    assert!(
+        o.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+/// axe-core's serious and critical violations.
+fn serious(violations: &Value) -> Vec<String> {
+    violations
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| format!("{}: {} {}", v["id"], v["help"], v["nodes"]))
+        .collect()
+}
+
+/// The public verification page `/xac-minh`: no login, nothing stored; the report in
+/// Vietnamese; a tampered copy KHÔNG HỢP LỆ with its reason; errors as pages; in
+/// Chromium, at desktop and phone width, with no serious axe-core violation.
+#[test]
+fn public_verification_page() {
+    let node = start("sqlite", |c| {
+        c.verify_limit = 4 * 1024 * 1024;
+    })
+    .unwrap();
+    let c = node.client();
+    let signed = signed_decision();
+    let mut tampered = signed.clone();
+    let at = signed.windows(7).position(|w| w == b"endobj\n").unwrap() + 100;
+    tampered[at] ^= 0x01;
+    let before = node.snapshot();
+
+    let page = c.get("/xac-minh");
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("<label for=\"file\">Tệp cần kiểm tra"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.headers
+            .iter()
+            .any(|(k, v)| k == "content-security-policy" && v.contains("default-src 'none'"))
+    );
+    let good = c.post_form(
+        "/xac-minh",
+        &Multipart::new().file("file", "qd.pdf", &signed),
+    );
+    assert_eq!(good.status, 200, "{}", good.text);
+    assert!(good.text.contains(">HỢP LỆ<small>"), "{}", good.text);
+    assert!(
+        good.text.contains("Sở Thông tin và Truyền thông"),
+        "{}",
+        good.text
+    );
+    let bad = c.post_form(
+        "/xac-minh",
+        &Multipart::new().file("file", "qd.pdf", &tampered),
+    );
+    assert_eq!(bad.status, 200, "{}", bad.text);
+    assert!(bad.text.contains(">KHÔNG HỢP LỆ<small>"), "{}", bad.text);
+    assert!(bad.text.contains("Lý do:"), "{}", bad.text);
+    let none = c.post_form("/xac-minh", &Multipart::new().text("other", "x"));
+    assert_eq!(none.status, 400, "{}", none.text);
+    assert!(
+        none.text.contains("thiếu trường `file`") && none.text.contains("role=\"alert\""),
+        "{}",
+        none.text
+    );
+    assert_eq!(node.snapshot(), before, "nothing is stored");
+
+    // In the browser, as a person uses it (labels, keyboard), desktop then phone width.
+    let dir = tempfile::tempdir().unwrap();
+    let (good_pdf, bad_pdf) = (dir.path().join("qd.pdf"), dir.path().join("qd-sua.pdf"));
+    std::fs::write(&good_pdf, &signed).unwrap();
+    std::fs::write(&bad_pdf, &tampered).unwrap();
+    let url = format!("{}/xac-minh", node.base);
+    let r = browse_verify_page(&url, &good_pdf, &dir.path().join("good.json"), 1280);
+    assert_eq!(r["status"], 200, "{r}");
+    assert!(r["verdict"].as_str().unwrap().starts_with("HỢP LỆ"), "{r}");
+    assert!(
+        r["main"]
+            .as_str()
+            .unwrap()
+            .contains("Sở Thông tin và Truyền thông"),
+        "{r}"
+    );
+    let r2 = browse_verify_page(&url, &bad_pdf, &dir.path().join("bad.json"), 390);
+    assert!(
+        r2["verdict"].as_str().unwrap().starts_with("KHÔNG HỢP LỆ"),
+        "{r2}"
+    );
+    assert!(r2["main"].as_str().unwrap().contains("Lý do"), "{r2}");
+    for (what, v) in [
+        ("form", &r["form_axe"]),
+        ("valid report", &r["result_axe"]),
+        ("phone form", &r2["form_axe"]),
+        ("invalid report at phone width", &r2["result_axe"]),
+    ] {
+        let found = serious(v);
+        assert!(found.is_empty(), "axe-core on the {what}: {found:#?}");
+    }
+}
+
 #[test]
 fn security_headers_health_and_openapi() {
     let node = start("sqlite", |_| {}).unwrap();

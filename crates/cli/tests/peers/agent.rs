@@ -1,5 +1,5 @@
 //! `kyso agent` end to end, as an e-office page uses the VGCA Sign Service today: our
-//! own test page (crates/agent/tests/browser/page.html) sends exactly the frames the
+//! own test page (tests/browser/page.html) sends exactly the frames the
 //! public `vgcaplugin.js` sends, in Debian's Chromium driven by playwright-core, to
 //! `kyso agent` processes over `wss://127.0.0.1` (trusted through the local root that
 //! `kyso agent install-cert` put in the NSS database of the browser's HOME). The agents
@@ -48,7 +48,7 @@ struct PageServer {
 fn browser_dir() -> PathBuf {
     let dir = std::env::var_os("KYSO_BROWSER_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("crates/agent/tests/browser"));
+        .unwrap_or_else(|| workspace().join("tests/browser"));
     assert!(
         dir.join("node_modules/playwright-core").exists()
             && Path::new("/usr/bin/chromium").exists(),

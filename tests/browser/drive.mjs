@@ -27,6 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { chromiumArgs as baseArgs, executablePath } from "./chromium.mjs";
 
 const usage =
   "usage: node drive.mjs --url URL --action NAME [--action NAME…] --out FILE.json " +
@@ -62,19 +63,7 @@ for (const a of args.action) {
   if (!/^[A-Za-z0-9_-]+$/.test(a)) fail(`bad action name '${a}'`);
 }
 
-const executablePath = process.env.KYSO_CHROMIUM || "/usr/bin/chromium";
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  // Without these Chromium's own background connections fail on a machine without
-  // internet access, and its connections to loopback get refused along with them.
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  ...(args["chromium-arg"] ?? []),
-];
+const chromiumArgs = [...baseArgs, ...(args["chromium-arg"] ?? [])];
 
 const result = {};
 const consoleLines = [];

@@ -1,0 +1,99 @@
+// Drives kyso's public verification page (/xac-minh) in headless Debian Chromium through
+// playwright-core, and checks its accessibility with axe-core:
+//
+//   node verify-page.mjs --url URL --file PATH [--signature PATH] --out FILE.json
+//                        [--screenshot FILE.png] [--width PX]
+//
+// Opens URL (the page), runs axe-core on the form, chooses --file (and --signature) in the
+// form's inputs with the keyboard-reachable controls, submits, waits for the report (or the
+// error) and runs axe-core again. Writes {form_axe: [violations], result_axe: [violations],
+// verdict: text of #ket-luan, main: text of <main>, status: HTTP status of the report page}
+// to --out and exits 0; exits 1 on any failure. Each violation is {id, impact, help, nodes}.
+// --width sets the viewport width (e.g. 390 for a phone); the screenshot is of the report.
+//
+// The page sends `Content-Security-Policy: default-src 'none'` (no script of its own);
+// the browser context bypasses it only so that axe-core can be injected.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+import { chromiumArgs, executablePath } from "./chromium.mjs";
+
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: "string" },
+    file: { type: "string" },
+    signature: { type: "string" },
+    out: { type: "string" },
+    screenshot: { type: "string" },
+    width: { type: "string" },
+  },
+  strict: true,
+});
+if (!args.url || !args.file || !args.out) {
+  process.stderr.write("usage: node verify-page.mjs --url URL --file PATH [--signature PATH] --out FILE.json [--screenshot P] [--width PX]\n");
+  process.exit(2);
+}
+const width = args.width ? Number(args.width) : 1280;
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kyso-chromium-"));
+const result = {};
+let context;
+let code = 0;
+
+async function axe(page) {
+  await page.evaluate(axeSource);
+  const r = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    await axe.run(document, { resultTypes: ["violations"] }),
+  );
+  return r.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => n.target.join(" ")),
+  }));
+}
+
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    bypassCSP: true,
+    viewport: { width, height: 900 },
+    args: chromiumArgs,
+    timeout: 60_000,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  const first = await page.goto(args.url, { waitUntil: "load", timeout: 30_000 });
+  if (!first || !first.ok()) throw new Error(`cannot open ${args.url}: HTTP ${first?.status()}`);
+  result.form_axe = await axe(page);
+  await page.getByLabel("Tệp cần kiểm tra", { exact: false }).setInputFiles(args.file);
+  if (args.signature) {
+    await page.getByLabel("Tệp chữ ký .p7s", { exact: false }).setInputFiles(args.signature);
+  }
+  const [response] = await Promise.all([
+    page.waitForNavigation({ waitUntil: "load", timeout: 60_000 }),
+    page.getByRole("button", { name: "Kiểm tra", exact: true }).press("Enter"),
+  ]);
+  result.status = response ? response.status() : 0;
+  const verdict = page.locator("#ket-luan");
+  result.verdict = (await verdict.count()) ? (await verdict.innerText()).trim() : "";
+  result.main = (await page.locator("main").innerText()).trim();
+  result.result_axe = await axe(page);
+  if (args.screenshot) await page.screenshot({ path: args.screenshot, fullPage: true });
+} catch (e) {
+  result.error = String(e && e.message ? e.message : e);
+  process.stderr.write(`verify-page.mjs: ${result.error}\n`);
+  code = 1;
+} finally {
+  fs.writeFileSync(args.out, JSON.stringify(result, null, 2) + "\n");
+  if (context) await context.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(code);
