@@ -379,6 +379,34 @@ fn public_verification_page() {
     assert_eq!(bad.status, 200, "{}", bad.text);
     assert!(bad.text.contains(">KHÔNG HỢP LỆ<small>"), "{}", bad.text);
     assert!(bad.text.contains("Lý do:"), "{}", bad.text);
+    // Any file and its .p7s; the same file with another's signature is not valid.
+    let memo = "Giấy mời họp giao ban tuần — Sở Thông tin và Truyền thông".as_bytes();
+    let p7s = fixture().short_lived.sign_detached(memo);
+    let cms = c.post_form(
+        "/xac-minh",
+        &Multipart::new().file("file", "giay-moi.txt", memo).file(
+            "signature",
+            "giay-moi.txt.p7s",
+            &p7s,
+        ),
+    );
+    assert_eq!(cms.status, 200, "{}", cms.text);
+    assert!(
+        cms.text.contains(">HỢP LỆ<small>") && cms.text.contains("Trần Thị Ngắn Hạn"),
+        "{}",
+        cms.text
+    );
+    let other = c.post_form(
+        "/xac-minh",
+        &Multipart::new()
+            .file("file", "khac.txt", b"van ban khac")
+            .file("signature", "giay-moi.txt.p7s", &p7s),
+    );
+    assert!(
+        other.text.contains(">KHÔNG HỢP LỆ<small>"),
+        "{}",
+        other.text
+    );
     let none = c.post_form("/xac-minh", &Multipart::new().text("other", "x"));
     assert_eq!(none.status, 400, "{}", none.text);
     assert!(
