@@ -30,6 +30,8 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SELF = os.path.relpath(os.path.abspath(__file__), ROOT)
 SKIP = {"Cargo.lock", "fuzz/Cargo.lock", SELF}
+# Third-party files kept unchanged (minified code whose strings are not paths of ours).
+VENDORED = ("crates/server/static/vendor/",)
 ALLOW = "self-contained: allow"
 
 OUTSIDE = [
@@ -115,7 +117,7 @@ def main():
     problems = 0
     checked = 0
     for path in files():
-        if path in SKIP or path.startswith("target/"):
+        if path in SKIP or path.startswith("target/") or path.startswith(VENDORED):
             continue
         body = text(path)
         if body is None:

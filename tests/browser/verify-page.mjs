@@ -6,13 +6,15 @@
 //
 // Opens URL (the page), runs axe-core on the form, chooses --file (and --signature) in the
 // form's inputs with the keyboard-reachable controls, submits, waits for the report (or the
-// error) and runs axe-core again. Writes {form_axe: [violations], result_axe: [violations],
-// verdict: text of #ket-luan, main: text of <main>, status: HTTP status of the report page}
+// error) and the drawing of the PDF's pages, and runs axe-core again. Writes {form_axe:
+// [violations], result_axe: [violations], verdict: text of #ket-luan, main: text of
+// <main>, status: HTTP status of the upload, pages: pages drawn, boxes: signature
+// rectangles outlined on them, placed_signatures: signatures with a known rectangle}
 // to --out and exits 0; exits 1 on any failure. Each violation is {id, impact, help, nodes}.
 // --width sets the viewport width (e.g. 390 for a phone); the screenshot is of the report.
 //
-// The page sends `Content-Security-Policy: default-src 'none'` (no script of its own);
-// the browser context bypasses it only so that axe-core can be injected.
+// The page's Content-Security-Policy allows only its own scripts; the browser context
+// bypasses it only so that axe-core can be injected.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -77,14 +79,25 @@ try {
   if (args.signature) {
     await page.getByLabel("Tệp chữ ký .p7s", { exact: false }).setInputFiles(args.signature);
   }
+  // The page's script sends the form in the background and draws the PDF's pages; the
+  // report replaces the old one in place (without the script the form would navigate).
   const [response] = await Promise.all([
-    page.waitForNavigation({ waitUntil: "load", timeout: 60_000 }),
+    page.waitForResponse((r) => r.url().endsWith("/xac-minh") && r.request().method() === "POST", {
+      timeout: 60_000,
+    }),
     page.getByRole("button", { name: "Kiểm tra", exact: true }).press("Enter"),
   ]);
-  result.status = response ? response.status() : 0;
+  result.status = response.status();
+  await page.waitForSelector("#ket-qua-kiem-tra, #loi-kiem-tra", { state: "attached", timeout: 60_000 });
+  await page.waitForFunction(() => document.getElementById("tien-trinh").textContent === "", null, {
+    timeout: 60_000,
+  });
   const verdict = page.locator("#ket-luan");
   result.verdict = (await verdict.count()) ? (await verdict.innerText()).trim() : "";
   result.main = (await page.locator("main").innerText()).trim();
+  result.pages = Number((await page.locator("#trang-van-ban").getAttribute("data-pages")) || 0);
+  result.boxes = await page.locator(".vung-chu-ky").count();
+  result.placed_signatures = await page.locator("[data-rect]").count();
   result.result_axe = await axe(page);
   if (args.screenshot) await page.screenshot({ path: args.screenshot, fullPage: true });
 } catch (e) {

@@ -39,8 +39,8 @@ use self::geometry::Finding;
 use self::mdp::Restrictions;
 pub use self::report::{
     ChangeClass, Coverage, Covers, LockedFields, Modification, ModificationLevel, Overlap,
-    OverlapKind, PdfReport, PdfSignatureReport, RevisionReport, SignatureKind, UnsignedField,
-    XrefForm,
+    OverlapKind, PdfReport, PdfSignatureReport, RevisionReport, SignatureAppearance, SignatureKind,
+    UnsignedField, XrefForm,
 };
 use crate::pdf::objects::{Dict, ObjRef, Object, text_string};
 use crate::pdf::revisions::{Document, Entry};
@@ -613,6 +613,9 @@ pub fn verify_fetching(
     // Per-signature reports.
     let mut any_violation = false;
     let mut quiet = true;
+    // Where each visible signature is, for readers that highlight it (best effort: a
+    // page tree that cannot be read leaves every appearance unknown).
+    let boxes = geometry::signature_boxes(&doc.view(doc.revisions.len() - 1)).unwrap_or_default();
     for s in &sigs {
         let mut modifications = Vec::new();
         let mut sig_overlaps = Vec::new();
@@ -664,6 +667,14 @@ pub fn verify_fetching(
             modification_level: level,
             modifications,
             overlaps: sig_overlaps,
+            appearance: s
+                .fields
+                .first()
+                .and_then(|f| boxes.get(f))
+                .map(|(page, rect)| SignatureAppearance {
+                    page: *page,
+                    rect: *rect,
+                }),
         });
     }
     if let Some(first) = first_signed {

@@ -326,6 +326,7 @@ pub fn router(state: AppState) -> Router {
                 .post(web::verify_submit)
                 .layer(DefaultBodyLimit::max(verify)),
         )
+        .route("/static/{*file}", get(web::asset))
         .route("/", get(home))
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -425,12 +426,12 @@ async fn frame(State(state): State<AppState>, request: Request, next: Next) -> R
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A page that runs a script of its own (the verification page) sets its own policy.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+        ));
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));

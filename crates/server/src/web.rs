@@ -55,13 +55,26 @@ pub(crate) struct SignatureView {
     reasons: Vec<String>,
     warnings: Vec<String>,
     changes: Vec<String>,
+    /// Page of the visible appearance (none: invisible or not found).
+    page: Option<usize>,
+    /// Its rectangle, `x0 y0 x1 y1` in points (for the page view).
+    rect: String,
+    /// Where it is, in words.
+    position: String,
 }
+
+/// The verification page's policy: its own script and pdf.js (module and worker) from
+/// this server, nothing else; no eval (pdf.js runs with `isEvalSupported: false`).
+const VERIFY_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; font-src 'self' blob: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn html(status: StatusCode, page: &VerifyPage) -> Response {
     match page.render() {
         Ok(body) => (
             status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, VERIFY_PAGE_CSP),
+            ],
             body,
         )
             .into_response(),
@@ -76,6 +89,39 @@ fn html(status: StatusCode, page: &VerifyPage) -> Response {
 
 fn limit_mb(state: &AppState) -> u64 {
     state.config.verify_limit.div_ceil(1024 * 1024)
+}
+
+/// The files under `/static/`, compiled into the binary: the page's script and pdf.js
+/// (Apache-2.0, vendored from the npm package pdfjs-dist 5.6.205: `static/vendor/pdfjs`).
+pub(crate) async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    const JS: &str = "text/javascript; charset=utf-8";
+    let (body, kind): (&'static [u8], &str) = match file.as_str() {
+        "xac-minh.js" => (include_bytes!("../static/xac-minh.js"), JS),
+        "pdfjs/pdf.min.mjs" => (include_bytes!("../static/vendor/pdfjs/pdf.min.mjs"), JS),
+        "pdfjs/pdf.worker.min.mjs" => (
+            include_bytes!("../static/vendor/pdfjs/pdf.worker.min.mjs"),
+            JS,
+        ),
+        "pdfjs/LICENSE" => (
+            include_bytes!("../static/vendor/pdfjs/LICENSE"),
+            "text/plain; charset=utf-8",
+        ),
+        _ => {
+            return crate::error::ApiError(kyso_app::AppError::not_found(
+                "không có tệp này",
+                "no such file",
+            ))
+            .into_response();
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /xac-minh`.
@@ -258,7 +304,26 @@ fn signature_view(s: &Value) -> SignatureView {
                 .collect()
         })
         .unwrap_or_default();
+    let page = s["appearance"]["page"].as_u64().map(|p| p as usize);
+    let rect = s["appearance"]["rect"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .map(|v| format!("{:.2}", v.as_f64().unwrap_or(0.0)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let position = match (page, s["appearance"].is_null()) {
+        (Some(p), _) => format!("trang {p}"),
+        (None, false) => "hiển thị, không xác định được trang".to_string(),
+        (None, true) if s["field"].is_null() => "chữ ký tách rời (tệp .p7s)".to_string(),
+        (None, true) => "không hiển thị trên trang (chữ ký ẩn)".to_string(),
+    };
     SignatureView {
+        page,
+        rect,
+        position,
         field: text(&s["field"]),
         class,
         status,

@@ -343,7 +343,9 @@ fn public_verification_page() {
     })
     .unwrap();
     let c = node.client();
-    let signed = signed_decision();
+    // The seal with a visible box on page 1 (pyHanko's PAGE/X1,Y1,X2,Y2/NAME).
+    let pdf = std::fs::read(kyso_testkit::document("quyet-dinh.pdf")).unwrap();
+    let signed = sign_bytes(&pdf, "1/320,120,460,220/SealSignature", Who::Seal, &[]);
     let mut tampered = signed.clone();
     let at = signed.windows(7).position(|w| w == b"endobj\n").unwrap() + 100;
     tampered[at] ^= 0x01;
@@ -371,6 +373,31 @@ fn public_verification_page() {
         good.text.contains("Sở Thông tin và Truyền thông"),
         "{}",
         good.text
+    );
+    assert!(
+        good.text.contains("<dt>Vị trí</dt><dd>trang 1</dd>") && good.text.contains("data-rect=\""),
+        "{}",
+        good.text
+    );
+    let csp = good
+        .headers
+        .iter()
+        .find(|(k, _)| k == "content-security-policy")
+        .unwrap();
+    assert!(
+        csp.1.contains("script-src 'self'") && !csp.1.contains("unsafe-eval"),
+        "{csp:?}"
+    );
+    assert_eq!(c.get("/static/pdfjs/pdf.min.mjs").status, 200);
+    assert_eq!(c.get("/static/pdfjs/nothing.mjs").status, 404);
+    // Every other response keeps the strict policy.
+    let health = c.get("/healthz");
+    assert!(
+        health
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-security-policy"
+                && v.starts_with("default-src 'none'; style-src"))
     );
     let bad = c.post_form(
         "/xac-minh",
@@ -424,6 +451,10 @@ fn public_verification_page() {
     let url = format!("{}/xac-minh", node.base);
     let r = browse_verify_page(&url, &good_pdf, &dir.path().join("good.json"), 1280);
     assert_eq!(r["status"], 200, "{r}");
+    // The page drawn beside the report (pdf.js), the seal's rectangle outlined on it.
+    assert_eq!(r["pages"], 1, "{r}");
+    assert_eq!(r["placed_signatures"], 1, "{r}");
+    assert_eq!(r["boxes"], 1, "{r}");
     assert!(r["verdict"].as_str().unwrap().starts_with("HỢP LỆ"), "{r}");
     assert!(
         r["main"]

@@ -301,6 +301,42 @@ fn signature_appearances(view: &View<'_, '_>) -> Result<Vec<Appearance>, PdfErro
     Ok(out)
 }
 
+/// Where each signature field's visible appearance is in `view`: field name → (1-based
+/// page number when found, rectangle in default user space). A widget without `/P` is
+/// looked up in the pages' `/Annots`. Invisible signatures are absent.
+pub(crate) fn signature_boxes(
+    view: &View<'_, '_>,
+) -> Result<HashMap<String, (Option<usize>, Box4)>, PdfError> {
+    let pages = crate::verify::diff::page_list(view)?.pages;
+    let numbers: HashMap<ObjRef, usize> =
+        pages.iter().enumerate().map(|(i, p)| (*p, i + 1)).collect();
+    let mut out = HashMap::new();
+    for (widget, page, rect, field) in signature_appearances(view)? {
+        if out.contains_key(&field) {
+            continue;
+        }
+        let mut number = page.and_then(|p| numbers.get(&p).copied());
+        if number.is_none() {
+            for (i, p) in pages.iter().enumerate() {
+                let Some(page) = view.load(*p)? else { continue };
+                let Some(d) = page.object.as_dict() else {
+                    continue;
+                };
+                let annots = view.get(d, b"Annots")?;
+                if annots
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|o| o.as_ref() == Some(widget)))
+                {
+                    number = Some(i + 1);
+                    break;
+                }
+            }
+        }
+        out.insert(field, (number, rect));
+    }
+    Ok(out)
+}
+
 /// The boxes a page's content paints, in default user space (form XObjects by their
 /// bounding box; a page too dense to reason about counts as text all over).
 pub(crate) fn page_content(

@@ -118,6 +118,15 @@ pub enum SignatureKind {
     DocumentTimestamp,
 }
 
+/// Where a signature's visible appearance is (a reader highlights it on the page).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SignatureAppearance {
+    /// 1-based page number, when the widget's page is found.
+    pub page: Option<usize>,
+    /// `[x0, y0, x1, y1]` in default user space (points).
+    pub rect: [f64; 4],
+}
+
 /// One signature in a PDF.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PdfSignatureReport {
@@ -152,6 +161,8 @@ pub struct PdfSignatureReport {
     /// Later widgets and annotations whose appearance paints over what this signature
     /// signed: page text or content, or an earlier signature's appearance.
     pub overlaps: Vec<Overlap>,
+    /// Where its visible appearance is in the last revision (`None`: invisible).
+    pub appearance: Option<SignatureAppearance>,
 }
 
 /// A later widget or annotation painting over signed page content or over an earlier
