@@ -87,6 +87,7 @@ form.addEventListener("submit", async (event) => {
   const button = form.querySelector("button");
   button.disabled = true;
   say("Đang gửi tệp…");
+  const pdf = await isPdf(file);
   try {
     const html = await upload(new FormData(form));
     const fresh = new DOMParser().parseFromString(html, "text/html");
@@ -99,14 +100,14 @@ form.addEventListener("submit", async (event) => {
       const part = fresh.getElementById(id);
       if (part) anchor.before(document.importNode(part, true));
     }
-    say("");
-    if (document.getElementById("ket-qua-kiem-tra") && (await isPdf(file))) {
+    // The progress line is cleared only when everything is drawn (tests wait for it).
+    if (document.getElementById("ket-qua-kiem-tra") && pdf) {
       say("Đang hiển thị văn bản…");
       await drawPages(file);
-      say("");
     } else {
       pages.replaceChildren();
     }
+    say("");
     const result = document.getElementById("ket-qua-kiem-tra") || document.getElementById("loi-kiem-tra");
     if (result) result.focus();
   } catch (e) {
