@@ -121,42 +121,6 @@ fn serve_page(mut stream: TcpStream, pdf: &[u8]) {
     }
 }
 
-/// One SignPDF call over a new WebSocket (as the plugin does); the reply.
-fn call(agent_port: u16, tls: &Arc<rustls::ClientConfig>, origin: &str, frame: &str) -> String {
-    let tcp = TcpStream::connect(("127.0.0.1", agent_port)).unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let conn = rustls::ClientConnection::new(tls.clone(), name).unwrap();
-    let stream = rustls::StreamOwned::new(conn, tcp);
-    let request = tungstenite::http::Request::builder()
-        .uri(format!("wss://127.0.0.1:{agent_port}/SignPDF"))
-        .header("Host", format!("127.0.0.1:{agent_port}"))
-        .header("Origin", origin)
-        .header("Connection", "Upgrade")
-        .header("Upgrade", "websocket")
-        .header("Sec-WebSocket-Version", "13")
-        .header(
-            "Sec-WebSocket-Key",
-            tungstenite::handshake::client::generate_key(),
-        )
-        .body(())
-        .unwrap();
-    let (mut socket, _) = tungstenite::client(request, stream).unwrap();
-    socket
-        .send(tungstenite::Message::Text(frame.to_string().into()))
-        .unwrap();
-    loop {
-        match socket.read().unwrap() {
-            tungstenite::Message::Text(t) => {
-                let _ = socket.close(None);
-                return t.to_string();
-            }
-            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
 const PYHANKO: &str = r#"
 import io, sys, time
 from pyhanko.sign import signers
@@ -260,16 +224,7 @@ fn main() {
                 .unwrap();
         });
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = rustls::RootCertStore::empty();
-    let root_pem = std::fs::read(&tls.root).unwrap();
-    let (_, root_der) = der::pem::decode_vec(&root_pem).unwrap();
-    roots.add(root_der.into()).unwrap();
-    let client = Arc::new(
-        rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
+    let client = kyso_testkit::wss::Client::new(agent_port, &tls.root);
     let frame = serde_json::json!({
         "FileUploadHandler": format!("{origin}/upload"),
         "FileName": format!("{origin}/files/doc.pdf"),
@@ -282,13 +237,13 @@ fn main() {
 
     // Warm-up (module load, first login), then the rounds.
     for _ in 0..3 {
-        let r = call(agent_port, &client, &origin, &frame);
+        let r = client.call("/SignPDF", Some(&origin), &frame);
         assert!(r.contains("\"Status\":0"), "{r}");
     }
     let mut agent_ms = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();
-        let r = call(agent_port, &client, &origin, &frame);
+        let r = client.call("/SignPDF", Some(&origin), &frame);
         agent_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         assert!(r.contains("\"Status\":0"), "{r}");
     }

@@ -26,6 +26,7 @@ pub mod pki;
 pub mod postgres;
 pub mod serve;
 pub mod softhsm;
+pub mod wss;
 
 use std::path::{Path, PathBuf};
 
