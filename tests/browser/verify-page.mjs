@@ -9,7 +9,8 @@
 // error) and the drawing of the PDF's pages, and runs axe-core again. Writes {form_axe:
 // [violations], result_axe: [violations], verdict: text of #ket-luan, main: text of
 // <main>, status: HTTP status of the upload, pages: pages drawn, boxes: signature
-// rectangles outlined on them, placed_signatures: signatures with a known rectangle}
+// rectangles outlined on them, placed_signatures: signatures with a known rectangle,
+// links: the panel's links to them, link_target: the rectangle the first link shows}
 // to --out and exits 0; exits 1 on any failure. Each violation is {id, impact, help, nodes}.
 // --width sets the viewport width (e.g. 390 for a phone); the screenshot is of the report.
 //
@@ -98,6 +99,19 @@ try {
   result.pages = Number((await page.locator("#trang-van-ban").getAttribute("data-pages")) || 0);
   result.boxes = await page.locator(".vung-chu-ky").count();
   result.placed_signatures = await page.locator("[data-rect]").count();
+  // The panel links each placed signature to its rectangle on the drawn page.
+  const links = page.locator("a.xem-vi-tri");
+  result.links = await links.count();
+  if (result.links > 0) {
+    await links.first().press("Enter");
+    result.link_target = await page.evaluate(() => {
+      const target = document.querySelector(":target");
+      if (!target) return "";
+      const r = target.getBoundingClientRect();
+      const visible = r.bottom > 0 && r.top < window.innerHeight;
+      return visible ? target.id : `${target.id} (not in view)`;
+    });
+  }
   result.result_axe = await axe(page);
   if (args.screenshot) await page.screenshot({ path: args.screenshot, fullPage: true });
 } catch (e) {

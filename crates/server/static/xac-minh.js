@@ -77,6 +77,18 @@ async function drawPages(file) {
     figure.append(caption);
     pages.append(figure);
   }
+  // In the panel: a link to each signature's outlined rectangle, as a reader of a
+  // signature panel expects.
+  for (const el of document.querySelectorAll("[data-rect]")) {
+    if (!document.getElementById(`vung-chu-ky-${el.dataset.number}`)) continue;
+    const link = document.createElement("a");
+    link.className = "xem-vi-tri";
+    link.href = `#vung-chu-ky-${el.dataset.number}`;
+    link.textContent = `Xem vị trí chữ ký ${el.dataset.number} trên trang ${el.dataset.page}`;
+    const p = document.createElement("p");
+    p.append(link);
+    el.querySelector("dl").after(p);
+  }
   pages.dataset.pages = String(doc.numPages);
 }
 

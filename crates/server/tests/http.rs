@@ -455,6 +455,8 @@ fn public_verification_page() {
     assert_eq!(r["pages"], 1, "{r}");
     assert_eq!(r["placed_signatures"], 1, "{r}");
     assert_eq!(r["boxes"], 1, "{r}");
+    assert_eq!(r["links"], 1, "{r}");
+    assert_eq!(r["link_target"], "vung-chu-ky-1", "{r}");
     assert!(r["verdict"].as_str().unwrap().starts_with("HỢP LỆ"), "{r}");
     assert!(
         r["main"]
