@@ -56,10 +56,12 @@ impl Transfer {
     /// Clients with the configured size limit (uploads are not retried: a handler that
     /// stored the file must not get it twice).
     pub fn new(config: &AgentConfig) -> Self {
+        // Redirects are followed here, each target checked against the URL policy.
         let base = NetConfig {
             timeout: std::time::Duration::from_secs(120),
             max_response: config.max_document,
             retries: 2,
+            max_redirects: 0,
         };
         Self {
             download: Client::new(base),
@@ -111,12 +113,40 @@ impl Transfer {
         }
     }
 
-    /// GET the document.
+    /// GET the document, following at most [`MAX_REDIRECTS`] redirects whose targets the
+    /// URL policy allows (the page's credentials are sent only to its own URL's host).
     pub fn download(&self, url: &str, who: &Credentials) -> Result<Vec<u8>, Failure> {
         self.check_url("tải về", url)?;
-        self.download
-            .get_with_headers(url, &who.headers())
-            .map_err(|e| net_failure(Status::DownloadFailed, "tải tài liệu", "download", &e))
+        let first_host = host_of(url);
+        let mut current = url.to_string();
+        for _ in 0..=MAX_REDIRECTS {
+            let headers = if host_of(&current) == first_host {
+                who.headers()
+            } else {
+                Vec::new()
+            };
+            match self.download.get_with_headers(&current, &headers) {
+                Ok(bytes) => return Ok(bytes),
+                Err(NetError::Redirect { location, .. }) => {
+                    let next = resolve(&current, &location);
+                    self.check_url("chuyển hướng tới", &next)?;
+                    current = next;
+                }
+                Err(e) => {
+                    return Err(net_failure(
+                        Status::DownloadFailed,
+                        "tải tài liệu",
+                        "download",
+                        &e,
+                    ));
+                }
+            }
+        }
+        Err(Failure::new(
+            Status::DownloadFailed,
+            format!("Không tải tài liệu được: quá {MAX_REDIRECTS} lần chuyển hướng"),
+            format!("download failed: more than {MAX_REDIRECTS} redirects"),
+        ))
     }
 
     /// POST the signed file; the handler's JSON reply (empty for a 2xx without JSON).
@@ -164,6 +194,42 @@ fn net_failure(status: Status, vi: &str, en: &str, e: &NetError) -> Failure {
         format!("Không {vi} được: {why_vi}"),
         format!("{en} failed: {why_en}"),
     )
+}
+
+/// Redirects followed on a download.
+pub const MAX_REDIRECTS: usize = 5;
+
+fn host_of(url: &str) -> Option<String> {
+    url.parse::<Uri>()
+        .ok()
+        .and_then(|u| u.authority().map(|a| a.as_str().to_ascii_lowercase()))
+}
+
+/// `location` (absolute, `//host/…`, `/path` or relative) against `base`.
+pub fn resolve(base: &str, location: &str) -> String {
+    let location = location.trim();
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return location.to_string();
+    };
+    if let Some(net) = location.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = rest[authority.len()..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("");
+    let dir = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "/",
+    };
+    format!("{scheme}://{authority}{dir}{location}")
 }
 
 /// The last path segment of a URL, made safe as a file name (`document.pdf` when
@@ -257,6 +323,17 @@ mod tests {
             ..AgentConfig::default()
         });
         assert!(strict.check_url("x", "http://127.0.0.1/f").is_err());
+    }
+
+    #[test]
+    fn redirect_targets() {
+        let b = "https://a.vn/van-ban/1/tai?x=1";
+        assert_eq!(resolve(b, "https://b.vn/f"), "https://b.vn/f");
+        assert_eq!(resolve(b, "//c.vn/f"), "https://c.vn/f");
+        assert_eq!(resolve(b, "/tep/2.pdf"), "https://a.vn/tep/2.pdf");
+        assert_eq!(resolve(b, "2.pdf?t=9"), "https://a.vn/van-ban/1/2.pdf?t=9");
+        assert_eq!(resolve("https://a.vn", "f.pdf"), "https://a.vn/f.pdf");
+        assert_eq!(resolve(b, "file:///etc/passwd"), "file:///etc/passwd");
     }
 
     #[test]

@@ -223,3 +223,51 @@ fn plain_https_requests() {
         0
     );
 }
+
+/// A page's server that redirects: the agent follows a redirect only to a URL its policy
+/// allows, a bounded number of times.
+#[test]
+fn redirects_are_checked_like_the_page_urls() {
+    let agent = start();
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let to = |location: &str| {
+                tiny_http::Response::empty(302).with_header(
+                    tiny_http::Header::from_bytes("Location", location.as_bytes()).unwrap(),
+                )
+            };
+            let _ = match request.url() {
+                "/to-public-http" => request.respond(to("http://93.184.216.34/qd.pdf")),
+                "/to-file" => request.respond(to("file:///etc/passwd")),
+                "/hop" => request.respond(to("/text")),
+                "/loop" => request.respond(to("/loop")),
+                _ => request.respond(tiny_http::Response::from_string("not a PDF")),
+            };
+        }
+    });
+    let verify = |path: &str| {
+        let frame =
+            serde_json::json!({"SessionId": "", "FileName": format!("http://127.0.0.1:{port}{path}")})
+                .to_string();
+        agent.call("/VerifyPDF", Some(ORIGIN), &frame)
+    };
+    for path in ["/to-public-http", "/to-file"] {
+        let v = verify(path);
+        assert_eq!(status(&v), 4, "{path}: {v}");
+        assert!(
+            v["Message"].as_str().unwrap().contains("chuyển hướng tới"),
+            "{v}"
+        );
+    }
+    // Followed: the text it leads to is not a PDF.
+    let v = verify("/hop");
+    assert_eq!(status(&v), 6, "{v}");
+    let v = verify("/loop");
+    assert_eq!(status(&v), 5, "{v}");
+    assert!(
+        v["Message"].as_str().unwrap().contains("chuyển hướng"),
+        "{v}"
+    );
+}

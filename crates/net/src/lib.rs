@@ -25,6 +25,9 @@ pub struct NetConfig {
     pub max_response: u64,
     /// Retries after the first attempt, on connection errors and 5xx.
     pub retries: u32,
+    /// Redirects followed; beyond them a redirect is [`NetError::Redirect`] (0: every
+    /// redirect goes to the caller, who may check where it leads).
+    pub max_redirects: u32,
 }
 
 impl Default for NetConfig {
@@ -33,6 +36,7 @@ impl Default for NetConfig {
             timeout: Duration::from_secs(15),
             max_response: 32 << 20,
             retries: 2,
+            max_redirects: 10,
         }
     }
 }
@@ -70,6 +74,14 @@ pub enum NetError {
         /// URL.
         url: String,
     },
+    /// The server redirects, and the client follows no more redirects.
+    #[error("{url} redirects to {location}")]
+    Redirect {
+        /// URL.
+        url: String,
+        /// Where it redirects (the `Location` header, as sent).
+        location: String,
+    },
     /// Transport failure (DNS, connect, TLS, timeout).
     #[error("{url}: {reason}")]
     Transport {
@@ -99,6 +111,8 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
             .http_status_as_error(false)
+            .max_redirects(config.max_redirects)
+            .max_redirects_will_error(false)
             .build()
             .into();
         Self { agent, config }
@@ -182,6 +196,14 @@ impl Client {
                 reason: e.to_string(),
             })?;
             let status = resp.status().as_u16();
+            if (300..400).contains(&status)
+                && let Some(location) = resp.headers().get("location").and_then(|v| v.to_str().ok())
+            {
+                return Err(NetError::Redirect {
+                    url: url.to_string(),
+                    location: location.to_string(),
+                });
+            }
             if !(200..300).contains(&status) {
                 return Err(NetError::Status {
                     url: url.to_string(),
