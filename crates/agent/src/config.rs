@@ -130,7 +130,7 @@ impl Default for AgentConfig {
 
 /// The configuration could not be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{vi} / {en}")]
+#[error("{vi}\n{en}")]
 pub struct ConfigError {
     /// Vietnamese.
     pub vi: String,

@@ -13,9 +13,9 @@ use zeroize::Zeroizing;
 use crate::config::ConfirmMode;
 
 /// The line that asks for the decision (tests and scripts wait for it).
-pub const CONFIRM_PROMPT: &str = "Ký? / Sign?";
+pub const CONFIRM_PROMPT: &str = "Ký văn bản này?";
 /// The line that asks for the PIN.
-pub const PIN_PROMPT: &str = "Mã PIN / PIN:";
+pub const PIN_PROMPT: &str = "Mã PIN:";
 
 /// How long a question waits for an answer before it counts as a refusal.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -43,22 +43,19 @@ impl Prompt {
     /// The text of the question, Vietnamese then English labels.
     pub fn text(&self) -> String {
         let mut t = format!(
-            "kyso agent — yêu cầu ký số #{} / signing request #{}\n  Trang yêu cầu / requesting site: {}\n  Việc / action: {}\n",
-            self.id, self.id, self.origin, self.action
+            "kyso agent — yêu cầu ký số #{}\n  Trang yêu cầu: {}\n  Việc: {}\n",
+            self.id, self.origin, self.action
         );
         for d in &self.documents {
-            t.push_str(&format!("  Tài liệu / document: {d}\n"));
+            t.push_str(&format!("  Tài liệu: {d}\n"));
         }
         for s in &self.source {
-            t.push_str(&format!("  Tải về từ / downloaded from: {s}\n"));
+            t.push_str(&format!("  Tải về từ: {s}\n"));
         }
         if let Some(d) = &self.destination {
-            t.push_str(&format!("  Gửi bản đã ký tới / signed copy sent to: {d}\n"));
+            t.push_str(&format!("  Gửi bản đã ký tới: {d}\n"));
         }
-        t.push_str(&format!(
-            "  Chứng thư ký / signing certificate: {}\n",
-            self.signer
-        ));
+        t.push_str(&format!("  Chứng thư ký: {}\n", self.signer));
         t
     }
 }
@@ -162,17 +159,17 @@ impl Confirmer for Terminal {
         let _ = writeln!(err, "\n{}", prompt.text());
         let _ = writeln!(
             err,
-            "{CONFIRM_PROMPT} Gõ \"c\" rồi Enter để ký, Enter để từ chối / type \"c\" and Enter to sign, Enter to refuse"
+            "{CONFIRM_PROMPT} Gõ \"c\" rồi Enter để ký, chỉ Enter để từ chối."
         );
         let _ = err.flush();
         match lines {
             Some(rx) => {
                 let Some(answer) = self.read_line(&rx) else {
-                    let _ = writeln!(err, "Không có trả lời: từ chối / no answer: refused");
+                    let _ = writeln!(err, "Không có trả lời: đã từ chối ký.");
                     return Answer::Refuse;
                 };
                 if !agreed(&answer) {
-                    let _ = writeln!(err, "Đã từ chối / refused");
+                    let _ = writeln!(err, "Đã từ chối ký.");
                     return Answer::Refuse;
                 }
                 let _ = writeln!(err, "{PIN_PROMPT}");
@@ -187,7 +184,7 @@ impl Confirmer for Terminal {
             None => {
                 let mut answer = Zeroizing::new(String::new());
                 if std::io::stdin().read_line(&mut answer).is_err() || !agreed(&answer) {
-                    let _ = writeln!(err, "Đã từ chối / refused");
+                    let _ = writeln!(err, "Đã từ chối ký.");
                     return Answer::Refuse;
                 }
                 drop(err);

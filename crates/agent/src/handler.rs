@@ -32,6 +32,8 @@ pub struct Agent {
     config: AgentConfig,
     config_path: Option<std::path::PathBuf>,
     transfer: Transfer,
+    /// Time-stamps and revocation data (one client for the agent's life).
+    fetcher: kyso_net::Client,
     confirmer: Box<dyn Confirmer>,
     token: TokenAccess,
     leader_image: Option<Vec<u8>>,
@@ -100,6 +102,7 @@ impl Agent {
         };
         Ok(Self {
             transfer: Transfer::new(&config),
+            fetcher: kyso_net::Client::default(),
             token: TokenAccess {
                 module_path: config.pkcs11.clone(),
                 module: Mutex::new(None),
@@ -165,7 +168,7 @@ impl Agent {
             Err(f) => {
                 eprintln!(
                     "kyso agent #{id}: {origin} {name} → {} ({})",
-                    f.status as i32, f.en
+                    f.status as i32, f.vi
                 );
                 f.reply()
             }
@@ -243,10 +246,10 @@ impl Agent {
         check_validity(&cert)?;
         let shown = match &request {
             MsgRequest::Digest { alg, value } => {
-                format!("giá trị băm {alg} {} / digest", hex::encode(value))
+                format!("giá trị băm {alg} {}", hex::encode(value))
             }
             MsgRequest::Data(d) => format!(
-                "dữ liệu {} byte, SHA-256 {} / data",
+                "dữ liệu {} byte, SHA-256 {}",
                 d.len(),
                 hex::encode(DigestAlgorithm::Sha256.digest(d))
             ),
@@ -304,12 +307,9 @@ impl Agent {
         let cert = self.token.certificate()?;
         check_validity(&cert)?;
         let plan = self.plan(e, &request)?;
-        let who = Credentials {
-            session_id: request.session_id.clone(),
-            jwt: request.jwt.clone(),
-        };
+        let who = Credentials::new(&request.session_id, &request.jwt);
         let document = self.transfer.download(&request.file, &who)?;
-        let pdf = kyso_app::verify::looks_like_pdf_within(&document);
+        let pdf = kyso_app::verify::has_pdf_header(&document);
         if !pdf && e != Endpoint::SignFile {
             return Err(not_pdf(&request.file));
         }
@@ -357,10 +357,7 @@ impl Agent {
         }
         let cert = self.token.certificate()?;
         check_validity(&cert)?;
-        let who = Credentials {
-            session_id: request.session_id.clone(),
-            jwt: request.jwt.clone(),
-        };
+        let who = Credentials::new(&request.session_id, &request.jwt);
         let plan = self.plan(Endpoint::SignFiles, &FileRequest::default())?;
         let mut docs = Vec::new();
         for f in &request.files {
@@ -376,7 +373,7 @@ impl Agent {
             id,
             origin: origin.into(),
             action: format!(
-                "SignFiles — {} ({} tệp / files)",
+                "SignFiles — {} ({} tệp)",
                 Endpoint::SignFiles.purpose(),
                 docs.len()
             ),
@@ -388,7 +385,7 @@ impl Agent {
         let signed = self.token.with_key(&pin, &cert, |key| {
             docs.into_iter()
                 .map(|(name, bytes)| {
-                    let pdf = kyso_app::verify::looks_like_pdf_within(&bytes);
+                    let pdf = kyso_app::verify::has_pdf_header(&bytes);
                     self.sign_document(key, &plan, bytes, pdf, &name)
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -424,12 +421,9 @@ impl Agent {
 
     fn verify_pdf(&self, frame: &str) -> Result<Value, Failure> {
         let request = protocol::file_request(frame)?;
-        let who = Credentials {
-            session_id: request.session_id.clone(),
-            jwt: request.jwt.clone(),
-        };
+        let who = Credentials::new(&request.session_id, &request.jwt);
         let pdf = self.transfer.download(&request.file, &who)?;
-        if !kyso_app::verify::looks_like_pdf_within(&pdf) {
+        if !kyso_app::verify::has_pdf_header(&pdf) {
             return Err(not_pdf(&request.file));
         }
         let settings = kyso_app::verify::Settings::new(
@@ -439,8 +433,7 @@ impl Agent {
         );
         // Revocation data named inside the (untrusted) PDF is fetched over http(s) only:
         // never a file of this computer.
-        let client = kyso_net::Client::default();
-        let fetcher = kyso_app::ports::HttpOnly(&client);
+        let fetcher = kyso_app::ports::HttpOnly(&self.fetcher);
         let v = kyso_app::verify::verify_pdf(&fetcher, &pdf, &settings).map_err(|e| {
             Failure::new(
                 Status::BadDocument,
@@ -569,7 +562,7 @@ impl Agent {
                 .filter(|c| *c != key.certificate())
                 .cloned(),
         );
-        let fetcher = kyso_net::Client::default();
+        let fetcher = &self.fetcher;
         let now = OffsetDateTime::now_utc();
         let tsa = self.config.tsa.as_deref();
         if pdf {
@@ -587,7 +580,7 @@ impl Agent {
                 reason: plan.reason.clone(),
                 location: None,
             };
-            kyso_app::signing::sign_pdf_bytes(key, &chain, &mut document, &how, &fetcher, now)
+            kyso_app::signing::sign_pdf_bytes(key, &chain, &mut document, &how, fetcher, now)
                 .map_err(|e| {
                     Failure::new(
                         if e.code == "cannot_sign" {
@@ -602,14 +595,14 @@ impl Agent {
             Ok((document, name.to_string(), "application/pdf"))
         } else {
             let p7s =
-                kyso_app::signing::sign_detached_bytes(key, &chain, &document, tsa, &fetcher, now)
+                kyso_app::signing::sign_detached_bytes(key, &chain, &document, tsa, fetcher, now)
                     .map_err(|e| {
-                        Failure::new(
-                            Status::SigningFailed,
-                            format!("Không ký được tệp {name}: {}", e.vi),
-                            format!("cannot sign {name}: {}", e.en),
-                        )
-                    })?;
+                    Failure::new(
+                        Status::SigningFailed,
+                        format!("Không ký được tệp {name}: {}", e.vi),
+                        format!("cannot sign {name}: {}", e.en),
+                    )
+                })?;
             Ok((p7s, format!("{name}.p7s"), "application/pkcs7-signature"))
         }
     }
@@ -691,17 +684,13 @@ fn issued_date(s: &str) -> Option<OffsetDateTime> {
         time::Date::parse(s, &fmt)
             .ok()
             .and_then(|d| d.with_hms(12, 0, 0).ok())
-            .map(|d| d.assume_offset(vietnam()))
+            .map(|d| d.assume_offset(kyso_app::VIETNAM))
     })
-}
-
-fn vietnam() -> time::UtcOffset {
-    time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC)
 }
 
 /// dd/mm/yyyy in +07:00.
 fn vn_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(vietnam());
+    let t = t.to_offset(kyso_app::VIETNAM);
     format!("{:02}/{:02}/{:04}", t.day(), u8::from(t.month()), t.year())
 }
 

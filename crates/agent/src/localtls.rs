@@ -81,7 +81,7 @@ fn request(profile: Profile, cn: &str, key: &dyn Signer, now: OffsetDateTime) ->
         profile,
         subject: SubjectName {
             common_name: cn.into(),
-            organization: Some("kyso agent (máy này / this computer)".into()),
+            organization: Some("kyso agent (máy này)".into()),
             country: "VN".into(),
             ..SubjectName::default()
         },

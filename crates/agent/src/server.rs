@@ -46,13 +46,13 @@ async fn any(
         Err(_) if path == "/" => Html(format!(
             "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\"><title>kyso agent</title>\
              <h1>kyso agent {}</h1><p>Phần mềm ký số cục bộ đang chạy. Trình duyệt đã tin cậy \
-             kết nối này. / The local signing helper is running and this browser trusts it.</p>",
+             kết nối này.</p>",
             env!("CARGO_PKG_VERSION")
         ))
         .into_response(),
         Err(_) => (
             StatusCode::NOT_FOUND,
-            "kyso agent: WebSocket only / chỉ nhận WebSocket\n",
+            "kyso agent: chỉ nhận kết nối WebSocket\n",
         )
             .into_response(),
     }
@@ -110,7 +110,7 @@ async fn conversation(agent: Arc<Agent>, mut socket: WebSocket, path: String, or
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("{vi} / {en}")]
+#[error("{vi}\n{en}")]
 pub struct StartError {
     /// Vietnamese.
     pub vi: String,

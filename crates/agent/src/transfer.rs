@@ -23,6 +23,14 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The page's `SessionId` and `JWTToken`.
+    pub fn new(session_id: &str, jwt: &str) -> Self {
+        Self {
+            session_id: session_id.to_string(),
+            jwt: jwt.to_string(),
+        }
+    }
+
     fn headers(&self) -> Vec<(&'static str, String)> {
         let mut h = Vec::new();
         let s = self.session_id.trim();

@@ -426,33 +426,27 @@ pub fn sign_detached(
     };
     let signing_time = now.replace_nanosecond(0).unwrap_or(now);
     warnings.extend(validity_warning(certificate, signing_time));
-    let sign_request = SignRequest {
-        message_digest: &message_digest,
-        signer_certificate: certificate,
-        chain: &chain[1..],
-        signing_time: Some(signing_time),
-        content_type: None,
-        crls: &crls,
-        encapsulated: None,
-    };
-    let (mut cms, signature) = match request.cosign {
-        Some(existing) => {
-            // Size checked before it is read (a signature file is held in memory).
-            let bytes =
-                crate::verify::read_signature_file(existing, crate::verify::DEFAULT_MAX_PDF_SIZE)?
-                    .ok_or_else(|| read_error(existing, "no such file"))?;
-            cosign(&bytes, signer, &sign_request).map_err(cades_error)?
-        }
-        None => {
-            let cms = kyso_cades::sign(signer, &sign_request).map_err(cades_error)?;
-            let sig = signature_value(&cms).map_err(cades_error)?;
-            (cms, sig)
-        }
+    // Size checked before it is read (a signature file is held in memory).
+    let existing = match request.cosign {
+        Some(path) => Some(
+            crate::verify::read_signature_file(path, crate::verify::DEFAULT_MAX_PDF_SIZE)?
+                .ok_or_else(|| read_error(path, "no such file"))?,
+        ),
+        None => None,
     };
     let timestamped = request.tsa.is_some();
-    if let Some(url) = request.tsa {
-        cms = timestamp_signature(&cms, &signature, url, fetcher)?;
-    }
+    let cms = detached_cms(
+        signer,
+        chain,
+        &Detached {
+            digest: &message_digest,
+            crls: &crls,
+            existing: existing.as_deref(),
+            tsa: request.tsa,
+            signing_time,
+        },
+        fetcher,
+    )?;
     write_file(&out, &cms, false)?;
     Ok(DetachedSigned {
         out,
@@ -463,17 +457,50 @@ pub fn sign_detached(
     })
 }
 
-/// Adds a signature time-stamp from `tsa` over `signature` (B-T).
-fn timestamp_signature(
-    cms: &[u8],
-    signature: &[u8],
-    tsa: &str,
+/// One detached CAdES signing: the content's digest, CRLs to embed, an existing `.p7s`
+/// to add the signature to, a TSA for B-T.
+struct Detached<'a> {
+    digest: &'a [u8],
+    crls: &'a [Vec<u8>],
+    existing: Option<&'a [u8]>,
+    tsa: Option<&'a str>,
+    signing_time: OffsetDateTime,
+}
+
+/// The `.p7s` of `d` signed by `signer` (certificate `chain[0]`, the rest embedded):
+/// a new SignedData or a co-signature, time-stamped when `d.tsa` is given.
+fn detached_cms(
+    signer: &dyn Signer,
+    chain: &[Certificate],
+    d: &Detached<'_>,
     fetcher: &dyn Fetcher,
 ) -> AppResult<Vec<u8>> {
-    let imprint = DigestAlgorithm::Sha256.digest(signature);
-    let token = timestamp_token(fetcher, tsa, DigestAlgorithm::Sha256, &imprint)
-        .map_err(timestamp_error)?;
-    add_signature_timestamp(cms, signature, &token).map_err(cades_error)
+    let sign_request = SignRequest {
+        message_digest: d.digest,
+        signer_certificate: signer_certificate(chain)?,
+        chain: &chain[1..],
+        signing_time: Some(d.signing_time),
+        content_type: None,
+        crls: d.crls,
+        encapsulated: None,
+    };
+    let (cms, signature) = match d.existing {
+        Some(bytes) => cosign(bytes, signer, &sign_request).map_err(cades_error)?,
+        None => {
+            let cms = kyso_cades::sign(signer, &sign_request).map_err(cades_error)?;
+            let sig = signature_value(&cms).map_err(cades_error)?;
+            (cms, sig)
+        }
+    };
+    match d.tsa {
+        Some(url) => {
+            let imprint = DigestAlgorithm::Sha256.digest(&signature);
+            let token = timestamp_token(fetcher, url, DigestAlgorithm::Sha256, &imprint)
+                .map_err(timestamp_error)?;
+            add_signature_timestamp(&cms, &signature, &token).map_err(cades_error)
+        }
+        None => Ok(cms),
+    }
 }
 
 /// A new detached CAdES signature (B-B, or B-T with `tsa`) over `content` held in
@@ -487,26 +514,18 @@ pub fn sign_detached_bytes(
     fetcher: &dyn Fetcher,
     now: OffsetDateTime,
 ) -> AppResult<Vec<u8>> {
-    let certificate = signer_certificate(chain)?;
-    let message_digest = signer.algorithm().digest().digest(content);
-    let signing_time = now.replace_nanosecond(0).unwrap_or(now);
-    let sign_request = SignRequest {
-        message_digest: &message_digest,
-        signer_certificate: certificate,
-        chain: &chain[1..],
-        signing_time: Some(signing_time),
-        content_type: None,
-        crls: &[],
-        encapsulated: None,
-    };
-    let cms = kyso_cades::sign(signer, &sign_request).map_err(cades_error)?;
-    match tsa {
-        Some(url) => {
-            let signature = signature_value(&cms).map_err(cades_error)?;
-            timestamp_signature(&cms, &signature, url, fetcher)
-        }
-        None => Ok(cms),
-    }
+    detached_cms(
+        signer,
+        chain,
+        &Detached {
+            digest: &signer.algorithm().digest().digest(content),
+            crls: &[],
+            existing: None,
+            tsa,
+            signing_time: now.replace_nanosecond(0).unwrap_or(now),
+        },
+        fetcher,
+    )
 }
 
 // ----------------------------------------------------------------------------------

@@ -187,13 +187,6 @@ pub fn reason_summary(verification: &Verification) -> String {
     }
 }
 
-/// Whether `%PDF-` is within the first [`PDF_HEADER_WINDOW`] bytes (as readers accept).
-pub fn looks_like_pdf_within(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(PDF_HEADER_WINDOW)]
-        .windows(5)
-        .any(|w| w == b"%PDF-")
-}
-
 /// Whether bytes start like a PDF.
 pub fn looks_like_pdf(head: &[u8]) -> bool {
     head.starts_with(b"%PDF-")

@@ -167,20 +167,25 @@ fn install_cert(a: &AgentRunArgs, i: &InstallCertArgs) -> Result<ExitCode> {
     let files = kyso_agent::localtls::create(&tls_dir, time::OffsetDateTime::now_utc())
         .map_err(|e| anyhow!("{e}"))?;
     println!(
-        "Đã tạo chứng thư TLS cục bộ / local TLS certificate: {}",
+        "Đã tạo chứng thư TLS cục bộ: {}\nLocal TLS certificate: {}",
+        files.cert.display(),
         files.cert.display()
     );
     println!(
-        "Gốc cục bộ / local root: {} (khóa của gốc đã bị hủy / the root's key was destroyed)",
+        "Gốc cục bộ: {} (khóa của gốc đã bị hủy)\nLocal root: {} (its key was destroyed)",
+        files.root.display(),
         files.root.display()
     );
     let mut failed = false;
     for r in kyso_agent::os::install_root(&files.root, kyso_agent::localtls::TRUST_NAME, i.system) {
         match r.result {
-            Ok(()) => println!("  tin cậy / trusted in {}", r.store),
+            Ok(()) => println!("  Đã tin cậy trong {}\n  Trusted in {}", r.store, r.store),
             Err(why) => {
                 failed = true;
-                eprintln!("  KHÔNG / NOT in {}: {why}", r.store);
+                eprintln!(
+                    "  KHÔNG thêm được vào {}: {why}\n  NOT added to {}",
+                    r.store, r.store
+                );
             }
         }
     }
@@ -203,9 +208,10 @@ fn install_autostart(a: &AgentRunArgs, i: &InstallAutostartArgs) -> Result<ExitC
         "dialog".to_string(),
     ];
     let unit = kyso_agent::os::install_autostart(&exe, &args, !i.no_enable)
-        .map_err(|e| anyhow!("không cài được tự khởi động / cannot install autostart: {e}"))?;
+        .map_err(|e| anyhow!("không cài được tự khởi động: {e}\ncannot install autostart"))?;
     println!(
-        "kyso agent sẽ chạy khi đăng nhập / starts with the session: {}",
+        "kyso agent sẽ chạy khi đăng nhập: {}\nkyso agent starts with the session: {}",
+        unit.display(),
         unit.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -216,7 +222,7 @@ fn serve(a: &AgentRunArgs) -> Result<ExitCode> {
     let tls = LocalTls::in_dir(&config.tls_dir(&dir));
     if !tls.exists() {
         return Err(anyhow!(
-            "chưa có chứng thư TLS cục bộ trong {}: hãy chạy `kyso agent install-cert` / no local TLS certificate: run `kyso agent install-cert`",
+            "chưa có chứng thư TLS cục bộ trong {}: hãy chạy `kyso agent install-cert`\nno local TLS certificate: run `kyso agent install-cert`",
             tls.cert.display()
         ));
     }
@@ -224,12 +230,12 @@ fn serve(a: &AgentRunArgs) -> Result<ExitCode> {
         && t < time::OffsetDateTime::now_utc()
     {
         return Err(anyhow!(
-            "chứng thư TLS cục bộ đã hết hạn: hãy chạy lại `kyso agent install-cert` / the local TLS certificate expired: run `kyso agent install-cert` again"
+            "chứng thư TLS cục bộ đã hết hạn: hãy chạy lại `kyso agent install-cert`\nthe local TLS certificate expired: run `kyso agent install-cert` again"
         ));
     }
     if config.allowed_origins.is_empty() {
         eprintln!(
-            "kyso agent: chưa có trang nào được phép (allowed_origins, --allow-origin): mọi yêu cầu sẽ bị từ chối / no allowed origin: every request is refused"
+            "kyso agent: chưa có trang nào được phép (allowed_origins, --allow-origin): mọi yêu cầu sẽ bị từ chối\nkyso agent: no allowed origin: every request is refused"
         );
     }
     let confirmer = kyso_agent::confirm::confirmer(config.confirm);
@@ -240,7 +246,7 @@ fn serve(a: &AgentRunArgs) -> Result<ExitCode> {
     );
     let listener = kyso_agent::server::bind(port).map_err(|e| anyhow!("{e}"))?;
     let local = listener.local_addr()?;
-    println!("kyso agent: wss://{local} (trang được phép / allowed: {origins})");
+    println!("kyso agent: wss://{local} (trang được phép: {origins})");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

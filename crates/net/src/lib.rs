@@ -123,19 +123,12 @@ impl Client {
         if let Some(path) = url.strip_prefix("file://") {
             return read_file(url, path, self.config.max_response);
         }
-        check_scheme(url)?;
-        self.with_retries(url, || self.agent.get(url).call())
+        self.get_with_headers(url, &[])
     }
 
     /// POST `body` with `content_type` (e.g. `application/timestamp-query`).
     pub fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, NetError> {
-        check_scheme(url)?;
-        self.with_retries(url, || {
-            self.agent
-                .post(url)
-                .header("Content-Type", content_type)
-                .send(body)
-        })
+        self.post_with_headers(url, content_type, &[], body)
     }
 
     /// GET an http(s) URL with extra request headers (name, value) — a signing helper

@@ -400,9 +400,10 @@ mod tests {
         }
         .render()
         .unwrap();
+        assert!(!page.contains("<script>x"), "{page}");
         assert!(
-            !page.contains("<script>x") && page.contains("&#60;script&#62;x")
-                || page.contains("&lt;script&gt;x")
+            page.contains("&#60;script&#62;x") || page.contains("&lt;script&gt;x"),
+            "{page}"
         );
     }
 }

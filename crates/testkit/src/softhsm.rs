@@ -11,15 +11,7 @@ pub const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 /// The user PIN of the tests' tokens.
 pub const PIN: &str = "246810";
 
-fn success(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}\n{}",
-        crate::cli::describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::cli::ok as success;
 
 /// A SoftHSM2 token directory of its own and a kyso data directory with a fresh CA.
 #[derive(Debug)]

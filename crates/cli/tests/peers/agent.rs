@@ -548,14 +548,9 @@ fn agent_signs_for_a_vgca_page_in_chromium() {
         "one confirmation for the digest, one for the approval, one for the batch:\n{prompts}"
     );
     assert!(
-        prompts.contains(&format!(
-            "Trang yêu cầu / requesting site: {}",
-            site.origin()
-        )) && prompts.contains("/files/doc.pdf")
-            && prompts.contains(&format!(
-                "Gửi bản đã ký tới / signed copy sent to: {}/upload",
-                site.origin()
-            )),
+        prompts.contains(&format!("Trang yêu cầu: {}", site.origin()))
+            && prompts.contains("/files/doc.pdf")
+            && prompts.contains(&format!("Gửi bản đã ký tới: {}/upload", site.origin())),
         "the confirmation names the site, the document and both URLs:\n{prompts}"
     );
 
