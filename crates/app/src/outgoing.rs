@@ -975,7 +975,20 @@ impl App {
         // Authorise before looking at what was sent.
         self.allow(actor, Action::Advance(start.role.event()), &object(&record))
             .await?;
-        let certificates = parse_certificates(&start.certificates)?;
+        let mut certificates = parse_certificates(&start.certificates)?;
+        if certificates.len() == 1 {
+            // A token often gives only the signer's certificate (kyso agent's
+            // GetCertInfo does): its issuers are fetched from its AIA caIssuers, so that
+            // the signature carries the chain a verifier needs.
+            let fetcher = self.fetcher_arc();
+            certificates = tokio::task::spawn_blocking(move || {
+                let mut chain = certificates;
+                let _warnings = crate::trust::complete_chain(&mut chain, fetcher.as_ref());
+                chain
+            })
+            .await
+            .map_err(AppError::internal)?;
+        }
         let device = self
             .may_sign(actor, &record, start.role, None, certificates.first())
             .await?;

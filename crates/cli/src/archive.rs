@@ -1225,7 +1225,7 @@ pub(crate) fn archive_command(data: &Path, command: ArchiveCommand) -> Result<bo
                         None
                     },
                     document_type: a.doc_type.as_deref().map(parse_type).transpose()?,
-                    series: None,
+                    ..DocumentQuery::default()
                 },
             ))?;
             if a.json {

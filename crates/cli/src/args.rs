@@ -610,6 +610,10 @@ pub(crate) struct ServeArgs {
     /// certificate expires within this many days (default 180).
     #[arg(long, value_name = "DAYS", requires = "evidence_tsa")]
     pub(crate) evidence_renew_before: Option<i64>,
+    /// The port of `kyso agent` on the staff's PCs, which the web pages reach at
+    /// wss://127.0.0.1:PORT to sign with a token (default 8987, the VGCA Sign Service's).
+    #[arg(long, value_name = "PORT")]
+    pub(crate) agent_port: Option<u16>,
 }
 
 /// Options every office command shares.

@@ -74,6 +74,9 @@ fn config(data: &Path, data_given: bool, a: &ServeArgs) -> Result<kyso_server::C
     if let Some(days) = a.evidence_renew_before {
         config.evidence_renew_before_days = days;
     }
+    if let Some(port) = a.agent_port {
+        config.agent_port = port;
+    }
     Ok(config)
 }
 

@@ -28,6 +28,8 @@ mod outgoing;
 mod support;
 #[path = "peers/token.rs"]
 mod token;
+#[path = "peers/web.rs"]
+mod web;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -2,6 +2,7 @@
 
 mod agency;
 mod business_doc_type;
+mod collate;
 mod document_id;
 mod document_type;
 mod document_type_registry;
@@ -15,6 +16,7 @@ mod urgency;
 
 pub use agency::{AgencyId, AgencyIdFormat};
 pub use business_doc_type::BusinessDocType;
+pub use collate::{CollationKey, collation_key, compare_vietnamese, sort_vietnamese};
 pub use document_id::{DocumentId, DocumentIdForm};
 pub use document_type::DocumentType;
 pub use document_type_registry::{CustomDocumentType, DocumentTypeRegistry, RegisteredType};

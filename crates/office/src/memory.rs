@@ -180,9 +180,16 @@ impl Store for MemoryStore {
                     .as_ref()
                     .is_none_or(|s| d.series.as_ref() == Some(s))
             })
+            .filter(|d| q.states.is_empty() || q.states.contains(&d.state))
             .cloned()
             .collect();
-        out.sort_by_key(|d| (d.year, d.series_number, d.id));
+        match q.newest {
+            Some(n) => {
+                out.sort_by_key(|d| std::cmp::Reverse(d.id));
+                out.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+            }
+            None => out.sort_by_key(|d| (d.year, d.series_number, d.id)),
+        }
         ready(Ok(out))
     }
 

@@ -83,6 +83,11 @@ pub struct DocumentQuery {
     pub document_type: Option<DocumentType>,
     /// Series (a register's entries).
     pub series: Option<SeriesKey>,
+    /// Any of these states (empty: any state).
+    pub states: Vec<crate::DocState>,
+    /// At most this many, newest first (`None`: all, in register order — year, number,
+    /// id).
+    pub newest: Option<u32>,
 }
 
 /// Storage of the office: documents with their numbers and originals, policies, files.

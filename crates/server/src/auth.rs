@@ -13,6 +13,8 @@ use crate::error::ApiError;
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "kyso_session";
+/// The cookie carrying the session's CSRF token for the server-rendered pages.
+pub(crate) const CSRF_COOKIE: &str = "kyso_csrf";
 /// The header carrying the CSRF token.
 const CSRF_HEADER: &str = "x-csrf-token";
 

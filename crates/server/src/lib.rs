@@ -20,6 +20,7 @@ mod outgoing;
 mod records;
 mod routes;
 mod setup;
+mod ui;
 mod upload;
 mod web;
 
@@ -102,6 +103,9 @@ pub struct Config {
     /// certificate expires within this many days (default
     /// [`kyso_app::evidence::RENEW_BEFORE_DAYS`]).
     pub evidence_renew_before_days: i64,
+    /// The port of `kyso agent` on the staff's PCs: the web pages sign with a token
+    /// through wss://127.0.0.1:PORT (default 8987, the VGCA Sign Service's port).
+    pub agent_port: u16,
     /// Set from `tls_cert`: cookies get `Secure`, responses HSTS.
     #[serde(skip)]
     pub tls: bool,
@@ -131,6 +135,7 @@ impl Default for Config {
             evidence_tsa: None,
             evidence_every_hours: 24,
             evidence_renew_before_days: kyso_app::evidence::RENEW_BEFORE_DAYS,
+            agent_port: 8987,
             tls: false,
         }
     }
@@ -327,7 +332,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(verify)),
         )
         .route("/static/{*file}", get(web::asset))
-        .route("/", get(home))
+        .merge(ui::routes())
         .nest("/api/v1", api)
         .fallback(not_found)
         // JSON bodies and forms elsewhere: 1 MiB.
@@ -355,22 +360,6 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-async fn home(State(state): State<AppState>) -> Response {
-    let setup = if state.setup.pending() {
-        "<p>Hệ thống chưa có quản trị viên: mở liên kết cài đặt in ra khi khởi động <code>kyso serve</code>.</p>"
-    } else {
-        ""
-    };
-    let html = format!(
-        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>kyso</title></head><body>\
-         <h1>kyso — nút cơ quan</h1>{setup}\
-         <p>Giao diện web đang được xây dựng. API JSON: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>; \
-         kiểm tra chữ ký không cần đăng nhập: <a href=\"/xac-minh\">trang kiểm tra chữ ký số</a>, hoặc <code>POST /api/v1/verify</code> (multipart, trường <code>file</code>).</p>\
-         </body></html>"
-    );
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 async fn not_found() -> ApiError {

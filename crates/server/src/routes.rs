@@ -343,15 +343,7 @@ pub(crate) async fn login(
 /// Starts a web session for `user`: the cookie (HttpOnly, SameSite=Strict, Secure under
 /// TLS) and the CSRF token.
 pub(crate) async fn web_session(state: &AppState, user: kyso_office::User) -> ApiResult<Response> {
-    let session = state.app.start_session(user).await?;
-    let max_age = (session.expires_at - state.app.now())
-        .whole_seconds()
-        .max(0);
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        session.token.as_str(),
-        if state.config.tls { "; Secure" } else { "" }
-    );
+    let (cookies, session) = session_cookie(state, user).await?;
     let view = SessionView {
         user: UserView::of(&session.user),
         csrf_token: session.csrf.to_string(),
@@ -361,11 +353,43 @@ pub(crate) async fn web_session(state: &AppState, user: kyso_office::User) -> Ap
             .unwrap_or_default(),
     };
     let mut response = (StatusCode::CREATED, Json(view)).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookies.session);
     Ok(response)
+}
+
+/// The cookies of a new session.
+pub(crate) struct SessionCookies {
+    /// `kyso_session`: the session token.
+    pub(crate) session: HeaderValue,
+    /// `kyso_csrf`: the session's CSRF token, for the server-rendered pages to put in
+    /// their forms (HttpOnly too: only the server reads it; pages carry it in a meta tag
+    /// that another site cannot read).
+    pub(crate) csrf: HeaderValue,
+}
+
+/// Starts a session for `user` and makes its cookies.
+pub(crate) async fn session_cookie(
+    state: &AppState,
+    user: kyso_office::User,
+) -> Result<(SessionCookies, kyso_app::sessions::NewSession), AppError> {
+    let session = state.app.start_session(user).await?;
+    let max_age = (session.expires_at - state.app.now())
+        .whole_seconds()
+        .max(0);
+    let secure = if state.config.tls { "; Secure" } else { "" };
+    let make = |name: &str, value: &str| {
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        ))
+        .map_err(AppError::internal)
+    };
+    let cookies = SessionCookies {
+        session: make(SESSION_COOKIE, session.token.as_str())?,
+        csrf: make(crate::auth::CSRF_COOKIE, session.csrf.as_str())?,
+    };
+    Ok((cookies, session))
 }
 
 /// Signs out (the cookie is cleared).
@@ -448,7 +472,7 @@ pub(crate) async fn list_documents(
             .filter(|t| !t.is_empty())
             .map(kyso_app::documents::parse_type)
             .transpose()?,
-        series: None,
+        ..DocumentQuery::default()
     };
     let docs = state.app.documents(&caller.actor, query).await?;
     crate::codec::json(&docs)

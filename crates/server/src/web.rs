@@ -31,36 +31,36 @@ struct VerifyPage {
 /// A report as read by a person.
 #[derive(Debug, Clone)]
 pub(crate) struct ReportView {
-    file_name: String,
+    pub(crate) file_name: String,
     /// `ok`, `bad` or `unknown` (the banner's colour).
-    class: &'static str,
-    headline: &'static str,
-    summary: String,
-    reasons: Vec<String>,
-    validation_time: String,
-    signatures: Vec<SignatureView>,
+    pub(crate) class: &'static str,
+    pub(crate) headline: &'static str,
+    pub(crate) summary: String,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) validation_time: String,
+    pub(crate) signatures: Vec<SignatureView>,
 }
 
 /// One signature as read by a person.
 #[derive(Debug, Clone)]
 pub(crate) struct SignatureView {
-    field: String,
-    class: &'static str,
-    status: String,
-    signer: String,
-    organization: String,
-    time: String,
-    coverage: String,
-    issuer: String,
-    reasons: Vec<String>,
-    warnings: Vec<String>,
-    changes: Vec<String>,
+    pub(crate) field: String,
+    pub(crate) class: &'static str,
+    pub(crate) status: String,
+    pub(crate) signer: String,
+    pub(crate) organization: String,
+    pub(crate) time: String,
+    pub(crate) coverage: String,
+    pub(crate) issuer: String,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) changes: Vec<String>,
     /// Page of the visible appearance (none: invisible or not found).
-    page: Option<usize>,
+    pub(crate) page: Option<usize>,
     /// Its rectangle, `x0 y0 x1 y1` in points (for the page view).
-    rect: String,
+    pub(crate) rect: String,
     /// Where it is, in words.
-    position: String,
+    pub(crate) position: String,
 }
 
 /// The verification page's policy: its own script and pdf.js (module and worker) from
@@ -91,12 +91,15 @@ fn limit_mb(state: &AppState) -> u64 {
     state.config.verify_limit.div_ceil(1024 * 1024)
 }
 
-/// The files under `/static/`, compiled into the binary: the page's script and pdf.js
+/// The files under `/static/`, compiled into the binary: the pages' scripts and pdf.js
 /// (Apache-2.0, vendored from the npm package pdfjs-dist 5.6.205: `static/vendor/pdfjs`).
 pub(crate) async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
     const JS: &str = "text/javascript; charset=utf-8";
     let (body, kind): (&'static [u8], &str) = match file.as_str() {
         "xac-minh.js" => (include_bytes!("../static/xac-minh.js"), JS),
+        "trang.js" => (include_bytes!("../static/trang.js"), JS),
+        "ui.js" => (include_bytes!("../static/ui.js"), JS),
+        "van-ban.js" => (include_bytes!("../static/van-ban.js"), JS),
         "pdfjs/pdf.min.mjs" => (include_bytes!("../static/vendor/pdfjs/pdf.min.mjs"), JS),
         "pdfjs/pdf.worker.min.mjs" => (
             include_bytes!("../static/vendor/pdfjs/pdf.worker.min.mjs"),

@@ -439,23 +439,36 @@ impl Store for Archive {
     ) -> impl Future<Output = Result<Vec<DocumentRecord>, StoreError>> + Send {
         let query = query.clone();
         async move {
-            let rows = sqlx::query(
+            // The states as placeholders $6…, then the order and the limit.
+            let mut sql = String::from(
                 "SELECT id, record_json FROM document \
                  WHERE (CAST($1 AS TEXT) IS NULL OR agency = $1) \
                  AND (CAST($2 AS BIGINT) IS NULL OR year = $2) \
                  AND (CAST($3 AS TEXT) IS NULL OR direction = $3) \
                  AND (CAST($4 AS TEXT) IS NULL OR type_key = $4) \
-                 AND (CAST($5 AS TEXT) IS NULL OR series = $5) \
-                 ORDER BY year, series_number, id",
-            )
-            .bind(query.agency.as_ref().map(ToString::to_string))
-            .bind(query.year.map(i64::from))
-            .bind(query.direction.map(|d| d.key().to_string()))
-            .bind(query.document_type.map(|t| t.key().to_string()))
-            .bind(query.series.as_ref().map(ToString::to_string))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?;
+                 AND (CAST($5 AS TEXT) IS NULL OR series = $5)",
+            );
+            if !query.states.is_empty() {
+                let marks: Vec<String> = (0..query.states.len())
+                    .map(|i| format!("${}", i + 6))
+                    .collect();
+                sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+            }
+            match query.newest {
+                Some(n) => sql.push_str(&format!(" ORDER BY id DESC LIMIT {n}")),
+                None => sql.push_str(" ORDER BY year, series_number, id"),
+            }
+            // Only placeholders and a number were added to the text.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(query.agency.as_ref().map(ToString::to_string))
+                .bind(query.year.map(i64::from))
+                .bind(query.direction.map(|d| d.key().to_string()))
+                .bind(query.document_type.map(|t| t.key().to_string()))
+                .bind(query.series.as_ref().map(ToString::to_string));
+            for state in &query.states {
+                q = q.bind(state.key());
+            }
+            let rows = q.fetch_all(&self.pool).await.map_err(backend_error)?;
             rows.iter().map(record_from).collect()
         }
     }

@@ -45,7 +45,7 @@ struct PageServer {
     site: Arc<Mutex<Site>>,
 }
 
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     let dir = std::env::var_os("KYSO_BROWSER_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("tests/browser"));
@@ -199,14 +199,14 @@ impl PageServer {
 
 /// What the person answers at the next confirmations, in order.
 #[derive(Clone, Copy)]
-enum Say {
+pub(crate) enum Say {
     /// Agree and type this PIN.
     Sign(&'static str),
     /// Refuse.
     Refuse,
 }
 
-struct AgentProcess {
+pub(crate) struct AgentProcess {
     child: Child,
     port: u16,
     answers: Arc<Mutex<Vec<Say>>>,
@@ -216,7 +216,17 @@ struct AgentProcess {
 
 impl AgentProcess {
     fn start(hsm: &SoftHsm, home: &Path, origin: &str, extra: &[&str]) -> Self {
-        let port = kyso_testkit::mtls::free_port();
+        Self::start_on(hsm, home, origin, kyso_testkit::mtls::free_port(), extra)
+    }
+
+    /// The agent on `port`, allowing pages of `origin`.
+    pub(crate) fn start_on(
+        hsm: &SoftHsm,
+        home: &Path,
+        origin: &str,
+        port: u16,
+        extra: &[&str],
+    ) -> Self {
         let mut cmd = hsm.kyso();
         cmd.env("HOME", home)
             .env_remove("XDG_CONFIG_HOME")
@@ -280,11 +290,11 @@ impl AgentProcess {
         }
     }
 
-    fn will(&self, say: &[Say]) {
+    pub(crate) fn will(&self, say: &[Say]) {
         self.answers.lock().unwrap().extend_from_slice(say);
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 }
@@ -337,7 +347,7 @@ fn rand_suffix() -> String {
 
 /// A HOME whose NSS database trusts the local root made by `kyso agent install-cert`
 /// into `tls` (shared by the agents of the test, as on one computer).
-fn home_with_local_root(hsm: &SoftHsm, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn home_with_local_root(hsm: &SoftHsm, name: &str) -> (PathBuf, PathBuf) {
     let home = hsm.work.join(name);
     let tls = home.join("agent-tls");
     std::fs::create_dir_all(&home).unwrap();

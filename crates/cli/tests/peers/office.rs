@@ -155,6 +155,11 @@ impl Office {
     /// `kyso serve` on loopback with the device attached and no PIN in its environment;
     /// with `log`, everything it logs down to debug is written there.
     pub(crate) fn serve(&self, log: Option<&Path>) -> Served {
+        self.serve_with(log, &[])
+    }
+
+    /// `kyso serve` with `extra` flags.
+    pub(crate) fn serve_with(&self, log: Option<&Path>, extra: &[&str]) -> Served {
         let mut serve = crate::support::kyso();
         serve
             .env("SOFTHSM2_CONF", &self.hsm.conf)
@@ -170,7 +175,8 @@ impl Office {
             )
             .arg("--data")
             .arg(&self.hsm.data)
-            .args(["serve", "--listen", "127.0.0.1:0", "--pkcs11", MODULE]);
+            .args(["serve", "--listen", "127.0.0.1:0", "--pkcs11", MODULE])
+            .args(extra);
         if let Some(url) = &self.database_url {
             serve.args(["--database-url", url]);
         }
