@@ -20,7 +20,8 @@
 //   count {selector, name}         result[name] = how many elements match
 //   url {name}                     result[name] = the page's path
 //   axe {name}                     result.axe[name] = axe-core violations of the page
-//   screenshot {path, width?}      a full-page PNG (at width, then back)
+//   screenshot {path, width?}      a full-page PNG (at width, then back); with width,
+//                                  result.widths[file name] = the page's scroll width
 // Writes {…results, axe: {name: [violations]}, console: [errors], error?} to --out; exits
 // 0, or 1 at the first failing step (named in "error"). Each violation is {id, impact,
 // help, nodes}.
@@ -149,7 +150,14 @@ async function run(page, step) {
       result.axe[step.name] = await axe(page);
       break;
     case "screenshot":
-      if (step.width) await page.setViewportSize({ width: step.width, height: 900 });
+      if (step.width) {
+        await page.setViewportSize({ width: step.width, height: 900 });
+        // What overflows the narrow screen shows as a page wider than it.
+        result.widths ??= {};
+        result.widths[path.basename(step.path)] = await page.evaluate(
+          () => document.documentElement.scrollWidth,
+        );
+      }
       await page.screenshot({ path: step.path, fullPage: true });
       if (step.width) await page.setViewportSize({ width, height: 900 });
       break;

@@ -7,8 +7,9 @@
 // data-next ("{id}" replaced by the reply's id); on failure the API's Vietnamese message
 // is shown in the form. A signed-out session goes to the login page.
 //
-// The leader's signature (#ky-lanh-dao): kyso's two-step signing through kyso agent on
-// the person's own PC — the certificate from the token (GetCertInfo), the server
+// Signing with a token on the person's own PC (.ky-qua-agent: the leader's signature, or
+// the agency's seal by its custodian when the device is on their PC): kyso's two-step
+// signing through kyso agent — the certificate from the token (GetCertInfo), the server
 // prepares the PDF (signing-sessions), the token signs the digest (SignMsg; the PIN is
 // typed on the PC, never in the page), the server assembles and verifies (signature).
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
@@ -197,8 +198,7 @@ function hexToBase64(hex) {
   return btoa(String.fromCharCode(...bytes));
 }
 
-const signBox = document.getElementById("ky-lanh-dao");
-if (signBox) {
+for (const signBox of document.querySelectorAll(".ky-qua-agent")) {
   const button = signBox.querySelector("button");
   const say = statusOf(signBox);
   button.addEventListener("click", async () => {

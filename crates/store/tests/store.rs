@@ -145,6 +145,70 @@ async fn year_rollover_restarts_at_01() {
     }
 }
 
+/// The lists of the web pages: any of several states, the newest first, at most N; the
+/// other filters with them; register order without `newest`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_by_state_newest_first() {
+    for env in environments().await {
+        let office = Office::new(env.archive.clone());
+        let mut ids = Vec::new();
+        for (i, state) in [
+            OutgoingState::Numbered,
+            OutgoingState::Draft,
+            OutgoingState::Numbered,
+            OutgoingState::SealSigned,
+            OutgoingState::Numbered,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut r = request(DocumentType::CongVan, date!(2025 - 03 - 04), Secrecy::None);
+            r.state = state;
+            if state == OutgoingState::Draft {
+                r.number = OutgoingNumber::None;
+            }
+            r.metadata.subject = format!("Văn bản {i}");
+            let d = office.register_outgoing(r, None, AT).await.unwrap();
+            ids.push(d.record.id.unwrap());
+        }
+        let list = |states: Vec<DocState>, newest: Option<u32>, year: Option<u16>| {
+            let archive = env.archive.clone();
+            async move {
+                archive
+                    .documents(&DocumentQuery {
+                        agency: Some(h13()),
+                        year,
+                        states,
+                        newest,
+                        ..DocumentQuery::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.id.unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let numbered = DocState::Outgoing(OutgoingState::Numbered);
+        let sealed = DocState::Outgoing(OutgoingState::SealSigned);
+        assert_eq!(
+            list(vec![numbered], Some(2), None).await,
+            [ids[4], ids[2]],
+            "{}",
+            env.name
+        );
+        assert_eq!(
+            list(vec![numbered, sealed], Some(10), Some(2025)).await,
+            [ids[4], ids[3], ids[2], ids[0]],
+            "{}",
+            env.name
+        );
+        assert!(list(vec![numbered], Some(10), Some(2024)).await.is_empty());
+        assert_eq!(list(vec![], None, None).await.len(), 5, "{}", env.name);
+        env.archive.close().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_series_and_policy_refusals() {
     for env in environments().await {

@@ -341,6 +341,13 @@ fn web_interface_end_to_end() {
     steps.extend(shot(&shots, "dang-nhap"));
     let r = browse(&home, &base, &steps);
     assert_accessible(&r);
+    // Readable at phone width: nothing wider than the screen.
+    for (page, width) in r["widths"].as_object().unwrap() {
+        assert!(
+            width.as_u64().unwrap() <= 390,
+            "{page} is {width} px wide at 390 px"
+        );
+    }
     let no_pin = agent.output();
     assert!(!no_pin.contains(PIN), "the agent never prints the PIN");
 

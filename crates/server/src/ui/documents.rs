@@ -611,9 +611,18 @@ pub(crate) async fn document(
             details,
             history,
             report,
+            // The archived original, or the working copy of an electronic outgoing
+            // document before it is issued.
             has_file: d.original.is_some()
-                || is(DocState::Outgoing(OutgoingState::Draft))
-                || d.electronic,
+                || matches!(
+                    d.state,
+                    DocState::Outgoing(
+                        OutgoingState::Draft
+                            | OutgoingState::LeaderSigned
+                            | OutgoingState::Numbered
+                            | OutgoingState::SealSigned
+                    )
+                ),
             actions,
             recipients,
             deliveries,
