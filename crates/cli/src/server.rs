@@ -269,9 +269,11 @@ fn print_city(city: &DemoCity, setup: &DemoSetup, dir: &Path, listening: &kyso_s
         }
     }
     println!();
+    println!("Mở trình duyệt và đăng nhập: {}/dang-nhap", listening.url);
     println!(
-        "Đăng nhập / sign in: POST {}/api/v1/sessions {{\"user\": \"vanthu.ubnd\", \"password\": \"…\"}}",
+        "  (open it in a browser and sign in; the API: POST {}/api/v1/sessions {{\"user\": \"vanthu.ubnd\", \"password\": \"…\"}})",
         listening.url
     );
-    println!("Dừng: Ctrl+C (stop: Ctrl+C)");
+    println!("Dừng: Ctrl+C");
+    println!("  (stop: Ctrl+C)");
 }
