@@ -2,14 +2,15 @@
 // JSON API (the one handler of its use case) with the session's CSRF token from the
 // page's meta tag: as multipart when it has enctype="multipart/form-data" (with upload
 // progress), else as JSON built from its fields (checkboxes with data-list gather into
-// an array, a field with data-list-text sends its words as an array, a <select data-split="other"> whose value is "a|b" sends a, and b as
+// an array, a field with data-list-text sends its words as an array, one with data-bool
+// true or false, a <select data-split="other"> whose value is "a|b" sends a, and b as
 // "other"; empty fields are left out). On success the page reloads, or goes to
 // data-next ("{id}" replaced by the reply's id); on failure the API's Vietnamese message
 // is shown in the form. A signed-out session goes to the login page.
 //
-// Signing with a token on the person's own PC (.ky-qua-agent: the leader's signature, or
-// the agency's seal by its custodian when the device is on their PC): kyso's two-step
-// signing through kyso agent — the certificate from the token (GetCertInfo), the server
+// Signing with a token on the person's own PC (.ky-qua-agent: the leader's signature, the
+// agency's seal by its custodian when the device is on their PC, a party's signature of
+// the handover minutes): kyso's two-step signing through kyso agent — the certificate from the token (GetCertInfo), the server
 // prepares the PDF (signing-sessions), the token signs the digest (SignMsg; the PIN is
 // typed on the PC, never in the page), the server assembles and verifies (signature).
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
@@ -80,6 +81,11 @@ function fields(form) {
     if (el.type === "checkbox") {
       json[el.name] = el.checked;
       if (el.checked) data.append(el.name, "true");
+      continue;
+    }
+    if ("bool" in el.dataset) {
+      json[el.name] = el.value === "true";
+      data.append(el.name, el.value);
       continue;
     }
     if (el.value === "") continue;
@@ -204,14 +210,16 @@ for (const signBox of document.querySelectorAll(".ky-qua-agent")) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     const id = signBox.dataset.doc;
+    // A document (leader or seal), or the handover minutes (data-start, data-finish).
+    const start = signBox.dataset.start || `/api/v1/documents/${id}/signing-sessions`;
+    const finish = signBox.dataset.finish || `/api/v1/documents/${id}/signature`;
     try {
       say("Đang đọc chứng thư số trên thiết bị ký số…");
       const info = agentOk(await agentCall("GetCertInfo", "get_cert_info"));
       say("Đang chuẩn bị văn bản để ký…");
-      const ticket = await api("POST", `/api/v1/documents/${id}/signing-sessions`, {
-        role: signBox.dataset.role,
-        certificates: [info.CertInfo.Base64Data],
-      });
+      const body = { certificates: [info.CertInfo.Base64Data] };
+      if (signBox.dataset.role) body.role = signBox.dataset.role;
+      const ticket = await api("POST", start, body);
       say("Hãy xác nhận và nhập mã PIN trên cửa sổ của kyso agent…");
       const signed = agentOk(
         await agentCall(
@@ -224,7 +232,7 @@ for (const signBox of document.querySelectorAll(".ky-qua-agent")) {
         ),
       );
       say("Đang ghép chữ ký vào văn bản và kiểm tra…");
-      await api("POST", `/api/v1/documents/${id}/signature`, {
+      await api("POST", finish, {
         session: ticket.session,
         signature: signed.Signature,
       });

@@ -39,6 +39,8 @@ const OTHER_NAME: &str = "Sở Nội vụ thành phố Cần Thơ";
 /// The first agency's name (the office fixture's).
 const AGENCY_NAME: &str = "Sở Thông tin và Truyền thông";
 const SUBJECT: &str = "Về việc triển khai ký số văn bản điện tử";
+/// The device's PIN after the handover (the receiver's).
+const NEW_PIN: &str = "975312";
 
 fn screenshot_dir(work: &Path) -> PathBuf {
     let dir = std::env::var_os("KYSO_SCREENSHOTS")
@@ -308,12 +310,50 @@ fn web_interface_end_to_end() {
         goto("/van-ban-di", "outgoing_again"),
         open(SUBJECT),
         text("#tinh-trang-noi-nhan", "timeline_after_accept"),
+        // The sender asks for it back (13).
+        json!({"do": "fill", "selector": "form[data-api$=\"/recall\"] input[name=reason]",
+               "value": "Văn bản có sai sót, sẽ ban hành lại"}),
+        click("form[data-api$=\"/recall\"] button"),
+        wait_text("#tinh-trang-noi-nhan", "đã yêu cầu thu hồi"),
+        // 5. The device changes hands: the clerk (its custodian) asks to hand it to
+        //    the custodian-to-be, a leader approves, the receiver accepts with the
+        //    giver's PIN and a new one (device on the server); the minutes then wait
+        //    for both parties' signatures.
+        goto("/thiet-bi", "clerk_devices_again"),
+        json!({"do": "select", "selector": "#bg-nguoi-nhan", "label": "Phạm Thị Hoa (thietbi)"}),
+        json!({"do": "fill", "selector": "#bg-can-cu", "value": "Giấy ủy quyền số 12/GUQ-STTTT"}),
+        json!({"do": "fill", "selector": "#bg-tinh-trang", "value": "Hoạt động bình thường"}),
+        click("#de-nghi-ban-giao button"),
+        wait_text("#ban-giao-1", "đã đề nghị"),
         json!({"do": "logout"}),
-        // 5. The custodian and the administrator.
+        login_step("lanhdao"),
+        text("main", "leader_dashboard_handover"),
+        goto("/thiet-bi", "leader_devices"),
+        click("#ban-giao-1 form button:has-text(\"Phê duyệt\")"),
+        wait_text("#ban-giao-1", "đã được phê duyệt"),
+        json!({"do": "logout"}),
+        // The receiving clerk agrees to the recall (15): the copy is withdrawn.
+        login_step("vanthusnv"),
+        goto("/van-ban-den", "incoming_again"),
+        open(SUBJECT),
+        json!({"do": "wait", "selector": "#dong-y-thu-hoi"}),
+        text("#tinh-trang-noi-nhan", "recall_at_receiver"),
+        axe("van-ban (yêu cầu thu hồi)"),
+        click("#dong-y-thu-hoi button"),
+        wait_text("#trang-thai", "Đã hủy theo yêu cầu thu hồi"),
+        json!({"do": "logout"}),
+        // The custodian-to-be, and the administrator.
         login_step("thietbi"),
         text("header nav", "custodian_nav"),
         goto("/thiet-bi", "custodian_devices"),
+        json!({"do": "fill", "selector": "#pin-cu-1", "value": PIN}),
+        json!({"do": "fill", "selector": "#pin-moi-1", "value": NEW_PIN}),
+        json!({"do": "fill", "selector": "#ky-hieu-1", "value": "STTTT"}),
+        json!({"do": "fill", "selector": "#dia-danh-1", "value": "Cần Thơ"}),
+        click("#ban-giao-1 button:has-text(\"Nhận bàn giao\")"),
+        wait_text("#ban-giao-1", "đã nhận bàn giao"),
         text("main", "devices_text"),
+        json!({"do": "count", "selector": ".ky-qua-agent", "name": "minutes_to_sign"}),
         axe("thiet-bi"),
     ]);
     steps.extend(shot(&shots, "thiet-bi"));
@@ -331,9 +371,17 @@ fn web_interface_end_to_end() {
         goto("/quan-tri", "admin_page"),
         text("main", "admin_text"),
         axe("quan-tri"),
+        // The policy: Quyết định issued electronically too.
+        json!({"do": "check", "selector": "#doi-chinh-sach input[value=\"QĐ\"]"}),
+        click("#doi-chinh-sach button"),
+        text("section[aria-labelledby=chinh-sach] ul", "policy_after"),
     ]);
     steps.extend(shot(&shots, "quan-tri"));
     steps.extend([
+        // The sender's timeline shows the recall agreed (15).
+        goto("/van-ban-di", "admin_outgoing"),
+        open(SUBJECT),
+        text("#tinh-trang-noi-nhan", "timeline_after_recall"),
         json!({"do": "logout"}),
         goto("/dang-nhap", "login_status"),
         axe("dang-nhap"),
@@ -420,11 +468,30 @@ fn web_interface_end_to_end() {
     );
     let timeline = s(&r, "timeline_after_accept");
     assert!(timeline.contains("03"), "{timeline}");
-    // 5. Custodian and administrator.
+    // Recall: asked (13), seen by the receiver, agreed (15), seen by the sender.
+    let asked = s(&r, "recall_at_receiver");
     assert!(
-        s(&r, "devices_text").contains(DEVICE) || s(&r, "devices_text").contains("Trần Thị Văn"),
+        asked.contains("nơi gửi yêu cầu thu hồi") && asked.contains("13"),
+        "{asked}"
+    );
+    let recalled = s(&r, "timeline_after_recall");
+    assert!(
+        recalled.contains("15") && recalled.contains("đã đồng ý thu hồi"),
+        "{recalled}"
+    );
+    // 5. Custodian and administrator.
+    // The handover: requested, shown to the leader, approved, accepted; the device's
+    // custodian is now the receiver, whose page offers to sign the minutes.
+    assert!(
+        s(&r, "leader_dashboard_handover").contains("Bàn giao thiết bị ký số cần xử lý"),
         "{r}"
     );
+    let devices = s(&r, "devices_text");
+    assert!(
+        devices.contains("Phạm Thị Hoa (thietbi) (bạn)") && devices.contains("đã nhận bàn giao"),
+        "{devices}"
+    );
+    assert_eq!(r["minutes_to_sign"], 1, "{r}");
     assert!(!s(&r, "custodian_nav").contains("Quản trị"), "{r}");
     assert_eq!(r["custodian_admin"].as_u64(), Some(403), "{r}");
     assert!(
@@ -437,6 +504,7 @@ fn web_interface_end_to_end() {
         "{r}"
     );
     assert!(s(&r, "audit_state").starts_with("NGUYÊN VẸN"), "{r}");
+    assert!(s(&r, "policy_after").contains("Quyết định"), "{r}");
     assert!(
         s(&r, "admin_text").contains(OTHER_NAME) && s(&r, "admin_text").contains(LEADER),
         "{r}"

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use kyso_app::AppError;
-use kyso_office::{Action, HandoverState, Role};
+use kyso_office::{Action, HandoverState, MinutesSigner, Role};
 
 use super::documents::Choice;
 use super::{Chrome, Staff, may, page_or_error, when};
@@ -33,6 +33,10 @@ pub(crate) struct HandoverView {
     requested: String,
     can_decide: bool,
     can_accept: bool,
+    /// The person is a party whose signature the minutes still need.
+    can_sign_minutes: bool,
+    /// Both parties signed: the receiver seals with the device.
+    can_seal_minutes: bool,
     has_minutes: bool,
 }
 
@@ -82,6 +86,14 @@ pub(crate) async fn devices(State(state): State<AppState>, staff: Staff) -> Resp
             .await?
             .into_iter()
             .map(|h| HandoverView {
+                can_sign_minutes: h.state == HandoverState::Accepted
+                    && ((h.giver == me && !h.minutes_signatures.contains(&MinutesSigner::Giver))
+                        || (h.receiver == me
+                            && !h.minutes_signatures.contains(&MinutesSigner::Receiver))),
+                can_seal_minutes: h.state == HandoverState::Accepted
+                    && h.receiver == me
+                    && h.minutes_signatures.contains(&MinutesSigner::Giver)
+                    && h.minutes_signatures.contains(&MinutesSigner::Receiver),
                 id: h.id.unwrap_or_default(),
                 can_decide: h.state == HandoverState::Requested
                     && may(actor, Action::DecideHandover(&h)),
@@ -235,6 +247,8 @@ pub(crate) struct AdminPage {
     agencies: Vec<AgencyRow>,
     can_manage_agencies: bool,
     policy_types: Vec<String>,
+    /// Every type, ticked when the policy lists it (the policy form).
+    policy_choices: Vec<(Choice, bool)>,
     anchors: Vec<AnchorRow>,
 }
 
@@ -302,6 +316,20 @@ pub(crate) async fn administration(State(state): State<AppState>, staff: Staff) 
             .types()
             .map(|t| t.vietnamese_name().to_string())
             .collect();
+        let mut policy_choices: Vec<(Choice, bool)> = kyso_model::DocumentType::ALL
+            .iter()
+            .filter(|t| !t.is_copy())
+            .map(|t| {
+                (
+                    Choice {
+                        value: kyso_search::type_code(*t).to_string(),
+                        label: t.vietnamese_name().to_string(),
+                    },
+                    policy.allows_type(*t),
+                )
+            })
+            .collect();
+        kyso_model::sort_vietnamese(&mut policy_choices, |(c, _)| c.label.as_str());
         let data = state.app.data().to_path_buf();
         let anchors = tokio::task::spawn_blocking(move || {
             kyso_app::verify::installation_anchors(&data).map(|(anchors, _)| {
@@ -329,6 +357,7 @@ pub(crate) async fn administration(State(state): State<AppState>, staff: Staff) 
             agencies,
             can_manage_agencies: may(actor, Action::ManageAgencies),
             policy_types,
+            policy_choices,
             anchors,
         })
     }

@@ -410,10 +410,14 @@ struct StatusRow {
 
 struct DeliveryRow {
     id: i64,
-    recipient: String,
+    /// Outgoing: the recipient; incoming: "Nơi gửi: …".
+    title: String,
     state: String,
     statuses: Vec<StatusRow>,
+    /// The sender may ask for it back (13).
     can_recall: bool,
+    /// The recipient's clerk answers the sender's recall (15 / 16).
+    can_answer_recall: bool,
 }
 
 /// What the person may do on this document now.
@@ -567,27 +571,41 @@ pub(crate) async fn document(
                 .collect();
             kyso_model::sort_vietnamese(&mut recipients, |c| c.label.as_str());
         }
-        let deliveries = if d.direction == kyso_office::Direction::Outgoing
-            && is(DocState::Outgoing(OutgoingState::Issued))
-        {
-            let may_recall = may(actor, Action::SendDocument);
-            let mut rows: Vec<DeliveryRow> = state
-                .app
-                .deliveries(actor, id)
-                .await?
-                .into_iter()
-                .map(|v| DeliveryRow {
+        // Sent: one delivery per recipient (issued documents); received: the delivery it
+        // came by, with the statuses sent back and the sender's recall, if any.
+        let incoming = d.direction == kyso_office::Direction::Incoming;
+        let deliveries = if incoming || is(DocState::Outgoing(OutgoingState::Issued)) {
+            let may_recall = !incoming && may(actor, Action::SendDocument);
+            let may_answer = incoming && may(actor, Action::AnswerRecall);
+            let mut rows: Vec<DeliveryRow> = Vec::new();
+            for v in state.app.deliveries(actor, id).await? {
+                let title = if incoming {
+                    let sender = match v.sender.parse::<kyso_model::AgencyId>() {
+                        Ok(a) => state
+                            .app
+                            .agency_name(&a)
+                            .await
+                            .unwrap_or_else(|_| v.sender.clone()),
+                        Err(_) => v.sender.clone(),
+                    };
+                    format!("Nơi gửi: {sender} ({})", v.sender)
+                } else {
+                    format!("{} ({})", v.recipient_name, v.recipient)
+                };
+                rows.push(DeliveryRow {
                     id: v.id,
-                    recipient: format!("{} ({})", v.recipient_name, v.recipient),
-                    state: match (v.state.as_str(), v.recall.as_str()) {
-                        (_, "requested") => "đã yêu cầu thu hồi".into(),
-                        (_, "agreed") => "nơi nhận đồng ý thu hồi".into(),
-                        (_, "refused") => "nơi nhận từ chối thu hồi".into(),
-                        ("delivered", _) => "đã chuyển đến nơi nhận".into(),
-                        ("queued", _) => "đang chờ gửi (sẽ gửi lại tự động)".into(),
-                        (other, _) => other.to_string(),
+                    title,
+                    state: match (v.state.as_str(), v.recall.as_str(), incoming) {
+                        (_, "requested", true) => "nơi gửi yêu cầu thu hồi văn bản này".into(),
+                        (_, "requested", false) => "đã yêu cầu thu hồi".into(),
+                        (_, "agreed", _) => "đã đồng ý thu hồi".into(),
+                        (_, "refused", _) => "đã từ chối thu hồi".into(),
+                        ("delivered", _, _) => "đã chuyển đến nơi nhận".into(),
+                        ("queued", _, _) => "đang chờ gửi (sẽ gửi lại tự động)".into(),
+                        (other, _, _) => other.to_string(),
                     },
                     can_recall: may_recall && v.recall == "none",
+                    can_answer_recall: may_answer && v.recall == "requested",
                     statuses: v
                         .statuses
                         .into_iter()
@@ -598,9 +616,9 @@ pub(crate) async fn document(
                             description: s.description,
                         })
                         .collect(),
-                })
-                .collect();
-            kyso_model::sort_vietnamese(&mut rows, |r| r.recipient.as_str());
+                });
+            }
+            kyso_model::sort_vietnamese(&mut rows, |r| r.title.as_str());
             rows
         } else {
             Vec::new()
