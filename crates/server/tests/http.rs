@@ -584,6 +584,125 @@ fn login_is_throttled_and_changes_need_the_csrf_token() {
     let _ = &mut leader;
 }
 
+/// The staff's pages without a browser: the way to the login page and back, the two
+/// cookies of a page login, the CSRF token in the page, 403/404 pages by role and
+/// agency, forms from another site refused, no open redirect, logout.
+#[test]
+fn staff_pages_sign_in_and_refuse_by_role() {
+    let node = start("sqlite", |_| {}).unwrap();
+    node.user("vanthu", "Lê Văn Thư", &[Role::Clerk]);
+    node.user("chuyenvien", "Phạm Thị Chuyên", &[Role::Officer]);
+    let anonymous = node.client();
+    let a = anonymous.get("/van-ban-den?nam=2026");
+    assert_eq!(a.status, 303);
+    assert_eq!(
+        a.header("location"),
+        Some("/dang-nhap?tiep=/van-ban-den%3Fnam%3D2026")
+    );
+    let page = anonymous.get("/dang-nhap");
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("wss://127.0.0.1:8987"),
+        "{csp}"
+    );
+    let form = |user: &str, password: &str, next: &str| {
+        vec![
+            ("ten_dang_nhap".to_string(), user.to_string()),
+            ("mat_khau".to_string(), password.to_string()),
+            ("tiep".to_string(), next.to_string()),
+        ]
+    };
+    let post = |fields: Vec<(String, String)>, headers: &[(&str, &str)]| {
+        let f: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        anonymous.post_page_form("/dang-nhap", &f, headers)
+    };
+    let wrong = post(form("vanthu", "sai-mat-khau-roi", "/"), &[]);
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong.text.contains("đăng nhập không thành công"),
+        "{}",
+        wrong.text
+    );
+    assert!(wrong.header("set-cookie").is_none());
+    let foreign = post(
+        form("vanthu", PASSWORD, "/"),
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(foreign.status, 403, "{}", foreign.text);
+    assert!(foreign.header("set-cookie").is_none());
+    let outside = post(form("vanthu", PASSWORD, "//evil.example/"), &[]);
+    assert_eq!(
+        (outside.status, outside.header("location")),
+        (303, Some("/"))
+    );
+    let ok = post(
+        form("vanthu", PASSWORD, "/tim-kiem"),
+        &[("Sec-Fetch-Site", "same-origin")],
+    );
+    assert_eq!((ok.status, ok.header("location")), (303, Some("/tim-kiem")));
+    let cookies: Vec<&str> = ok
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    for c in &cookies {
+        assert!(
+            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+            "{c}"
+        );
+    }
+    let pair = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_string()
+    };
+    let (session, csrf) = (pair("kyso_session"), pair("kyso_csrf"));
+    let mut clerk = node.client();
+    clerk.use_cookie(&format!("{session}; {csrf}"));
+    let home = clerk.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.text.contains("Việc của tôi"), "{}", home.text);
+    let token = csrf.trim_start_matches("kyso_csrf=");
+    assert!(
+        home.text
+            .contains(&format!("<meta name=\"csrf-token\" content=\"{token}\">")),
+        "the page carries the session's CSRF token"
+    );
+    let refused = clerk.get("/nhat-ky");
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.text.contains("Không có quyền truy cập") && refused.text.contains("Đăng xuất"),
+        "{}",
+        refused.text
+    );
+    assert!(!home.text.contains("href=\"/nhat-ky\""), "no menu entry");
+    let officer = node.login("chuyenvien");
+    for path in ["/quan-tri", "/nhat-ky"] {
+        assert_eq!(officer.get(path).status, 403, "{path}");
+    }
+    let missing = clerk.get("/van-ban/999999");
+    assert_eq!(missing.status, 404);
+    assert!(missing.text.contains("Không tìm thấy"), "{}", missing.text);
+    // Logout: the form needs the page's CSRF token.
+    let out = clerk.post_page_form("/dang-xuat", &[("csrf", "sai")], &[]);
+    assert_eq!(out.status, 403);
+    let out = clerk.post_page_form("/dang-xuat", &[("csrf", token)], &[]);
+    assert_eq!(
+        (out.status, out.header("location")),
+        (303, Some("/dang-nhap"))
+    );
+    assert_eq!(clerk.get("/").status, 303, "the session is over");
+}
+
 fn incoming_flow(node: &Node) {
     node.user("vanthu", "Lê Văn Thư", &[Role::Clerk]);
     node.user("lanhdao", "Nguyễn Văn Hùng", &[Role::Leader]);

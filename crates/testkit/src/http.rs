@@ -255,9 +255,51 @@ impl Client {
         )
     }
 
+    /// POST an HTML form (`application/x-www-form-urlencoded`, values encoded here)
+    /// with extra request headers, as a browser posts the web pages' forms.
+    pub fn post_page_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut r = self
+            .request("POST", path)
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        Self::answer(r.send(body.as_bytes()))
+    }
+
+    /// Uses `cookie` (a `Cookie` header's value) instead of the session's, e.g. the
+    /// cookies a page's login set.
+    pub fn use_cookie(&mut self, cookie: &str) {
+        self.cookie = Some(cookie.to_string());
+        self.csrf = None;
+    }
+
     /// POST a multipart form.
     pub fn post_form(&self, path: &str, form: &Multipart) -> Answer {
         let (body, content_type) = form.encode();
         self.post_raw(path, &content_type, &body)
     }
+}
+
+/// Percent-encoding of a form value (RFC 3986 unreserved characters kept).
+fn url_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
