@@ -1552,6 +1552,14 @@ impl App {
         Ok((path, name))
     }
 
+    /// The archive's folders of the actor's agency: how many documents per year (newest
+    /// first) and type — the tree without its documents, one grouped count however
+    /// large the archive.
+    pub async fn archive_counts(&self, actor: &Actor) -> AppResult<Vec<(u16, DocumentType, u64)>> {
+        self.allow(actor, Action::ViewDocuments, "archive").await?;
+        Ok(self.archive().document_counts(actor.agency()).await?)
+    }
+
     /// The archive tree of the actor's agency: year (newest first) → type → documents.
     pub async fn tree(&self, actor: &Actor) -> AppResult<Vec<TreeYear>> {
         let docs = self.documents(actor, DocumentQuery::default()).await?;

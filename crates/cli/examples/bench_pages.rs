@@ -1,5 +1,6 @@
 //! Page timings of the staff's web interface with a large archive (tracker issue 13):
-//! "việc của tôi", the document page and the search results page, each requested
+//! "việc của tôi", the document page, the incoming list, the archive tree and the search
+//! results page, each requested
 //! `--requests` times from a signed-in clerk of a `kyso serve` (release build) whose
 //! agency holds `--docs` archived documents (default 100,000), with the JSON API's
 //! answers for the same data measured in the same run beside them (the same use case
@@ -281,6 +282,16 @@ fn main() {
             time(&clerk, a.requests, "\"Subject\"", |i| {
                 format!("/api/v1/documents/{}", ids[i])
             }),
+        ),
+        (
+            "GET /van-ban-den (incoming list, newest 200)",
+            time(&clerk, a.requests, "Văn bản đến", |_| {
+                "/van-ban-den".into()
+            }),
+        ),
+        (
+            "GET /luu-tru (archive: years, the newest year's folders, 100 newest each)",
+            time(&clerk, a.requests, "Lưu trữ", |_| "/luu-tru".into()),
         ),
         (
             "GET /tim-kiem?q=… (search results page, facets, snippets)",

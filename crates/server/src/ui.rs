@@ -403,8 +403,10 @@ async fn login_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<LoginForm>,
+    axum::Form(mut form): axum::Form<LoginForm>,
 ) -> Response {
+    // The password leaves the form at once, to be wiped after the check.
+    let password = Zeroizing::new(std::mem::take(&mut form.mat_khau));
     let next = safe_next(Some(&form.tiep));
     let again = |e: AppError, form: &LoginForm| {
         let status =
@@ -446,7 +448,7 @@ async fn login_submit(
         .login_password(
             agency.as_ref(),
             form.ten_dang_nhap.trim(),
-            Zeroizing::new(form.mat_khau.clone()),
+            password,
             Some(&addr),
         )
         .await

@@ -1,6 +1,7 @@
-//! The web pages, server-rendered in Vietnamese (askama templates in
-//! `crates/server/templates`, compiled into the binary and escaped by default; no
-//! script, so the security headers' `default-src 'none'` holds).
+//! The public verification page, server-rendered in Vietnamese (askama templates in
+//! `crates/server/templates`, compiled into the binary and escaped by default), the
+//! report's rendering shared with the staff's document page ([`crate::ui`]), and the
+//! static files (the pages' scripts and pdf.js, under their own CSP).
 //!
 //! `/xac-minh`: the public verification page — no login, nothing stored. A PDF, or a
 //! file and its `.p7s`, goes through the same use case as `POST /api/v1/verify`

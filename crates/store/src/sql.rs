@@ -43,6 +43,38 @@ fn record_from(row: &AnyRow) -> Result<DocumentRecord, StoreError> {
 }
 
 impl Archive {
+    /// How many documents `agency` holds per register year and type (the archive tree's
+    /// folders), newest year first, types in their key order. One grouped count, read
+    /// from the index on (agency, year, type).
+    pub async fn document_counts(
+        &self,
+        agency: &kyso_model::AgencyId,
+    ) -> Result<Vec<(u16, kyso_model::DocumentType, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT year, type_key, COUNT(*) AS n FROM document WHERE agency = $1 \
+             GROUP BY year, type_key ORDER BY year DESC, type_key",
+        )
+        .bind(agency.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let year: i64 = row.try_get("year").map_err(backend_error)?;
+            let key: String = row.try_get("type_key").map_err(backend_error)?;
+            let n: i64 = row.try_get("n").map_err(backend_error)?;
+            let doc_type = kyso_model::DocumentType::from_key(&key).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown document type {key:?} in the database"))
+            })?;
+            out.push((
+                u16::try_from(year).unwrap_or_default(),
+                doc_type,
+                u64::try_from(n).unwrap_or_default(),
+            ));
+        }
+        Ok(out)
+    }
+
     /// A transaction that writes: on SQLite it holds the database write lock from its
     /// first statement (`BEGIN IMMEDIATE`), so concurrent numbering serialises instead
     /// of failing on a lock upgrade.

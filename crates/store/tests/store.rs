@@ -205,6 +205,13 @@ async fn documents_by_state_newest_first() {
         );
         assert!(list(vec![numbered], Some(10), Some(2024)).await.is_empty());
         assert_eq!(list(vec![], None, None).await.len(), 5, "{}", env.name);
+        // The archive tree's folders: one grouped count.
+        assert_eq!(
+            env.archive.document_counts(&h13()).await.unwrap(),
+            [(2025, DocumentType::CongVan, 5)],
+            "{}",
+            env.name
+        );
         env.archive.close().await;
     }
 }

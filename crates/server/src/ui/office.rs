@@ -103,14 +103,14 @@ pub(crate) struct ArchiveDoc {
 pub(crate) struct ArchiveType {
     folder: String,
     name: String,
+    count: u64,
     documents: Vec<ArchiveDoc>,
 }
 
 pub(crate) struct ArchiveYear {
     year: u16,
-    count: usize,
-    open: bool,
-    types: Vec<ArchiveType>,
+    count: u64,
+    current: bool,
 }
 
 #[derive(Template)]
@@ -118,50 +118,85 @@ pub(crate) struct ArchiveYear {
 pub(crate) struct ArchivePage {
     chrome: Chrome,
     years: Vec<ArchiveYear>,
+    year: u16,
+    types: Vec<ArchiveType>,
+    per_folder: u32,
 }
 
-/// How many documents of one type and year the tree lists (search reaches the rest).
-const PER_FOLDER: usize = 100;
+#[derive(Debug, Deserialize)]
+pub(crate) struct ArchiveParams {
+    nam: Option<u16>,
+}
 
-/// `GET /luu-tru`: the archive by year → type → document.
-pub(crate) async fn archive(State(state): State<AppState>, staff: Staff) -> Response {
+/// How many documents of one type and year the page lists, newest first (search and the
+/// registers reach the rest).
+const PER_FOLDER: u32 = 100;
+
+/// `GET /luu-tru?nam=…`: the archive by year → type → document: every year with its
+/// count, and the chosen year's (default: the newest) type folders with their newest
+/// documents.
+pub(crate) async fn archive(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(p): Query<ArchiveParams>,
+) -> Response {
     let page = async {
-        let tree = state.app.tree(&staff.actor).await?;
-        let years = tree
-            .into_iter()
-            .enumerate()
-            .map(|(i, y)| ArchiveYear {
-                year: y.year,
-                count: y.types.iter().map(|t| t.documents.len()).sum(),
-                open: i == 0,
-                types: y
-                    .types
-                    .into_iter()
-                    .map(|t| {
-                        let mut documents: Vec<ArchiveDoc> = t
-                            .documents
-                            .into_iter()
-                            .rev()
-                            .take(PER_FOLDER)
-                            .map(|d| ArchiveDoc {
-                                id: d.id,
-                                number: d.number.unwrap_or_else(|| "—".into()),
-                                subject: d.subject,
-                            })
-                            .collect();
-                        documents.reverse();
-                        ArchiveType {
-                            folder: t.folder,
-                            name: t.name,
-                            documents,
-                        }
+        let actor = &staff.actor;
+        let counts = state.app.archive_counts(actor).await?;
+        let mut years: Vec<ArchiveYear> = Vec::new();
+        for (year, _, n) in &counts {
+            match years.last_mut() {
+                Some(y) if y.year == *year => y.count += n,
+                _ => years.push(ArchiveYear {
+                    year: *year,
+                    count: *n,
+                    current: false,
+                }),
+            }
+        }
+        let year = p
+            .nam
+            .filter(|n| years.iter().any(|y| y.year == *n))
+            .or_else(|| years.first().map(|y| y.year))
+            .unwrap_or_else(|| state.app.this_year());
+        for y in &mut years {
+            y.current = y.year == year;
+        }
+        let mut types = Vec::new();
+        for (_, doc_type, count) in counts.iter().filter(|(y, _, _)| *y == year) {
+            let docs = state
+                .app
+                .documents(
+                    actor,
+                    kyso_office::DocumentQuery {
+                        year: Some(year),
+                        document_type: Some(*doc_type),
+                        newest: Some(PER_FOLDER),
+                        ..kyso_office::DocumentQuery::default()
+                    },
+                )
+                .await?;
+            types.push(ArchiveType {
+                folder: kyso_office::type_folder(*doc_type).to_string(),
+                name: doc_type.vietnamese_name().to_string(),
+                count: *count,
+                documents: docs
+                    .iter()
+                    .map(|d| ArchiveDoc {
+                        id: d.id.unwrap_or_default(),
+                        number: d.metadata.number_notation().unwrap_or_else(|| "—".into()),
+                        subject: d.metadata.subject.clone(),
                     })
                     .collect(),
-            })
-            .collect();
+            });
+        }
+        kyso_model::sort_vietnamese(&mut types, |t| t.name.as_str());
         Ok::<_, AppError>(ArchivePage {
             chrome: Chrome::of(&state, &staff).await,
             years,
+            year,
+            types,
+            per_folder: PER_FOLDER,
         })
     }
     .await;
