@@ -40,13 +40,21 @@ pub(crate) struct RegistersPage {
     columns: Vec<String>,
     rows: Vec<Vec<String>>,
     can_export: bool,
+    /// Entries in the register, the page shown (1-based) and how many pages.
+    total: usize,
+    page: usize,
+    pages: usize,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct RegisterParams {
     so: Option<String>,
     nam: Option<u16>,
+    trang: Option<usize>,
 }
+
+/// Register entries per page (the printable PDF and the CSV hold them all).
+const REGISTER_PAGE: usize = 200;
 
 /// `GET /so-van-ban?so=outgoing&nam=2026`: a register of a year, with its printable PDF
 /// and CSV.
@@ -67,6 +75,8 @@ pub(crate) async fn registers(
             .app
             .register_sheet(actor, Some(year), register)
             .await?;
+        let pages = sheet.rows.len().div_ceil(REGISTER_PAGE).max(1);
+        let page = p.trang.unwrap_or(1).clamp(1, pages);
         Ok::<_, AppError>(RegistersPage {
             chrome: Chrome::of(&state, &staff).await,
             tabs: REGISTERS
@@ -82,7 +92,16 @@ pub(crate) async fn registers(
             title: sheet.title.clone(),
             subtitle: sheet.subtitle.clone(),
             columns: sheet.columns.iter().map(|c| c.to_string()).collect(),
-            rows: sheet.rows.clone(),
+            total: sheet.rows.len(),
+            pages,
+            page,
+            rows: sheet
+                .rows
+                .iter()
+                .skip((page - 1) * REGISTER_PAGE)
+                .take(REGISTER_PAGE)
+                .cloned()
+                .collect(),
             can_export: may(actor, Action::ExportRecords),
         })
     }
