@@ -187,10 +187,10 @@ pub(crate) async fn dashboard(State(state): State<AppState>, staff: Staff) -> Re
                 vec![out(OutgoingState::LeaderSigned)],
             ));
         }
-        if may(actor, Action::Advance(Event::SealSign)) || has_role(actor, Role::Custodian) {
+        if may(actor, Action::Advance(Event::SealSign)) {
             wanted.push((
                 "Văn bản đi chờ ký số của cơ quan",
-                "Người quản lý thiết bị ký số của cơ quan ký (đóng dấu) bằng thiết bị.",
+                "Văn thư đang quản lý thiết bị ký số của cơ quan ký (đóng dấu) bằng thiết bị.",
                 vec![out(OutgoingState::Numbered)],
             ));
         }
