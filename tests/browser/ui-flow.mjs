@@ -32,13 +32,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { axe } from "./axe.mjs";
 import { chromiumArgs, executablePath } from "./chromium.mjs";
 
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const { values: args } = parseArgs({
   options: { plan: { type: "string" }, out: { type: "string" } },
@@ -55,20 +53,6 @@ const consoleErrors = [];
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kyso-chromium-"));
 let context;
 let code = 0;
-
-async function axe(page) {
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    await axe.run(document, { resultTypes: ["violations"] }),
-  );
-  return r.violations.map((v) => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(" ")),
-  }));
-}
 
 async function navigating(page, action) {
   const nav = page.waitForNavigation({ waitUntil: "load", timeout: 90_000 });

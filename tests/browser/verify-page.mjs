@@ -19,13 +19,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { axe } from "./axe.mjs";
 import { chromiumArgs, executablePath } from "./chromium.mjs";
 
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const { values: args } = parseArgs({
   options: {
@@ -48,20 +46,6 @@ const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kyso-chromium-"));
 const result = {};
 let context;
 let code = 0;
-
-async function axe(page) {
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    await axe.run(document, { resultTypes: ["violations"] }),
-  );
-  return r.violations.map((v) => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(" ")),
-  }));
-}
 
 try {
   context = await chromium.launchPersistentContext(userDataDir, {

@@ -32,6 +32,7 @@ pub mod sessions;
 pub mod signing;
 pub mod trust;
 pub mod verify;
+pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kyso_app::sessions::Session;
 use kyso_app::{Actor, AppError};
-use kyso_office::{Action, Role};
+use kyso_office::Action;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -133,16 +133,9 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-fn form_urlencode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// `text` as one form value (`application/x-www-form-urlencoded`).
+pub(crate) fn form_urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// Where to go after signing in: a path of this site only.
@@ -173,11 +166,6 @@ pub(crate) struct Chrome {
 /// `true` when the actor may do `action` (the same decision the use case makes).
 pub(crate) fn may(actor: &Actor, action: Action<'_>) -> bool {
     kyso_app::authorize(actor, action).is_ok()
-}
-
-/// Whether the actor has `role`.
-pub(crate) fn has_role(actor: &Actor, role: Role) -> bool {
-    actor.user().is_some_and(|u| u.roles.contains(&role))
 }
 
 impl Chrome {
@@ -513,7 +501,7 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
-        assert_eq!(form_urlencode("/tim-kiem?q=a b"), "/tim-kiem%3Fq%3Da%20b");
+        assert_eq!(form_urlencode("/tim-kiem?q=a b"), "%2Ftim-kiem%3Fq%3Da+b");
     }
 
     #[test]

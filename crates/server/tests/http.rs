@@ -597,7 +597,7 @@ fn staff_pages_sign_in_and_refuse_by_role() {
     assert_eq!(a.status, 303);
     assert_eq!(
         a.header("location"),
-        Some("/dang-nhap?tiep=/van-ban-den%3Fnam%3D2026")
+        Some("/dang-nhap?tiep=%2Fvan-ban-den%3Fnam%3D2026")
     );
     let page = anonymous.get("/dang-nhap");
     assert_eq!(page.status, 200);

@@ -263,11 +263,9 @@ impl Client {
         fields: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Answer {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
         let mut r = self
             .request("POST", path)
             .header("Content-Type", "application/x-www-form-urlencoded");
@@ -289,17 +287,4 @@ impl Client {
         let (body, content_type) = form.encode();
         self.post_raw(path, &content_type, &body)
     }
-}
-
-/// Percent-encoding of a form value (RFC 3986 unreserved characters kept).
-fn url_encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -45,7 +45,7 @@ struct PageServer {
     site: Arc<Mutex<Site>>,
 }
 
-pub(crate) fn browser_dir() -> PathBuf {
+fn browser_dir() -> PathBuf {
     let dir = std::env::var_os("KYSO_BROWSER_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("tests/browser"));
@@ -316,16 +316,24 @@ impl Drop for AgentProcess {
 /// Runs the page at `url` in Chromium (HOME = `home`) and clicks `actions` in order:
 /// each reply by action name.
 fn browse(home: &Path, url: &str, actions: &[&str]) -> Value {
-    let dir = browser_dir();
+    let mut args = vec!["--url".to_string(), url.to_string()];
+    for a in actions {
+        args.extend(["--action".to_string(), a.to_string()]);
+    }
+    run_browser(home, "drive.mjs", &args)
+}
+
+/// Runs the browser script `script` of tests/browser with `args` and `--out FILE`, HOME
+/// = `home` (whose NSS database may trust kyso agent's local root); what it wrote to
+/// FILE. Fails with the script's output when it fails.
+pub(crate) fn run_browser(home: &Path, script: &str, args: &[String]) -> Value {
     let out = home.join(format!("out-{}.json", rand_suffix()));
     let mut cmd = Command::new("node");
-    cmd.arg(dir.join("drive.mjs"))
-        .args(["--url", url, "--out"])
+    cmd.arg(browser_dir().join(script))
+        .args(args)
+        .arg("--out")
         .arg(&out)
         .env("HOME", home);
-    for a in actions {
-        cmd.args(["--action", a]);
-    }
     let o = cmd
         .output()
         .expect("node (nodejs) is needed for the browser test");

@@ -21,11 +21,10 @@
 //! (`docs/screenshots`, referenced from the README), else to the test's directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::agent::{AgentProcess, Say, browser_dir, home_with_local_root};
+use crate::agent::{AgentProcess, Say, home_with_local_root, run_browser};
 use crate::office::{AGENCY, Office, login};
 use crate::support::{success, workspace};
 use crate::token::{PIN, assert_pyhanko_valid};
@@ -57,29 +56,15 @@ fn screenshot_dir(work: &Path) -> PathBuf {
     dir
 }
 
-/// Runs `steps` in one browser; the results by name.
+/// Runs `steps` in one browser (tests/browser/ui-flow.mjs); the results by name.
 fn browse(home: &Path, base: &str, steps: &[Value]) -> Value {
     let plan = home.join(format!("plan-{}.json", steps.len()));
-    let out = home.join(format!("result-{}.json", steps.len()));
     std::fs::write(&plan, json!({"base": base, "steps": steps}).to_string()).unwrap();
-    let mut cmd = Command::new("node");
-    cmd.arg(browser_dir().join("ui-flow.mjs"))
-        .arg("--plan")
-        .arg(&plan)
-        .arg("--out")
-        .arg(&out)
-        .env("HOME", home);
-    let o = cmd
-        .output()
-        .expect("node (nodejs) is needed for the browser test");
-    let text = std::fs::read_to_string(&out).unwrap_or_default();
-    assert!(
-        o.status.success(),
-        "{}\n{}\n{text}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(&text).unwrap()
+    run_browser(
+        home,
+        "ui-flow.mjs",
+        &["--plan".to_string(), plan.display().to_string()],
+    )
 }
 
 /// No serious or critical axe-core violation on any page checked.

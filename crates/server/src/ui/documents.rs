@@ -3,15 +3,15 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use kyso_app::{Actor, AppError};
+use kyso_app::AppError;
+use kyso_app::work::Queue;
 use kyso_model::Urgency;
 use kyso_office::{
-    Action, DocState, DocumentQuery, DocumentRecord, Event, HandoverState, IncomingState,
-    OutgoingState, Role,
+    Action, DocState, DocumentQuery, DocumentRecord, Event, IncomingState, OutgoingState, Role,
 };
 use serde::Deserialize;
 
-use super::{Chrome, Staff, day, has_role, may, page_or_error, when};
+use super::{Chrome, Staff, day, may, page_or_error, when};
 use crate::AppState;
 use crate::web::ReportView;
 
@@ -80,7 +80,6 @@ pub(crate) struct DocRow {
     pub(crate) urgency: &'static str,
     pub(crate) urgency_class: &'static str,
     pub(crate) date: String,
-    priority: u8,
 }
 
 impl DocRow {
@@ -100,14 +99,8 @@ impl DocRow {
                 .or(d.metadata.arrival_date)
                 .map(day)
                 .unwrap_or_else(|| day(d.created_at.to_offset(kyso_app::VIETNAM).date())),
-            priority: d.urgency.priority(),
         }
     }
-}
-
-/// Urgent first (hỏa tốc, thượng khẩn, khẩn), then the newest.
-fn urgent_first(rows: &mut [DocRow]) {
-    rows.sort_by(|a, b| b.priority.cmp(&a.priority).then(b.id.cmp(&a.id)));
 }
 
 /// A group of things waiting for the person.
@@ -141,106 +134,56 @@ impl Dashboard {
     }
 }
 
-/// How many of each kind the dashboard shows.
-const WAITING: u32 = 50;
-
-async fn waiting(
-    state: &AppState,
-    actor: &Actor,
-    states: Vec<DocState>,
-) -> Result<Vec<DocRow>, AppError> {
-    let docs = state
-        .app
-        .documents(
-            actor,
-            DocumentQuery {
-                states,
-                newest: Some(WAITING),
-                ..DocumentQuery::default()
-            },
-        )
-        .await?;
-    let mut rows: Vec<DocRow> = docs.iter().map(DocRow::of).collect();
-    urgent_first(&mut rows);
-    Ok(rows)
+/// A queue's title and what to do, as the person reads them.
+fn queue_text(queue: Queue) -> (&'static str, &'static str) {
+    match queue {
+        Queue::LeaderSign => (
+            "Dự thảo chờ lãnh đạo ký số",
+            "Mở văn bản, kiểm tra nội dung và ký số bằng thiết bị ký số của mình.",
+        ),
+        Queue::Number => (
+            "Văn bản đi chờ cấp số",
+            "Lãnh đạo đã ký; văn thư cấp số, ký hiệu từ sổ văn bản đi.",
+        ),
+        Queue::Seal => (
+            "Văn bản đi chờ ký số của cơ quan",
+            "Văn thư đang quản lý thiết bị ký số của cơ quan ký (đóng dấu) bằng thiết bị.",
+        ),
+        Queue::Issue => (
+            "Văn bản đi chờ phát hành, gửi",
+            "Phát hành văn bản đã ký số của cơ quan và gửi đến nơi nhận trong ngày.",
+        ),
+        Queue::Accept => (
+            "Văn bản đến chờ tiếp nhận",
+            "Xem kết quả kiểm tra chữ ký số, rồi tiếp nhận (cấp số đến) hoặc từ chối.",
+        ),
+        Queue::Assign => (
+            "Văn bản đến chờ phân công",
+            "Giao văn bản đã tiếp nhận cho đơn vị, cá nhân xử lý.",
+        ),
+        Queue::Handle => ("Văn bản đến đang xử lý", "Văn bản được giao xử lý."),
+    }
 }
 
-/// `GET /`: what waits for the person, by role, urgent first.
+/// `GET /`: what waits for the person (kyso-app's `waiting_work`).
 pub(crate) async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response {
     let page = async {
-        let actor = &staff.actor;
-        let out = DocState::Outgoing;
-        let inc = DocState::Incoming;
-        let mut sections = Vec::new();
-        let mut wanted: Vec<(&'static str, &'static str, Vec<DocState>)> = Vec::new();
-        if may(actor, Action::Advance(Event::LeaderSign)) {
-            wanted.push((
-                "Dự thảo chờ lãnh đạo ký số",
-                "Mở văn bản, kiểm tra nội dung và ký số bằng thiết bị ký số của mình.",
-                vec![out(OutgoingState::Draft)],
-            ));
-        }
-        if may(actor, Action::Advance(Event::Number)) {
-            wanted.push((
-                "Văn bản đi chờ cấp số",
-                "Lãnh đạo đã ký; văn thư cấp số, ký hiệu từ sổ văn bản đi.",
-                vec![out(OutgoingState::LeaderSigned)],
-            ));
-        }
-        if may(actor, Action::Advance(Event::SealSign)) {
-            wanted.push((
-                "Văn bản đi chờ ký số của cơ quan",
-                "Văn thư đang quản lý thiết bị ký số của cơ quan ký (đóng dấu) bằng thiết bị.",
-                vec![out(OutgoingState::Numbered)],
-            ));
-        }
-        if may(actor, Action::Advance(Event::Issue)) {
-            wanted.push((
-                "Văn bản đi chờ phát hành, gửi",
-                "Phát hành văn bản đã ký số của cơ quan và gửi đến nơi nhận trong ngày.",
-                vec![out(OutgoingState::SealSigned)],
-            ));
-        }
-        if may(actor, Action::Advance(Event::Accept)) {
-            wanted.push((
-                "Văn bản đến chờ tiếp nhận",
-                "Xem kết quả kiểm tra chữ ký số, rồi tiếp nhận (cấp số đến) hoặc từ chối.",
-                vec![inc(IncomingState::Received), inc(IncomingState::Verified)],
-            ));
-        }
-        if may(actor, Action::Advance(Event::Assign)) {
-            wanted.push((
-                "Văn bản đến chờ phân công",
-                "Giao văn bản đã tiếp nhận cho đơn vị, cá nhân xử lý.",
-                vec![inc(IncomingState::Accepted)],
-            ));
-        }
-        if has_role(actor, Role::Officer) {
-            wanted.push((
-                "Văn bản đến đang xử lý",
-                "Văn bản được giao xử lý.",
-                vec![inc(IncomingState::Assigned), inc(IncomingState::Processing)],
-            ));
-        }
-        for (title, hint, states) in wanted {
-            sections.push(Section {
-                title,
-                hint,
-                rows: waiting(&state, actor, states).await?,
-            });
-        }
-        let me = actor.user().map(|u| u.name.clone()).unwrap_or_default();
-        let mut handovers: Vec<HandoverRow> = state
-            .app
-            .handovers(actor)
-            .await?
-            .into_iter()
-            .filter(|h| match h.state {
-                HandoverState::Requested => h.giver == me || may(actor, Action::DecideHandover(h)),
-                HandoverState::Approved => h.receiver == me || h.giver == me,
-                HandoverState::Accepted => h.receiver == me || h.giver == me,
-                _ => false,
+        let work = state.app.waiting_work(&staff.actor).await?;
+        let sections = work
+            .queues
+            .iter()
+            .map(|q| {
+                let (title, hint) = queue_text(q.queue);
+                Section {
+                    title,
+                    hint,
+                    rows: q.documents.iter().map(DocRow::of).collect(),
+                }
             })
+            .collect();
+        let handovers = work
+            .handovers
+            .iter()
             .map(|h| HandoverRow {
                 id: h.id.unwrap_or_default(),
                 device: h.device.clone(),
@@ -250,8 +193,7 @@ pub(crate) async fn dashboard(State(state): State<AppState>, staff: Staff) -> Re
                 requested: when(h.requested_at),
             })
             .collect();
-        handovers.sort_by_key(|h| std::cmp::Reverse(h.id));
-        Ok(Dashboard {
+        Ok::<_, AppError>(Dashboard {
             chrome: Chrome::of(&state, &staff).await,
             sections,
             handovers,
