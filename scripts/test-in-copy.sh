@@ -10,8 +10,8 @@
 # env!("CARGO_MANIFEST_DIR") baked in when it is compiled, and cargo gives a workspace
 # crate the same artifact name wherever the workspace lies, so without a rebuild the copy
 # would run the repository's own binaries. A profile override on every workspace crate
-# (debuginfo "line-tables-only", harmless) gives the copy's builds their own artifact
-# names: the repository's artifacts are never reused nor overwritten, and the copy's
+# (no debuginfo, harmless; the workspace's dev profile keeps line tables) gives the copy's
+# builds their own artifact names: the repository's artifacts are never reused nor overwritten, and the copy's
 # fixed path keeps this to one extra set of artifacts (and means a binary built for an
 # earlier copy always reads the copy at the same place). Peers as for scripts/test.sh
 # (KYSO_PYHANKO, KYSO_PYTHON; defaults: the repository's .venv).
@@ -50,7 +50,7 @@ members=$(cargo metadata --no-deps --format-version 1 --locked 9>&- \
   | python3 -c 'import json, sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
 overrides=()
 for m in $members; do
-  overrides+=(--config "profile.dev.package.$m.debug=\"line-tables-only\"")
+  overrides+=(--config "profile.dev.package.$m.debug=false")
 done
 
 started=$(date +%s)
@@ -62,8 +62,11 @@ cd "$copy"
 #   attacks     crates/testkit/src/lib.rs document() (the shared test-support crate)
 #   pdf_sign    crates/cli/tests/pdf_sign.rs testdata()
 #   peers (cli) crates/cli/tests/peers/support.rs workspace(): custody images, token documents
-cargo test --locked "${overrides[@]}" -p kyso-pki -p kyso-pades --test pkits --test sign --test attacks 9>&-
-cargo test --locked "${overrides[@]}" -p kyso-cli --test pdf_sign --test peers 9>&-
+#   peers (pades) crates/pades/tests/peers.rs (selected with the cli's by the same name)
+# Selected by target name over the whole workspace (not with -p), so that the features of
+# the dependencies resolve as in the repository's build and none of them is built again.
+cargo test --locked --workspace "${overrides[@]}" \
+  --test pkits --test sign --test attacks --test pdf_sign --test peers 9>&-
 echo "scripts/test-in-copy.sh: the testdata tests pass in $copy ($(($(date +%s) - started)) s)" >&2
 cd "$root"
 rm -rf "$copy"

@@ -134,5 +134,9 @@ bash scripts/api-check.sh --kyso "${CARGO_TARGET_DIR:-$root/target}/debug/kyso" 
 # outside the repository fails even on a machine where that data exists. Under CI, or
 # with KYSO_SELF_CONTAINED=1.
 if [ "${CI:-}" = true ] || [ "${KYSO_SELF_CONTAINED:-}" = 1 ]; then
+  # What the build holds so far, beside what the disk has left (a full disk once failed CI).
+  du -sh "${CARGO_TARGET_DIR:-$root/target}" >&2 || true
+  df -h "${CARGO_TARGET_DIR:-$root/target}" >&2 || true
   bash scripts/test-in-copy.sh
+  du -sh "${CARGO_TARGET_DIR:-$root/target}" >&2 || true
 fi
