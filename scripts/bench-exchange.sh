@@ -6,7 +6,7 @@
 # over mutual TLS on loopback.
 #
 #   scripts/bench-exchange.sh [--no-build] [--out DIR] [--docs N] [--rates R1,R2]
-#                             [--runs N] [--senders N] [--max-seconds S]
+#                             [--runs N] [--senders N] [--max-seconds S] [--postgres URL]
 #
 #   --no-build       use the existing release binaries (default: cargo build --release)
 #   --out DIR        keep the node logs, a sample document and results.md there (a new or
@@ -20,6 +20,8 @@
 #   --senders N      threads posting the sendings (default 8)
 #   --max-seconds S  bound of each timed phase (default 120): documents whose 01 has not
 #                    been seen 5 s after it are counted as missing
+#   --postgres URL   each node on a fresh database of this PostgreSQL server (default:
+#                    SQLite in each node's data directory)
 #
 # What it does: builds `kyso` and the example `bench_exchange` of kyso-cli (release),
 # then runs the example, which makes the test PKI of kyso-testkit (CRLs served from its
@@ -44,8 +46,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
     --out) out=$2; shift ;;
-    --docs|--rates|--runs|--senders|--max-seconds) bench_args+=("$1" "$2"); shift ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    --docs|--rates|--runs|--senders|--max-seconds|--postgres) bench_args+=("$1" "$2"); shift ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "scripts/bench-exchange.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

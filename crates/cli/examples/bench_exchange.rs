@@ -8,6 +8,7 @@
 //! cargo build --release --locked -p kyso-cli --bin kyso --example bench_exchange
 //! target/release/examples/bench_exchange --kyso target/release/kyso \
 //!     [--docs 1000] [--rates 100,0] [--runs 3] [--senders 8] [--max-seconds 120] [--out DIR]
+//!     [--postgres URL]
 //! ```
 //!
 //! `scripts/bench-exchange.sh` runs it. Per run: a fresh node CA (kyso-testkit `mtls`),
@@ -28,7 +29,8 @@
 //! servers, reset through `/proc/PID/clear_refs` before the phase; CPU per document =
 //! user + system time of each server during the phase (`/proc/PID/stat`) ÷ documents. Revocation: B-B
 //! signatures name the test PKI's CRLs, which both nodes fetch from its HTTP server in
-//! this process (as the integration test `exchange_nodes` does); nodes on SQLite.
+//! this process (as the integration test `exchange_nodes` does); nodes on SQLite, or with
+//! `--postgres URL` (a PostgreSQL server) each node on a fresh database of that server.
 
 #![allow(clippy::unwrap_used, reason = "benchmark tool")]
 
@@ -61,6 +63,7 @@ struct Args {
     senders: usize,
     max_seconds: u64,
     out: Option<PathBuf>,
+    postgres: Option<String>,
 }
 
 fn args() -> Args {
@@ -72,6 +75,7 @@ fn args() -> Args {
         senders: 8,
         max_seconds: 120,
         out: None,
+        postgres: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,6 +88,7 @@ fn args() -> Args {
             "--senders" => a.senders = value().parse().unwrap(),
             "--max-seconds" => a.max_seconds = value().parse().unwrap(),
             "--out" => a.out = Some(value().into()),
+            "--postgres" => a.postgres = Some(value()),
             other => panic!("unknown argument {other} (see the header of bench_exchange.rs)"),
         }
     }
@@ -160,9 +165,21 @@ impl Signers {
 // Nodes
 // ----------------------------------------------------------------------------------
 
-fn serve(kyso: &Path, data: &Path, port: u16, cert: &NodeCert, ca: &Path, log: &Path) -> Served {
+fn serve(
+    kyso: &Path,
+    (data, database): (&Path, Option<&str>),
+    port: u16,
+    cert: &NodeCert,
+    ca: &Path,
+    log: &Path,
+) -> Served {
+    let mut command = Command::new(kyso);
+    command.env_remove("KYSO_DATABASE_URL");
+    if let Some(url) = database {
+        command.env("KYSO_DATABASE_URL", url);
+    }
     kyso_testkit::serve::spawn_logged(
-        Command::new(kyso)
+        command
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -173,7 +190,6 @@ fn serve(kyso: &Path, data: &Path, port: u16, cert: &NodeCert, ca: &Path, log: &
             .arg(&cert.key_pem)
             .arg("--exchange-ca")
             .arg(ca)
-            .env_remove("KYSO_DATABASE_URL")
             .env_remove("KYSO_DATA")
             .env("RUST_LOG", "warn"),
         log,
@@ -216,15 +232,26 @@ struct Pair {
     data_b: PathBuf,
 }
 
-fn nodes(kyso: &Path, logs: &Path, run: usize) -> Pair {
+fn nodes(kyso: &Path, logs: &Path, run: usize, postgres: Option<&str>) -> Pair {
     let tmp = tempfile::TempDir::new().unwrap();
     let mut ca = NodeCa::new(&tmp.path().join("node-ca"));
     let (cert_a, cert_b) = (ca.node("a"), ca.node("b"));
     let (port_a, port_b) = (free_port(), free_port());
     let (data_a, data_b) = (data_dir(tmp.path(), "a"), data_dir(tmp.path(), "b"));
+    let (db_a, db_b) = match postgres {
+        Some(server) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let fresh = |_| runtime.block_on(kyso_testkit::postgres::fresh_database(server));
+            (Some(fresh("a")), Some(fresh("b")))
+        }
+        None => (None, None),
+    };
     let node_a = serve(
         kyso,
-        &data_a,
+        (&data_a, db_a.as_deref()),
         port_a,
         &cert_a,
         &ca.ca_pem,
@@ -232,7 +259,7 @@ fn nodes(kyso: &Path, logs: &Path, run: usize) -> Pair {
     );
     let node_b = serve(
         kyso,
-        &data_b,
+        (&data_b, db_b.as_deref()),
         port_b,
         &cert_b,
         &ca.ca_pem,
@@ -501,6 +528,14 @@ fn main() {
     let probe = signers.sealed(u64::MAX);
     std::fs::write(logs.join("sample-sealed.pdf"), &probe).unwrap();
     println!(
+        "store: {}",
+        if args.postgres.is_some() {
+            "PostgreSQL (a fresh database per node and run)"
+        } else {
+            "SQLite (in each node's data directory)"
+        }
+    );
+    println!(
         "document: {} bytes, sealed in process in {:.1} ms (leader visible + seal, PAdES B-B)",
         probe.len(),
         t.elapsed().as_secs_f64() * 1e3
@@ -508,7 +543,7 @@ fn main() {
     let mut phases: Vec<(usize, Phase)> = Vec::new();
     let mut seed = 0u64;
     for run in 1..=args.runs {
-        let pair = nodes(&args.kyso, &logs, run);
+        let pair = nodes(&args.kyso, &logs, run, args.postgres.as_deref());
         let idle = (
             kib(pair.node_a.child.id(), "VmRSS:"),
             kib(pair.node_b.child.id(), "VmRSS:"),

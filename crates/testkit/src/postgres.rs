@@ -26,20 +26,26 @@ pub async fn database() -> Option<String> {
             return None;
         }
     };
+    Some(fresh_database(&url).await)
+}
+
+/// Creates a new, empty database (random name) on the PostgreSQL server at `server` (a
+/// URL naming any database of it) and returns its URL.
+pub async fn fresh_database(server: &str) -> String {
     sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url)
+    let admin = sqlx::AnyPool::connect(server)
         .await
-        .expect("connect to KYSO_TEST_POSTGRES_URL");
+        .expect("connect to the PostgreSQL server");
     let name = format!("kyso_test_{}", hex::encode(rand::random::<[u8; 8]>()));
     admin
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .expect("create test database");
     admin.close().await;
-    let (base, query) = match url.split_once('?') {
+    let (base, query) = match server.split_once('?') {
         Some((b, q)) => (b.to_string(), format!("?{q}")),
-        None => (url.clone(), String::new()),
+        None => (server.to_string(), String::new()),
     };
     let prefix = base.rsplit_once('/').map(|(p, _)| p).unwrap_or(&base);
-    Some(format!("{prefix}/{name}{query}"))
+    format!("{prefix}/{name}{query}")
 }
