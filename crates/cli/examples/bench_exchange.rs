@@ -244,8 +244,8 @@ fn nodes(kyso: &Path, logs: &Path, run: usize, postgres: Option<&str>) -> Pair {
                 .enable_all()
                 .build()
                 .unwrap();
-            let fresh = |_| runtime.block_on(kyso_testkit::postgres::fresh_database(server));
-            (Some(fresh("a")), Some(fresh("b")))
+            let fresh = || runtime.block_on(kyso_testkit::postgres::fresh_database(server));
+            (Some(fresh()), Some(fresh()))
         }
         None => (None, None),
     };
