@@ -10,11 +10,12 @@
 # env!("CARGO_MANIFEST_DIR") baked in when it is compiled, and cargo gives a workspace
 # crate the same artifact name wherever the workspace lies, so without a rebuild the copy
 # would run the repository's own binaries. A profile override on every workspace crate
-# (no debuginfo, harmless; the workspace's dev profile keeps line tables) gives the copy's
-# builds their own artifact names: the repository's artifacts are never reused nor overwritten, and the copy's
-# fixed path keeps this to one extra set of artifacts (and means a binary built for an
-# earlier copy always reads the copy at the same place). Peers as for scripts/test.sh
-# (KYSO_PYHANKO, KYSO_PYTHON; defaults: the repository's .venv).
+# (no debuginfo, harmless; the workspace's dev profile keeps line tables) gives the
+# copy's builds their own artifact names: the repository's artifacts are never reused
+# nor overwritten, and the copy's fixed path keeps this to one extra set of artifacts
+# (and means a binary built for an earlier copy always reads the copy at the same
+# place). Peers as for scripts/test.sh (KYSO_PYHANKO, KYSO_PYTHON; defaults: the
+# repository's .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
