@@ -1,7 +1,9 @@
 //! What waits for a person ("việc của tôi"): the documents each of their roles must act
 //! on next, urgent first, and the device handovers waiting for them. Which queues a
 //! person sees is decided by [`crate::authorize`] — the same decision the steps make —,
-//! so no page offers work its reader may not do.
+//! so no page offers work its reader may not do. One queue is narrower than what
+//! `authorize` allows: documents being handled are the officers' (leaders may also start
+//! and complete handling, but their queue is the assigning).
 
 use kyso_office::{
     Action, DocState, DocumentQuery, DocumentRecord, Event, Handover, HandoverState, IncomingState,
@@ -67,9 +69,12 @@ impl Queue {
             Queue::Issue => may(Event::Issue),
             Queue::Accept => may(Event::Accept),
             Queue::Assign => may(Event::Assign),
-            Queue::Handle => actor
-                .user()
-                .is_some_and(|u| u.roles.contains(&Role::Officer)),
+            Queue::Handle => {
+                may(Event::StartProcessing)
+                    && actor
+                        .user()
+                        .is_some_and(|u| u.roles.contains(&Role::Officer))
+            }
         }
     }
 }

@@ -10,8 +10,8 @@
 //
 // Signing with a token on the person's own PC (.ky-qua-agent: the leader's signature, the
 // agency's seal by its custodian when the device is on their PC, a party's signature of
-// the handover minutes): kyso's two-step signing through kyso agent — the certificate from the token (GetCertInfo), the server
-// prepares the PDF (signing-sessions), the token signs the digest (SignMsg; the PIN is
+// the handover minutes): kyso's two-step signing through kyso agent — the certificate
+// from the token (GetCertInfo), the server prepares the PDF (signing-sessions), the token signs the digest (SignMsg; the PIN is
 // typed on the PC, never in the page), the server assembles and verifies (signature).
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const agentPort = document.querySelector('meta[name="kyso-agent-port"]')?.content ?? "8987";

@@ -66,11 +66,10 @@ impl Archive {
             let doc_type = kyso_model::DocumentType::from_key(&key).ok_or_else(|| {
                 StoreError::Corrupt(format!("unknown document type {key:?} in the database"))
             })?;
-            out.push((
-                u16::try_from(year).unwrap_or_default(),
-                doc_type,
-                u64::try_from(n).unwrap_or_default(),
-            ));
+            let year = u16::try_from(year).map_err(|_| {
+                StoreError::Corrupt(format!("register year {year} in the database"))
+            })?;
+            out.push((year, doc_type, u64::try_from(n).unwrap_or_default()));
         }
         Ok(out)
     }

@@ -86,18 +86,15 @@ pub(crate) async fn devices(State(state): State<AppState>, staff: Staff) -> Resp
             .await?
             .into_iter()
             .map(|h| HandoverView {
-                can_sign_minutes: h.state == HandoverState::Accepted
-                    && ((h.giver == me && !h.minutes_signatures.contains(&MinutesSigner::Giver))
-                        || (h.receiver == me
-                            && !h.minutes_signatures.contains(&MinutesSigner::Receiver))),
-                can_seal_minutes: h.state == HandoverState::Accepted
-                    && h.receiver == me
-                    && h.minutes_signatures.contains(&MinutesSigner::Giver)
-                    && h.minutes_signatures.contains(&MinutesSigner::Receiver),
+                // The steps offered are the ones `authorize` allows (who, in which
+                // state and order), as the use cases will check them.
+                can_sign_minutes: may(actor, Action::SignMinutes(&h, MinutesSigner::Giver))
+                    || may(actor, Action::SignMinutes(&h, MinutesSigner::Receiver)),
+                can_seal_minutes: may(actor, Action::SignMinutes(&h, MinutesSigner::Seal)),
                 id: h.id.unwrap_or_default(),
                 can_decide: h.state == HandoverState::Requested
                     && may(actor, Action::DecideHandover(&h)),
-                can_accept: h.state == HandoverState::Approved && h.receiver == me,
+                can_accept: may(actor, Action::AcceptHandover(&h)),
                 has_minutes: h.minutes_document.is_some(),
                 device: h.device.clone(),
                 giver: full_name(&h.giver),
